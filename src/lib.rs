@@ -9,11 +9,15 @@
 //! configuration) is kept apart from I/O so it is tested natively; the
 //! Worker entry point and platform bindings compile only for wasm32.
 
+pub mod admin;
 pub mod backend;
 pub mod clock;
 pub mod config;
+pub mod demo_origin;
 pub mod conformance;
 pub mod error;
+pub mod http_entry;
+pub mod http_policy;
 pub mod key;
 pub mod local;
 pub mod service;

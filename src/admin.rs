@@ -1,0 +1,357 @@
+//! The admin HTTP API over a [`CacheService`], kept free of any platform
+//! type: the Worker turns a request into [`AdminRequest`] and an
+//! [`AdminReply`] back into a response, so all of this is tested natively.
+//!
+//! Routes (under [`ADMIN_PREFIX`]; `{backend}` is a configured name, `{key}`
+//! is percent-encoded; `version` and `ttl` are query parameters, `ttl` in
+//! seconds or `never`):
+//! - `GET    keys/{backend}/{key}`   the value (JSON, or bytes as octet-stream)
+//! - `PUT    keys/{backend}/{key}`   set (JSON body, or any other type as bytes)
+//! - `POST   add/{backend}/{key}`    add (like PUT, only when absent)
+//! - `DELETE keys/{backend}/{key}`   delete
+//! - `POST   incr/{backend}/{key}?delta=1`, `POST decr/...`
+//! - `POST   touch/{backend}/{key}?ttl=…`
+//! - `GET    key/{backend}/{key}`    the full key as stored
+//! - `POST   clear/{backend}`
+//! - `GET    stats`
+//! - `POST   selftest`               the conformance suite on a fresh local backend
+
+use std::rc::Rc;
+
+use percent_encoding::percent_decode_str;
+use serde_json::json;
+
+use crate::clock::ManualClock;
+use crate::conformance::Suite;
+use crate::error::CacheError;
+use crate::local::{LocalBackend, LocalOptions};
+use crate::service::CacheService;
+use crate::ttl::{Timeout, Ttl};
+use crate::value::Value;
+
+pub const ADMIN_PREFIX: &str = "/_edgecache/";
+
+/// A request to the admin API, as plain data.
+pub struct AdminRequest<'a> {
+    pub method: &'a str,
+    /// The path after [`ADMIN_PREFIX`], still percent-encoded.
+    pub path: &'a str,
+    pub query: Option<&'a str>,
+    pub content_type: Option<&'a str>,
+    pub authorization: Option<&'a str>,
+    pub body: Vec<u8>,
+}
+
+/// The reply: status, content type and body.
+#[derive(Debug, PartialEq)]
+pub struct AdminReply {
+    pub status: u16,
+    pub content_type: &'static str,
+    pub body: Vec<u8>,
+    /// The full stored key, when the request named one.
+    pub full_key: Option<String>,
+}
+
+impl AdminReply {
+    fn json(status: u16, v: serde_json::Value) -> Self {
+        AdminReply {
+            status,
+            content_type: "application/json",
+            body: v.to_string().into_bytes(),
+            full_key: None,
+        }
+    }
+
+    fn error(status: u16, kind: &str, message: impl std::fmt::Display) -> Self {
+        Self::json(status, json!({"error": kind, "message": message.to_string()}))
+    }
+
+    fn from_cache_error(e: &CacheError) -> Self {
+        let status = match e {
+            CacheError::NotFound { .. } | CacheError::UnknownBackend { .. } => 404,
+            CacheError::ValueTooLarge { .. } => 413,
+            CacheError::NotAnInteger { .. } | CacheError::Overflow { .. } => 409,
+            CacheError::Backend { .. } | CacheError::Corrupt(_) => 502,
+            CacheError::Config { .. } => 500,
+            CacheError::InvalidKey { .. } | CacheError::InvalidTtl(_) => 400,
+        };
+        Self::error(status, e.kind(), e)
+    }
+
+    fn value(v: Value) -> Self {
+        match v {
+            Value::Bytes(b) => AdminReply {
+                status: 200,
+                content_type: "application/octet-stream",
+                body: b,
+                full_key: None,
+            },
+            Value::Json(j) => Self::json(200, j),
+        }
+    }
+}
+
+/// Checks the bearer token. With no token configured the API is closed:
+/// an open admin API on a public Worker would let anyone rewrite the cache.
+pub fn authorize(configured: Option<&str>, header: Option<&str>) -> Result<(), AdminReply> {
+    let Some(token) = configured.filter(|t| !t.is_empty()) else {
+        return Err(AdminReply::error(
+            403,
+            "admin_disabled",
+            "the admin API is disabled: set the ADMIN_TOKEN secret (wrangler secret put ADMIN_TOKEN) and send Authorization: Bearer <token>",
+        ));
+    };
+    let given = header.and_then(|h| h.strip_prefix("Bearer ")).unwrap_or("");
+    if constant_time_eq(given.as_bytes(), token.as_bytes()) {
+        Ok(())
+    } else {
+        Err(AdminReply::error(401, "unauthorized", "missing or wrong bearer token"))
+    }
+}
+
+fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+fn query_param(query: Option<&str>, name: &str) -> Option<String> {
+    query?.split('&').find_map(|pair| {
+        let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
+        (k == name).then(|| percent_decode_str(&v.replace('+', " ")).decode_utf8_lossy().into_owned())
+    })
+}
+
+/// `ttl` query parameter: absent = the backend's default.
+pub fn parse_ttl(raw: Option<&str>) -> Result<Ttl, CacheError> {
+    match raw {
+        None | Some("") | Some("default") => Ok(Ttl::Default),
+        Some("never") | Some("none") | Some("null") => Ok(Ttl::Never),
+        Some(s) => match s.parse::<f64>() {
+            Ok(n) if n.is_finite() => Ok(Ttl::Seconds(n)),
+            _ => Err(CacheError::InvalidTtl(format!("{s:?} is not a number of seconds, \"never\" or \"default\""))),
+        },
+    }
+}
+
+fn parse_i64(raw: Option<String>, name: &str, default: Option<i64>) -> Result<Option<i64>, AdminReply> {
+    match raw {
+        None => Ok(default),
+        Some(s) => s
+            .parse::<i64>()
+            .map(Some)
+            .map_err(|_| AdminReply::error(400, "bad_request", format!("{name} must be an integer, got {s:?}"))),
+    }
+}
+
+fn decode_segment(s: &str) -> Result<String, AdminReply> {
+    percent_decode_str(s)
+        .decode_utf8()
+        .map(|c| c.into_owned())
+        .map_err(|_| AdminReply::error(400, "invalid_key", "the key is not valid UTF-8 after percent-decoding"))
+}
+
+/// Handles one admin request (after [`authorize`]).
+pub async fn handle(service: &CacheService, req: AdminRequest<'_>) -> AdminReply {
+    match route(service, req).await {
+        Ok(r) | Err(r) => r,
+    }
+}
+
+async fn route(service: &CacheService, req: AdminRequest<'_>) -> Result<AdminReply, AdminReply> {
+    let cache = |r: Result<AdminReply, CacheError>| r.map_err(|e| AdminReply::from_cache_error(&e));
+    let version = parse_i64(query_param(req.query, "version"), "version", None)?;
+    let delta = parse_i64(query_param(req.query, "delta"), "delta", Some(1))?.unwrap_or(1);
+    let ttl = parse_ttl(query_param(req.query, "ttl").as_deref()).map_err(|e| AdminReply::from_cache_error(&e))?;
+    let mut parts = req.path.splitn(3, '/');
+    let action = parts.next().unwrap_or("");
+    let backend_name = parts.next().map(decode_segment).transpose()?;
+    let key = parts.next().map(decode_segment).transpose()?;
+
+    match (req.method, action, backend_name.as_deref(), key.as_deref()) {
+        ("GET", "stats", None, None) => Ok(AdminReply::json(
+            200,
+            json!({"backends": service.stats(), "names": service.names()}),
+        )),
+        ("POST", "selftest", None, None) => Ok(selftest().await),
+        ("POST", "clear", Some(b), None) => cache(async {
+            service.clear(Some(b)).await?;
+            Ok(AdminReply::json(200, json!({"cleared": b})))
+        }.await),
+        (method, action, Some(b), Some(k)) => {
+            let backend = service.backend(Some(b)).map_err(|e| AdminReply::from_cache_error(&e))?;
+            let full_key = backend.make_key(k, version).map_err(|e| AdminReply::from_cache_error(&e))?;
+            let mut reply = cache(
+                async {
+                    Ok(match (method, action) {
+                        ("GET", "keys") => match backend.get(k, version).await? {
+                            Some(v) => AdminReply::value(v),
+                            None => AdminReply::error(404, "miss", format!("no live entry for {k:?}")),
+                        },
+                        ("GET", "key") => AdminReply::json(200, json!({"key": full_key})),
+                        ("PUT", "keys") => {
+                            backend.set(k, body_value(&req)?, ttl, version).await?;
+                            AdminReply::json(200, json!({"stored": true}))
+                        }
+                        ("POST", "add") => {
+                            let added = backend.add(k, body_value(&req)?, ttl, version).await?;
+                            AdminReply::json(200, json!({"added": added}))
+                        }
+                        ("DELETE", "keys") => AdminReply::json(200, json!({"deleted": backend.delete(k, version).await?})),
+                        ("POST", "touch") => AdminReply::json(200, json!({"touched": backend.touch(k, ttl, version).await?})),
+                        ("POST", "incr") | ("POST", "decr") => {
+                            let n = if action == "incr" {
+                                backend.incr(k, delta, version).await?
+                            } else {
+                                backend.decr(k, delta, version).await?
+                            };
+                            AdminReply::json(200, json!({"value": n}))
+                        }
+                        _ => not_found(method, req.path),
+                    })
+                }
+                .await,
+            )?;
+            reply.full_key = Some(full_key);
+            Ok(reply)
+        }
+        (method, _, _, _) => Ok(not_found(method, req.path)),
+    }
+}
+
+fn not_found(method: &str, path: &str) -> AdminReply {
+    AdminReply::error(404, "no_route", format!("no admin route {method} {ADMIN_PREFIX}{path}"))
+}
+
+/// The request body as a value: JSON when declared so, bytes otherwise.
+fn body_value(req: &AdminRequest<'_>) -> Result<Value, CacheError> {
+    let is_json = req
+        .content_type
+        .map(|c| c.split(';').next().unwrap_or("").trim().eq_ignore_ascii_case("application/json"))
+        .unwrap_or(false);
+    if is_json {
+        serde_json::from_slice(&req.body)
+            .map(Value::Json)
+            .map_err(|e| CacheError::Corrupt(format!("request body is not valid JSON: {e}")))
+    } else {
+        Ok(Value::Bytes(req.body.clone()))
+    }
+}
+
+/// Runs the conformance suite against fresh local backends with a fake clock,
+/// inside whatever runtime calls it (workerd, in the end-to-end tests).
+pub async fn selftest() -> AdminReply {
+    let mut reports = Vec::new();
+    for timeout in [Timeout::default(), Timeout::Never, Timeout::Seconds(0.0)] {
+        let clock = ManualClock::new(1_700_000_000_000);
+        let make = |prefix: &str| {
+            LocalBackend::with_clock(prefix, 1, timeout, LocalOptions::default(), Rc::new(clock.clone()))
+        };
+        let (b, s) = (make("site"), make("other"));
+        let mut suite = Suite::new(&b, &clock);
+        suite.sibling = Some(&s);
+        let mut report = suite.run().await;
+        report.backend = format!("local(ttl={timeout:?})");
+        reports.push(report);
+    }
+    let passed: usize = reports.iter().map(|r| r.passed()).sum();
+    let failed: usize = reports.iter().map(|r| r.failed()).sum();
+    AdminReply::json(
+        if failed == 0 { 200 } else { 500 },
+        json!({"passed": passed, "failed": failed, "reports": reports}),
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::NoSecrets;
+    use futures::executor::block_on;
+
+    fn service() -> CacheService {
+        CacheService::from_config(r#"{"default": {"backend": "local", "key_prefix": "p"}, "b2": {"backend": "local"}}"#, &NoSecrets).unwrap()
+    }
+
+    fn req<'a>(method: &'a str, path: &'a str, query: Option<&'a str>, body: &[u8], ct: Option<&'a str>) -> AdminRequest<'a> {
+        AdminRequest {
+            method,
+            path,
+            query,
+            content_type: ct,
+            authorization: None,
+            body: body.to_vec(),
+        }
+    }
+
+    fn body(r: &AdminReply) -> serde_json::Value {
+        serde_json::from_slice(&r.body).unwrap()
+    }
+
+    #[test]
+    fn auth() {
+        assert_eq!(authorize(None, Some("Bearer x")).unwrap_err().status, 403);
+        assert_eq!(authorize(Some("t"), None).unwrap_err().status, 401);
+        assert_eq!(authorize(Some("t"), Some("Bearer u")).unwrap_err().status, 401);
+        assert!(authorize(Some("t"), Some("Bearer t")).is_ok());
+    }
+
+    #[test]
+    fn set_get_incr_delete() {
+        let s = service();
+        block_on(async {
+            let r = handle(&s, req("PUT", "keys/default/a%20b", Some("ttl=60"), b"{\"x\":1}", Some("application/json"))).await;
+            assert_eq!(r.status, 200, "{:?}", body(&r));
+            assert_eq!(r.full_key.as_deref(), Some("p:1:a b"));
+            let r = handle(&s, req("GET", "keys/default/a%20b", None, b"", None)).await;
+            assert_eq!(body(&r), json!({"x": 1}));
+            let r = handle(&s, req("PUT", "keys/b2/raw", None, &[0, 1, 2], Some("application/octet-stream"))).await;
+            assert_eq!(r.status, 200);
+            let r = handle(&s, req("GET", "keys/b2/raw", None, b"", None)).await;
+            assert_eq!((r.content_type, r.body.as_slice()), ("application/octet-stream", &[0u8, 1, 2][..]));
+            handle(&s, req("PUT", "keys/default/n", None, b"5", Some("application/json"))).await;
+            let r = handle(&s, req("POST", "incr/default/n", Some("delta=3"), b"", None)).await;
+            assert_eq!(body(&r), json!({"value": 8}));
+            let r = handle(&s, req("POST", "decr/default/n", None, b"", None)).await;
+            assert_eq!(body(&r), json!({"value": 7}));
+            let r = handle(&s, req("POST", "incr/default/a%20b", None, b"", None)).await;
+            assert_eq!((r.status, body(&r)["error"].as_str()), (409, Some("not_an_integer")));
+            let r = handle(&s, req("DELETE", "keys/default/n", None, b"", None)).await;
+            assert_eq!(body(&r), json!({"deleted": true}));
+            let r = handle(&s, req("GET", "keys/default/n", None, b"", None)).await;
+            assert_eq!(r.status, 404);
+            let r = handle(&s, req("GET", "key/default/k", Some("version=7"), b"", None)).await;
+            assert_eq!(body(&r), json!({"key": "p:7:k"}));
+        });
+    }
+
+    #[test]
+    fn errors_are_clear() {
+        let s = service();
+        block_on(async {
+            let r = handle(&s, req("GET", "keys/nope/k", None, b"", None)).await;
+            assert_eq!(r.status, 404);
+            assert!(body(&r)["message"].as_str().unwrap().contains("b2, default"));
+            let r = handle(&s, req("PUT", "keys/default/k", Some("ttl=abc"), b"1", Some("application/json"))).await;
+            assert_eq!((r.status, body(&r)["error"].as_str()), (400, Some("invalid_ttl")));
+            let r = handle(&s, req("PUT", "keys/default/k", None, b"{bad", Some("application/json"))).await;
+            assert_eq!(r.status, 502);
+            let r = handle(&s, req("GET", "bogus", None, b"", None)).await;
+            assert_eq!(r.status, 404);
+            let r = handle(&s, req("GET", "stats", None, b"", None)).await;
+            assert_eq!(body(&r)["backends"]["default"]["kind"], "local");
+        });
+    }
+
+    #[test]
+    fn selftest_passes_natively() {
+        let r = block_on(selftest());
+        assert_eq!(r.status, 200, "{}", String::from_utf8_lossy(&r.body));
+        assert!(body(&r)["passed"].as_u64().unwrap() > 40);
+    }
+
+    #[test]
+    fn ttl_parsing() {
+        assert_eq!(parse_ttl(None).unwrap(), Ttl::Default);
+        assert_eq!(parse_ttl(Some("never")).unwrap(), Ttl::Never);
+        assert_eq!(parse_ttl(Some("0.5")).unwrap(), Ttl::Seconds(0.5));
+        assert!(parse_ttl(Some("inf")).is_err());
+    }
+}

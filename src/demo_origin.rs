@@ -1,0 +1,62 @@
+//! The built-in origin the Worker serves when no `ORIGIN` is set, so a
+//! newcomer sees a miss and then a hit without running a server.
+
+/// A demo response: status, headers, body.
+pub struct DemoResponse {
+    pub status: u16,
+    pub headers: Vec<(&'static str, String)>,
+    pub body: String,
+}
+
+/// Answers `path` at `now_ms`. The body carries the time it was made, so a
+/// cache hit is visible: it repeats the earlier time.
+pub fn respond(path: &str, now_ms: u64) -> DemoResponse {
+    let json = |body: String, extra: Vec<(&'static str, String)>| {
+        let mut headers = vec![("content-type", "application/json".to_string())];
+        headers.extend(extra);
+        DemoResponse {
+            status: 200,
+            headers,
+            body,
+        }
+    };
+    let made = format!("{{\"path\":{:?},\"generated_at_ms\":{now_ms}", path);
+    match path {
+        "/" => DemoResponse {
+            status: 200,
+            headers: vec![("content-type", "text/html; charset=utf-8".to_string())],
+            body: format!(
+                "<!doctype html><title>edgecache demo origin</title><h1>edgecache demo origin</h1>\
+                 <p>Generated at {now_ms} ms. Request this page twice: the second answer comes from \
+                 the cache (see the <code>Cache-Status</code> header) and repeats this time.</p>\
+                 <p>Try <a href=\"/hello\">/hello</a>, <a href=\"/private\">/private</a> (never cached) \
+                 and <a href=\"/cookie\">/cookie</a> (sets a cookie, never cached).</p>"
+            ),
+        },
+        "/private" => json(format!("{made},\"cached\":false}}"), vec![("cache-control", "private".into())]),
+        "/cookie" => json(format!("{made},\"cached\":false}}"), vec![("set-cookie", "demo=1; Path=/".into())]),
+        _ if path.starts_with("/status/") => {
+            let status = path[8..].parse().unwrap_or(400);
+            DemoResponse {
+                status,
+                headers: vec![("content-type", "text/plain".into())],
+                body: format!("status {status} at {now_ms}"),
+            }
+        }
+        _ => json(format!("{made}}}"), vec![("cache-control", "public, max-age=60".into())]),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bodies_carry_the_time() {
+        let r = respond("/hello", 42);
+        assert_eq!(r.body, "{\"path\":\"/hello\",\"generated_at_ms\":42}");
+        assert!(respond("/", 7).body.contains("Generated at 7 ms"));
+        assert_eq!(respond("/status/404", 1).status, 404);
+        assert!(respond("/cookie", 1).headers.iter().any(|(k, _)| *k == "set-cookie"));
+    }
+}
