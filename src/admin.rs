@@ -63,7 +63,10 @@ impl AdminReply {
     }
 
     fn error(status: u16, kind: &str, message: impl std::fmt::Display) -> Self {
-        Self::json(status, json!({"error": kind, "message": message.to_string()}))
+        Self::json(
+            status,
+            json!({"error": kind, "message": message.to_string()}),
+        )
     }
 
     fn from_cache_error(e: &CacheError) -> Self {
@@ -105,7 +108,11 @@ pub fn authorize(configured: Option<&str>, header: Option<&str>) -> Result<(), A
     if constant_time_eq(given.as_bytes(), token.as_bytes()) {
         Ok(())
     } else {
-        Err(AdminReply::error(401, "unauthorized", "missing or wrong bearer token"))
+        Err(AdminReply::error(
+            401,
+            "unauthorized",
+            "missing or wrong bearer token",
+        ))
     }
 }
 
@@ -116,7 +123,11 @@ fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
 fn query_param(query: Option<&str>, name: &str) -> Option<String> {
     query?.split('&').find_map(|pair| {
         let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
-        (k == name).then(|| percent_decode_str(&v.replace('+', " ")).decode_utf8_lossy().into_owned())
+        (k == name).then(|| {
+            percent_decode_str(&v.replace('+', " "))
+                .decode_utf8_lossy()
+                .into_owned()
+        })
     })
 }
 
@@ -127,18 +138,27 @@ pub fn parse_ttl(raw: Option<&str>) -> Result<Ttl, CacheError> {
         Some("never") | Some("none") | Some("null") => Ok(Ttl::Never),
         Some(s) => match s.parse::<f64>() {
             Ok(n) if n.is_finite() => Ok(Ttl::Seconds(n)),
-            _ => Err(CacheError::InvalidTtl(format!("{s:?} is not a number of seconds, \"never\" or \"default\""))),
+            _ => Err(CacheError::InvalidTtl(format!(
+                "{s:?} is not a number of seconds, \"never\" or \"default\""
+            ))),
         },
     }
 }
 
-fn parse_i64(raw: Option<String>, name: &str, default: Option<i64>) -> Result<Option<i64>, AdminReply> {
+fn parse_i64(
+    raw: Option<String>,
+    name: &str,
+    default: Option<i64>,
+) -> Result<Option<i64>, AdminReply> {
     match raw {
         None => Ok(default),
-        Some(s) => s
-            .parse::<i64>()
-            .map(Some)
-            .map_err(|_| AdminReply::error(400, "bad_request", format!("{name} must be an integer, got {s:?}"))),
+        Some(s) => s.parse::<i64>().map(Some).map_err(|_| {
+            AdminReply::error(
+                400,
+                "bad_request",
+                format!("{name} must be an integer, got {s:?}"),
+            )
+        }),
     }
 }
 
@@ -146,7 +166,13 @@ fn decode_segment(s: &str) -> Result<String, AdminReply> {
     percent_decode_str(s)
         .decode_utf8()
         .map(|c| c.into_owned())
-        .map_err(|_| AdminReply::error(400, "invalid_key", "the key is not valid UTF-8 after percent-decoding"))
+        .map_err(|_| {
+            AdminReply::error(
+                400,
+                "invalid_key",
+                "the key is not valid UTF-8 after percent-decoding",
+            )
+        })
 }
 
 /// Handles one admin request (after [`authorize`]).
@@ -160,7 +186,8 @@ async fn route(service: &CacheService, req: AdminRequest<'_>) -> Result<AdminRep
     let cache = |r: Result<AdminReply, CacheError>| r.map_err(|e| AdminReply::from_cache_error(&e));
     let version = parse_i64(query_param(req.query, "version"), "version", None)?;
     let delta = parse_i64(query_param(req.query, "delta"), "delta", Some(1))?.unwrap_or(1);
-    let ttl = parse_ttl(query_param(req.query, "ttl").as_deref()).map_err(|e| AdminReply::from_cache_error(&e))?;
+    let ttl = parse_ttl(query_param(req.query, "ttl").as_deref())
+        .map_err(|e| AdminReply::from_cache_error(&e))?;
     let mut parts = req.path.splitn(3, '/');
     let action = parts.next().unwrap_or("");
     let backend_name = parts.next().map(decode_segment).transpose()?;
@@ -172,19 +199,28 @@ async fn route(service: &CacheService, req: AdminRequest<'_>) -> Result<AdminRep
             json!({"backends": service.stats(), "names": service.names()}),
         )),
         ("POST", "selftest", None, None) => Ok(selftest().await),
-        ("POST", "clear", Some(b), None) => cache(async {
-            service.clear(Some(b)).await?;
-            Ok(AdminReply::json(200, json!({"cleared": b})))
-        }.await),
+        ("POST", "clear", Some(b), None) => cache(
+            async {
+                service.clear(Some(b)).await?;
+                Ok(AdminReply::json(200, json!({"cleared": b})))
+            }
+            .await,
+        ),
         (method, action, Some(b), Some(k)) => {
-            let backend = service.backend(Some(b)).map_err(|e| AdminReply::from_cache_error(&e))?;
-            let full_key = backend.make_key(k, version).map_err(|e| AdminReply::from_cache_error(&e))?;
+            let backend = service
+                .backend(Some(b))
+                .map_err(|e| AdminReply::from_cache_error(&e))?;
+            let full_key = backend
+                .make_key(k, version)
+                .map_err(|e| AdminReply::from_cache_error(&e))?;
             let mut reply = cache(
                 async {
                     Ok(match (method, action) {
                         ("GET", "keys") => match backend.get(k, version).await? {
                             Some(v) => AdminReply::value(v),
-                            None => AdminReply::error(404, "miss", format!("no live entry for {k:?}")),
+                            None => {
+                                AdminReply::error(404, "miss", format!("no live entry for {k:?}"))
+                            }
                         },
                         ("GET", "key") => AdminReply::json(200, json!({"key": full_key})),
                         ("PUT", "keys") => {
@@ -195,8 +231,14 @@ async fn route(service: &CacheService, req: AdminRequest<'_>) -> Result<AdminRep
                             let added = backend.add(k, body_value(&req)?, ttl, version).await?;
                             AdminReply::json(200, json!({"added": added}))
                         }
-                        ("DELETE", "keys") => AdminReply::json(200, json!({"deleted": backend.delete(k, version).await?})),
-                        ("POST", "touch") => AdminReply::json(200, json!({"touched": backend.touch(k, ttl, version).await?})),
+                        ("DELETE", "keys") => AdminReply::json(
+                            200,
+                            json!({"deleted": backend.delete(k, version).await?}),
+                        ),
+                        ("POST", "touch") => AdminReply::json(
+                            200,
+                            json!({"touched": backend.touch(k, ttl, version).await?}),
+                        ),
                         ("POST", "incr") | ("POST", "decr") => {
                             let n = if action == "incr" {
                                 backend.incr(k, delta, version).await?
@@ -218,14 +260,24 @@ async fn route(service: &CacheService, req: AdminRequest<'_>) -> Result<AdminRep
 }
 
 fn not_found(method: &str, path: &str) -> AdminReply {
-    AdminReply::error(404, "no_route", format!("no admin route {method} {ADMIN_PREFIX}{path}"))
+    AdminReply::error(
+        404,
+        "no_route",
+        format!("no admin route {method} {ADMIN_PREFIX}{path}"),
+    )
 }
 
 /// The request body as a value: JSON when declared so, bytes otherwise.
 fn body_value(req: &AdminRequest<'_>) -> Result<Value, CacheError> {
     let is_json = req
         .content_type
-        .map(|c| c.split(';').next().unwrap_or("").trim().eq_ignore_ascii_case("application/json"))
+        .map(|c| {
+            c.split(';')
+                .next()
+                .unwrap_or("")
+                .trim()
+                .eq_ignore_ascii_case("application/json")
+        })
         .unwrap_or(false);
     if is_json {
         serde_json::from_slice(&req.body)
@@ -243,7 +295,13 @@ pub async fn selftest() -> AdminReply {
     for timeout in [Timeout::default(), Timeout::Never, Timeout::Seconds(0.0)] {
         let clock = ManualClock::new(1_700_000_000_000);
         let make = |prefix: &str| {
-            LocalBackend::with_clock(prefix, 1, timeout, LocalOptions::default(), Rc::new(clock.clone()))
+            LocalBackend::with_clock(
+                prefix,
+                1,
+                timeout,
+                LocalOptions::default(),
+                Rc::new(clock.clone()),
+            )
         };
         let (b, s) = (make("site"), make("other"));
         let mut suite = Suite::new(&b, &clock);
@@ -267,10 +325,20 @@ mod tests {
     use futures::executor::block_on;
 
     fn service() -> CacheService {
-        CacheService::from_config(r#"{"default": {"backend": "local", "key_prefix": "p"}, "b2": {"backend": "local"}}"#, &NoSecrets).unwrap()
+        CacheService::from_config(
+            r#"{"default": {"backend": "local", "key_prefix": "p"}, "b2": {"backend": "local"}}"#,
+            &NoSecrets,
+        )
+        .unwrap()
     }
 
-    fn req<'a>(method: &'a str, path: &'a str, query: Option<&'a str>, body: &[u8], ct: Option<&'a str>) -> AdminRequest<'a> {
+    fn req<'a>(
+        method: &'a str,
+        path: &'a str,
+        query: Option<&'a str>,
+        body: &[u8],
+        ct: Option<&'a str>,
+    ) -> AdminRequest<'a> {
         AdminRequest {
             method,
             path,
@@ -289,7 +357,10 @@ mod tests {
     fn auth() {
         assert_eq!(authorize(None, Some("Bearer x")).unwrap_err().status, 403);
         assert_eq!(authorize(Some("t"), None).unwrap_err().status, 401);
-        assert_eq!(authorize(Some("t"), Some("Bearer u")).unwrap_err().status, 401);
+        assert_eq!(
+            authorize(Some("t"), Some("Bearer u")).unwrap_err().status,
+            401
+        );
         assert!(authorize(Some("t"), Some("Bearer t")).is_ok());
     }
 
@@ -297,27 +368,71 @@ mod tests {
     fn set_get_incr_delete() {
         let s = service();
         block_on(async {
-            let r = handle(&s, req("PUT", "keys/default/a%20b", Some("ttl=60"), b"{\"x\":1}", Some("application/json"))).await;
+            let r = handle(
+                &s,
+                req(
+                    "PUT",
+                    "keys/default/a%20b",
+                    Some("ttl=60"),
+                    b"{\"x\":1}",
+                    Some("application/json"),
+                ),
+            )
+            .await;
             assert_eq!(r.status, 200, "{:?}", body(&r));
             assert_eq!(r.full_key.as_deref(), Some("p:1:a b"));
             let r = handle(&s, req("GET", "keys/default/a%20b", None, b"", None)).await;
             assert_eq!(body(&r), json!({"x": 1}));
-            let r = handle(&s, req("PUT", "keys/b2/raw", None, &[0, 1, 2], Some("application/octet-stream"))).await;
+            let r = handle(
+                &s,
+                req(
+                    "PUT",
+                    "keys/b2/raw",
+                    None,
+                    &[0, 1, 2],
+                    Some("application/octet-stream"),
+                ),
+            )
+            .await;
             assert_eq!(r.status, 200);
             let r = handle(&s, req("GET", "keys/b2/raw", None, b"", None)).await;
-            assert_eq!((r.content_type, r.body.as_slice()), ("application/octet-stream", &[0u8, 1, 2][..]));
-            handle(&s, req("PUT", "keys/default/n", None, b"5", Some("application/json"))).await;
-            let r = handle(&s, req("POST", "incr/default/n", Some("delta=3"), b"", None)).await;
+            assert_eq!(
+                (r.content_type, r.body.as_slice()),
+                ("application/octet-stream", &[0u8, 1, 2][..])
+            );
+            handle(
+                &s,
+                req(
+                    "PUT",
+                    "keys/default/n",
+                    None,
+                    b"5",
+                    Some("application/json"),
+                ),
+            )
+            .await;
+            let r = handle(
+                &s,
+                req("POST", "incr/default/n", Some("delta=3"), b"", None),
+            )
+            .await;
             assert_eq!(body(&r), json!({"value": 8}));
             let r = handle(&s, req("POST", "decr/default/n", None, b"", None)).await;
             assert_eq!(body(&r), json!({"value": 7}));
             let r = handle(&s, req("POST", "incr/default/a%20b", None, b"", None)).await;
-            assert_eq!((r.status, body(&r)["error"].as_str()), (409, Some("not_an_integer")));
+            assert_eq!(
+                (r.status, body(&r)["error"].as_str()),
+                (409, Some("not_an_integer"))
+            );
             let r = handle(&s, req("DELETE", "keys/default/n", None, b"", None)).await;
             assert_eq!(body(&r), json!({"deleted": true}));
             let r = handle(&s, req("GET", "keys/default/n", None, b"", None)).await;
             assert_eq!(r.status, 404);
-            let r = handle(&s, req("GET", "key/default/k", Some("version=7"), b"", None)).await;
+            let r = handle(
+                &s,
+                req("GET", "key/default/k", Some("version=7"), b"", None),
+            )
+            .await;
             assert_eq!(body(&r), json!({"key": "p:7:k"}));
         });
     }
@@ -328,10 +443,36 @@ mod tests {
         block_on(async {
             let r = handle(&s, req("GET", "keys/nope/k", None, b"", None)).await;
             assert_eq!(r.status, 404);
-            assert!(body(&r)["message"].as_str().unwrap().contains("b2, default"));
-            let r = handle(&s, req("PUT", "keys/default/k", Some("ttl=abc"), b"1", Some("application/json"))).await;
-            assert_eq!((r.status, body(&r)["error"].as_str()), (400, Some("invalid_ttl")));
-            let r = handle(&s, req("PUT", "keys/default/k", None, b"{bad", Some("application/json"))).await;
+            assert!(body(&r)["message"]
+                .as_str()
+                .unwrap()
+                .contains("b2, default"));
+            let r = handle(
+                &s,
+                req(
+                    "PUT",
+                    "keys/default/k",
+                    Some("ttl=abc"),
+                    b"1",
+                    Some("application/json"),
+                ),
+            )
+            .await;
+            assert_eq!(
+                (r.status, body(&r)["error"].as_str()),
+                (400, Some("invalid_ttl"))
+            );
+            let r = handle(
+                &s,
+                req(
+                    "PUT",
+                    "keys/default/k",
+                    None,
+                    b"{bad",
+                    Some("application/json"),
+                ),
+            )
+            .await;
             assert_eq!(r.status, 502);
             let r = handle(&s, req("GET", "bogus", None, b"", None)).await;
             assert_eq!(r.status, 404);

@@ -73,7 +73,11 @@ impl BackendConfig {
             if !known.contains(&k.as_str()) {
                 return Err(CacheError::config(
                     self.field(k),
-                    format!("unknown option for a {} backend (known: {})", self.kind, known.join(", ")),
+                    format!(
+                        "unknown option for a {} backend (known: {})",
+                        self.kind,
+                        known.join(", ")
+                    ),
                 ));
             }
         }
@@ -88,7 +92,12 @@ impl BackendConfig {
                 .as_u64()
                 .filter(|&n| n > 0)
                 .map(|n| n as usize)
-                .ok_or_else(|| CacheError::config(self.field(option), format!("must be a positive integer, got {v}"))),
+                .ok_or_else(|| {
+                    CacheError::config(
+                        self.field(option),
+                        format!("must be a positive integer, got {v}"),
+                    )
+                }),
         }
     }
 
@@ -97,7 +106,10 @@ impl BackendConfig {
         match self.options.get(option) {
             None => Ok(None),
             Some(Json::String(s)) => Ok(Some(s.clone())),
-            Some(v) => Err(CacheError::config(self.field(option), format!("must be a string, got {v}"))),
+            Some(v) => Err(CacheError::config(
+                self.field(option),
+                format!("must be a string, got {v}"),
+            )),
         }
     }
 
@@ -129,7 +141,10 @@ impl CachesConfig {
     /// Only a local default backend (what the Worker runs with no `CACHES`).
     pub fn local_default() -> Self {
         let mut backends = BTreeMap::new();
-        backends.insert("default".to_string(), BackendConfig::new("default", "local"));
+        backends.insert(
+            "default".to_string(),
+            BackendConfig::new("default", "local"),
+        );
         CachesConfig { backends }
     }
 
@@ -137,13 +152,23 @@ impl CachesConfig {
         let root: Json = serde_json::from_str(text)
             .map_err(|e| CacheError::config("CACHES", format!("not valid JSON: {e}")))?;
         let Json::Object(root) = root else {
-            return Err(CacheError::config("CACHES", "must be a JSON object of named backends"));
+            return Err(CacheError::config(
+                "CACHES",
+                "must be a JSON object of named backends",
+            ));
         };
         if !root.contains_key("default") {
             let names: Vec<&str> = root.keys().map(String::as_str).collect();
             return Err(CacheError::config(
                 "default",
-                format!("a backend named \"default\" is required (found: {})", if names.is_empty() { "none".to_string() } else { names.join(", ") }),
+                format!(
+                    "a backend named \"default\" is required (found: {})",
+                    if names.is_empty() {
+                        "none".to_string()
+                    } else {
+                        names.join(", ")
+                    }
+                ),
             ));
         }
         let mut backends = BTreeMap::new();
@@ -159,44 +184,85 @@ fn parse_backend(name: &str, v: &Json) -> Result<BackendConfig> {
         return Err(CacheError::config("CACHES", "a backend name is empty"));
     }
     let Json::Object(m) = v else {
-        return Err(CacheError::config(name, format!("must be an object, got {v}")));
+        return Err(CacheError::config(
+            name,
+            format!("must be an object, got {v}"),
+        ));
     };
     let f = |field: &str| format!("{name}.{field}");
     for k in m.keys() {
         if !FIELDS.contains(&k.as_str()) {
-            return Err(CacheError::config(f(k), format!("unknown field (known: {})", FIELDS.join(", "))));
+            return Err(CacheError::config(
+                f(k),
+                format!("unknown field (known: {})", FIELDS.join(", ")),
+            ));
         }
     }
     let kind = match m.get("backend") {
         Some(Json::String(s)) if !s.is_empty() => s.clone(),
-        Some(other) => return Err(CacheError::config(f("backend"), format!("must be a backend kind such as \"local\", got {other}"))),
-        None => return Err(CacheError::config(f("backend"), "missing (e.g. \"local\", \"redis\", \"memcached\")")),
+        Some(other) => {
+            return Err(CacheError::config(
+                f("backend"),
+                format!("must be a backend kind such as \"local\", got {other}"),
+            ))
+        }
+        None => {
+            return Err(CacheError::config(
+                f("backend"),
+                "missing (e.g. \"local\", \"redis\", \"memcached\")",
+            ))
+        }
     };
     let ttl = match m.get("ttl") {
         None => Timeout::default(),
         Some(Json::Null) => Timeout::Never,
         Some(Json::Number(n)) => match n.as_f64() {
             Some(s) if s.is_finite() && s >= 0.0 => Timeout::Seconds(s),
-            _ => return Err(CacheError::config(f("ttl"), format!("must be seconds >= 0 or null (never expire), got {n}"))),
+            _ => {
+                return Err(CacheError::config(
+                    f("ttl"),
+                    format!("must be seconds >= 0 or null (never expire), got {n}"),
+                ))
+            }
         },
-        Some(other) => return Err(CacheError::config(f("ttl"), format!("must be seconds >= 0 or null (never expire), got {other}"))),
+        Some(other) => {
+            return Err(CacheError::config(
+                f("ttl"),
+                format!("must be seconds >= 0 or null (never expire), got {other}"),
+            ))
+        }
     };
     let key_prefix = match m.get("key_prefix") {
         None | Some(Json::Null) => String::new(),
         Some(Json::String(s)) => s.clone(),
-        Some(other) => return Err(CacheError::config(f("key_prefix"), format!("must be a string, got {other}"))),
+        Some(other) => {
+            return Err(CacheError::config(
+                f("key_prefix"),
+                format!("must be a string, got {other}"),
+            ))
+        }
     };
     let version = match m.get("version") {
         None | Some(Json::Null) => 1,
         // Ellar: `version or 1`.
         Some(Json::Number(n)) if n.as_i64() == Some(0) => 1,
         Some(Json::Number(n)) if n.is_i64() => n.as_i64().unwrap_or(1),
-        Some(other) => return Err(CacheError::config(f("version"), format!("must be an integer, got {other}"))),
+        Some(other) => {
+            return Err(CacheError::config(
+                f("version"),
+                format!("must be an integer, got {other}"),
+            ))
+        }
     };
     let options = match m.get("options") {
         None | Some(Json::Null) => Map::new(),
         Some(Json::Object(o)) => o.clone(),
-        Some(other) => return Err(CacheError::config(f("options"), format!("must be an object, got {other}"))),
+        Some(other) => {
+            return Err(CacheError::config(
+                f("options"),
+                format!("must be an object, got {other}"),
+            ))
+        }
     };
     for k in options.keys() {
         if INLINE_SECRETS.contains(&k.as_str()) {
@@ -236,25 +302,40 @@ mod tests {
         )
         .unwrap();
         let d = &c.backends["default"];
-        assert_eq!((d.ttl, d.key_prefix.as_str(), d.version), (Timeout::Seconds(1.5), "site", 3));
+        assert_eq!(
+            (d.ttl, d.key_prefix.as_str(), d.version),
+            (Timeout::Seconds(1.5), "site", 3)
+        );
         assert_eq!(d.usize_option("max_entries", 1).unwrap(), 10);
         assert_eq!(c.backends["forever"].ttl, Timeout::Never);
         let p = &c.backends["plain"];
-        assert_eq!((p.ttl, p.key_prefix.as_str(), p.version), (Timeout::Seconds(300.0), "", 1));
+        assert_eq!(
+            (p.ttl, p.key_prefix.as_str(), p.version),
+            (Timeout::Seconds(300.0), "", 1)
+        );
     }
 
     #[test]
     fn errors_name_the_field() {
-        assert!(err(r#"{"other": {"backend": "local"}}"#).starts_with("default: a backend named \"default\" is required (found: other)"));
+        assert!(err(r#"{"other": {"backend": "local"}}"#)
+            .starts_with("default: a backend named \"default\" is required (found: other)"));
         assert!(err("[1]").starts_with("CACHES:"));
         assert!(err("{nope").starts_with("CACHES: not valid JSON"));
         assert!(err(r#"{"default": {"backend": "local", "ttl": -1}}"#).starts_with("default.ttl:"));
         assert!(err(r#"{"default": {"backend": "local", "ttl": "5"}}"#).starts_with("default.ttl:"));
-        assert!(err(r#"{"default": {"backend": "local", "version": 1.5}}"#).starts_with("default.version:"));
-        assert!(err(r#"{"default": {"backend": "local", "key_prefx": "a"}}"#).starts_with("default.key_prefx: unknown field"));
+        assert!(err(r#"{"default": {"backend": "local", "version": 1.5}}"#)
+            .starts_with("default.version:"));
+        assert!(
+            err(r#"{"default": {"backend": "local", "key_prefx": "a"}}"#)
+                .starts_with("default.key_prefx: unknown field")
+        );
         assert!(err(r#"{"default": {"ttl": 5}}"#).starts_with("default.backend: missing"));
-        assert!(err(r#"{"default": {"backend": "local", "options": 3}}"#).starts_with("default.options:"));
-        assert!(err(r#"{"default": {"backend": "redis", "options": {"token": "abc"}}}"#).starts_with("default.options.token: secrets are never inlined"));
+        assert!(err(r#"{"default": {"backend": "local", "options": 3}}"#)
+            .starts_with("default.options:"));
+        assert!(
+            err(r#"{"default": {"backend": "redis", "options": {"token": "abc"}}}"#)
+                .starts_with("default.options.token: secrets are never inlined")
+        );
     }
 
     #[test]
@@ -263,10 +344,23 @@ mod tests {
         c.options.insert("token_secret".into(), "TOK".into());
         c.options.insert("n".into(), 0.into());
         let mut secrets = BTreeMap::new();
-        assert!(c.secret_option("token_secret", &secrets).unwrap_err().to_string().contains("shared.options.token_secret: secret \"TOK\" is not set"));
+        assert!(c
+            .secret_option("token_secret", &secrets)
+            .unwrap_err()
+            .to_string()
+            .contains("shared.options.token_secret: secret \"TOK\" is not set"));
         secrets.insert("TOK".to_string(), "s3cret".to_string());
-        assert_eq!(c.secret_option("token_secret", &secrets).unwrap().as_deref(), Some("s3cret"));
+        assert_eq!(
+            c.secret_option("token_secret", &secrets)
+                .unwrap()
+                .as_deref(),
+            Some("s3cret")
+        );
         assert!(c.usize_option("n", 1).is_err());
-        assert!(c.only_options(&["token_secret"]).unwrap_err().to_string().contains("shared.options.n"));
+        assert!(c
+            .only_options(&["token_secret"])
+            .unwrap_err()
+            .to_string()
+            .contains("shared.options.n"));
     }
 }

@@ -57,6 +57,9 @@ mod tests {
         assert_eq!(r.body, "{\"path\":\"/hello\",\"generated_at_ms\":42}");
         assert!(respond("/", 7).body.contains("Generated at 7 ms"));
         assert_eq!(respond("/status/404", 1).status, 404);
-        assert!(respond("/cookie", 1).headers.iter().any(|(k, _)| *k == "set-cookie"));
+        assert!(respond("/cookie", 1)
+            .headers
+            .iter()
+            .any(|(k, _)| *k == "set-cookie"));
     }
 }

@@ -33,7 +33,9 @@ impl CachedResponse {
 
     pub fn decode(raw: &[u8]) -> Result<Self> {
         let corrupt = |why: &str| CacheError::Corrupt(format!("cached response: {why}"));
-        let rest = raw.strip_prefix(MAGIC.as_slice()).ok_or_else(|| corrupt("missing ECR1 header"))?;
+        let rest = raw
+            .strip_prefix(MAGIC.as_slice())
+            .ok_or_else(|| corrupt("missing ECR1 header"))?;
         if rest.len() < 4 {
             return Err(corrupt("truncated length"));
         }

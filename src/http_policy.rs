@@ -23,7 +23,10 @@ pub fn method_is_cacheable(method: &str) -> bool {
 
 /// Statuses cacheable by default (RFC 9110 §15.1).
 pub fn status_is_cacheable(status: u16) -> bool {
-    matches!(status, 200 | 203 | 204 | 206 | 300 | 301 | 308 | 404 | 405 | 410 | 414 | 501)
+    matches!(
+        status,
+        200 | 203 | 204 | 206 | 300 | 301 | 308 | 404 | 405 | 410 | 414 | 501
+    )
 }
 
 /// The directives of a Cache-Control value, lower-cased, with their values.
@@ -45,7 +48,11 @@ pub fn cache_control(value: &str) -> Vec<(String, Option<String>)> {
 }
 
 /// Why a response is not stored, or `None` if it may be.
-pub fn refuse_to_store(status: u16, cache_control_value: Option<&str>, has_set_cookie: bool) -> Option<&'static str> {
+pub fn refuse_to_store(
+    status: u16,
+    cache_control_value: Option<&str>,
+    has_set_cookie: bool,
+) -> Option<&'static str> {
     if !status_is_cacheable(status) {
         return Some("status");
     }
@@ -91,11 +98,20 @@ mod tests {
     #[test]
     fn storability() {
         assert_eq!(refuse_to_store(200, None, false), None);
-        assert_eq!(refuse_to_store(200, Some("public, max-age=60"), false), None);
+        assert_eq!(
+            refuse_to_store(200, Some("public, max-age=60"), false),
+            None
+        );
         assert_eq!(refuse_to_store(500, None, false), Some("status"));
         assert_eq!(refuse_to_store(200, None, true), Some("set-cookie"));
-        assert_eq!(refuse_to_store(200, Some("Private"), false), Some("private"));
-        assert_eq!(refuse_to_store(200, Some("max-age=5, no-store"), false), Some("no-store"));
+        assert_eq!(
+            refuse_to_store(200, Some("Private"), false),
+            Some("private")
+        );
+        assert_eq!(
+            refuse_to_store(200, Some("max-age=5, no-store"), false),
+            Some("no-store")
+        );
     }
 
     #[test]
@@ -108,13 +124,23 @@ mod tests {
                 ("public".into(), None)
             ]
         );
-        assert!(method_is_cacheable("get") && method_is_cacheable("HEAD") && !method_is_cacheable("POST"));
+        assert!(
+            method_is_cacheable("get")
+                && method_is_cacheable("HEAD")
+                && !method_is_cacheable("POST")
+        );
     }
 
     #[test]
     fn status_values() {
         assert_eq!(cache_status_hit(Some(12)), "edgecache; hit; ttl=12");
-        assert_eq!(cache_status_forward("miss", true, None), "edgecache; fwd=miss; stored");
-        assert_eq!(cache_status_forward("miss", false, Some("private")), "edgecache; fwd=miss; detail=private");
+        assert_eq!(
+            cache_status_forward("miss", true, None),
+            "edgecache; fwd=miss; stored"
+        );
+        assert_eq!(
+            cache_status_forward("miss", false, Some("private")),
+            "edgecache; fwd=miss; detail=private"
+        );
     }
 }

@@ -91,7 +91,12 @@ impl fmt::Debug for KeyMaker {
 }
 
 impl KeyMaker {
-    pub fn new(prefix: impl Into<String>, version: i64, rules: KeyRules, backend: &'static str) -> Self {
+    pub fn new(
+        prefix: impl Into<String>,
+        version: i64,
+        rules: KeyRules,
+        backend: &'static str,
+    ) -> Self {
         KeyMaker {
             prefix: prefix.into(),
             version,
@@ -146,7 +151,10 @@ mod tests {
     fn ellar_default_format() {
         assert_eq!(default_key_func("k", "", 1), ":1:k");
         assert_eq!(default_key_func("user:7", "site", 3), "site:3:user:7");
-        assert_eq!(default_key_func("ключ-🔑", "préfixe", -2), "préfixe:-2:ключ-🔑");
+        assert_eq!(
+            default_key_func("ключ-🔑", "préfixe", -2),
+            "préfixe:-2:ключ-🔑"
+        );
     }
 
     #[test]
@@ -160,7 +168,9 @@ mod tests {
     #[test]
     fn custom_key_func_replaces_default() {
         let mut m = KeyMaker::new("p", 1, KeyRules::ANY, "local");
-        m.func = Some(Rc::new(|k: &str, p: &str, v: i64| format!("{p}/{v}/{}", k.to_uppercase())));
+        m.func = Some(Rc::new(|k: &str, p: &str, v: i64| {
+            format!("{p}/{v}/{}", k.to_uppercase())
+        }));
         assert_eq!(m.make("ab", Some(4)).unwrap(), "p/4/AB");
         assert_eq!(m.clear_prefix(), None);
     }

@@ -95,11 +95,13 @@ impl LocalBackend {
         }
         store
             .insert(full, value, full.len() + size, expiry.deadline(now), now)
-            .map_err(|Rejected::TooLarge { bytes, max_bytes }| CacheError::ValueTooLarge {
-                key: key.to_string(),
-                size: bytes,
-                limit: max_bytes,
-            })
+            .map_err(
+                |Rejected::TooLarge { bytes, max_bytes }| CacheError::ValueTooLarge {
+                    key: key.to_string(),
+                    size: bytes,
+                    limit: max_bytes,
+                },
+            )
     }
 }
 
@@ -169,15 +171,22 @@ impl CacheBackend for LocalBackend {
         let now = self.clock.now_ms();
         let (current, deadline) = {
             let store = self.store.borrow();
-            let (v, deadline) = store
-                .peek_with_expiry(&full, now)
-                .ok_or_else(|| CacheError::NotFound { key: key.to_string() })?;
-            let n = v.as_i64().ok_or_else(|| CacheError::NotAnInteger { key: key.to_string() })?;
+            let (v, deadline) =
+                store
+                    .peek_with_expiry(&full, now)
+                    .ok_or_else(|| CacheError::NotFound {
+                        key: key.to_string(),
+                    })?;
+            let n = v.as_i64().ok_or_else(|| CacheError::NotAnInteger {
+                key: key.to_string(),
+            })?;
             (n, deadline)
         };
         let next = current
             .checked_add(delta)
-            .ok_or_else(|| CacheError::Overflow { key: key.to_string() })?;
+            .ok_or_else(|| CacheError::Overflow {
+                key: key.to_string(),
+            })?;
         let value = Value::from(next);
         let size = full.len() + value.stored_size();
         self.store

@@ -45,14 +45,22 @@ impl BackendRegistry {
         self
     }
 
-    pub fn build(&self, config: &BackendConfig, secrets: &dyn Secrets) -> Result<Rc<dyn CacheBackend>> {
+    pub fn build(
+        &self,
+        config: &BackendConfig,
+        secrets: &dyn Secrets,
+    ) -> Result<Rc<dyn CacheBackend>> {
         let factory = self.factories.get(&config.kind).ok_or_else(|| {
             CacheError::config(
                 format!("{}.backend", config.name),
                 format!(
                     "unknown backend kind {:?} (known: {})",
                     config.kind,
-                    self.factories.keys().cloned().collect::<Vec<_>>().join(", ")
+                    self.factories
+                        .keys()
+                        .cloned()
+                        .collect::<Vec<_>>()
+                        .join(", ")
                 ),
             )
         })?;
@@ -119,11 +127,19 @@ impl CacheService {
 
     /// Builds every backend of a JSON config with the built-in kinds.
     pub fn from_config(json: &str, secrets: &dyn Secrets) -> Result<Self> {
-        Self::from_parsed(&CachesConfig::parse(json)?, secrets, &BackendRegistry::default())
+        Self::from_parsed(
+            &CachesConfig::parse(json)?,
+            secrets,
+            &BackendRegistry::default(),
+        )
     }
 
     /// Builds every backend of a parsed config with the kinds of `registry`.
-    pub fn from_parsed(config: &CachesConfig, secrets: &dyn Secrets, registry: &BackendRegistry) -> Result<Self> {
+    pub fn from_parsed(
+        config: &CachesConfig,
+        secrets: &dyn Secrets,
+        registry: &BackendRegistry,
+    ) -> Result<Self> {
         let mut b = CacheService::builder();
         for (name, c) in &config.backends {
             b = b.backend_rc(name, registry.build(c, secrets)?);
@@ -148,47 +164,114 @@ impl CacheService {
             })
     }
 
-    pub async fn get(&self, key: &str, version: Option<i64>, backend: Option<&str>) -> Result<Option<Value>> {
+    pub async fn get(
+        &self,
+        key: &str,
+        version: Option<i64>,
+        backend: Option<&str>,
+    ) -> Result<Option<Value>> {
         self.backend(backend)?.get(key, version).await
     }
 
-    pub async fn set(&self, key: &str, value: impl Into<Value>, ttl: Ttl, version: Option<i64>, backend: Option<&str>) -> Result<()> {
-        self.backend(backend)?.set(key, value.into(), ttl, version).await
+    pub async fn set(
+        &self,
+        key: &str,
+        value: impl Into<Value>,
+        ttl: Ttl,
+        version: Option<i64>,
+        backend: Option<&str>,
+    ) -> Result<()> {
+        self.backend(backend)?
+            .set(key, value.into(), ttl, version)
+            .await
     }
 
-    pub async fn add(&self, key: &str, value: impl Into<Value>, ttl: Ttl, version: Option<i64>, backend: Option<&str>) -> Result<bool> {
-        self.backend(backend)?.add(key, value.into(), ttl, version).await
+    pub async fn add(
+        &self,
+        key: &str,
+        value: impl Into<Value>,
+        ttl: Ttl,
+        version: Option<i64>,
+        backend: Option<&str>,
+    ) -> Result<bool> {
+        self.backend(backend)?
+            .add(key, value.into(), ttl, version)
+            .await
     }
 
-    pub async fn delete(&self, key: &str, version: Option<i64>, backend: Option<&str>) -> Result<bool> {
+    pub async fn delete(
+        &self,
+        key: &str,
+        version: Option<i64>,
+        backend: Option<&str>,
+    ) -> Result<bool> {
         self.backend(backend)?.delete(key, version).await
     }
 
-    pub async fn has_key(&self, key: &str, version: Option<i64>, backend: Option<&str>) -> Result<bool> {
+    pub async fn has_key(
+        &self,
+        key: &str,
+        version: Option<i64>,
+        backend: Option<&str>,
+    ) -> Result<bool> {
         self.backend(backend)?.has_key(key, version).await
     }
 
-    pub async fn touch(&self, key: &str, ttl: Ttl, version: Option<i64>, backend: Option<&str>) -> Result<bool> {
+    pub async fn touch(
+        &self,
+        key: &str,
+        ttl: Ttl,
+        version: Option<i64>,
+        backend: Option<&str>,
+    ) -> Result<bool> {
         self.backend(backend)?.touch(key, ttl, version).await
     }
 
-    pub async fn incr(&self, key: &str, delta: i64, version: Option<i64>, backend: Option<&str>) -> Result<i64> {
+    pub async fn incr(
+        &self,
+        key: &str,
+        delta: i64,
+        version: Option<i64>,
+        backend: Option<&str>,
+    ) -> Result<i64> {
         self.backend(backend)?.incr(key, delta, version).await
     }
 
-    pub async fn decr(&self, key: &str, delta: i64, version: Option<i64>, backend: Option<&str>) -> Result<i64> {
+    pub async fn decr(
+        &self,
+        key: &str,
+        delta: i64,
+        version: Option<i64>,
+        backend: Option<&str>,
+    ) -> Result<i64> {
         self.backend(backend)?.decr(key, delta, version).await
     }
 
-    pub async fn get_many(&self, keys: &[&str], version: Option<i64>, backend: Option<&str>) -> Result<HashMap<String, Value>> {
+    pub async fn get_many(
+        &self,
+        keys: &[&str],
+        version: Option<i64>,
+        backend: Option<&str>,
+    ) -> Result<HashMap<String, Value>> {
         self.backend(backend)?.get_many(keys, version).await
     }
 
-    pub async fn set_many(&self, items: Vec<(String, Value)>, ttl: Ttl, version: Option<i64>, backend: Option<&str>) -> Result<Vec<String>> {
+    pub async fn set_many(
+        &self,
+        items: Vec<(String, Value)>,
+        ttl: Ttl,
+        version: Option<i64>,
+        backend: Option<&str>,
+    ) -> Result<Vec<String>> {
         self.backend(backend)?.set_many(items, ttl, version).await
     }
 
-    pub async fn delete_many(&self, keys: &[&str], version: Option<i64>, backend: Option<&str>) -> Result<usize> {
+    pub async fn delete_many(
+        &self,
+        keys: &[&str],
+        version: Option<i64>,
+        backend: Option<&str>,
+    ) -> Result<usize> {
         self.backend(backend)?.delete_many(keys, version).await
     }
 
@@ -207,7 +290,14 @@ impl CacheService {
     /// The cached value, or the loader's value, which is then cached. As in
     /// Django, the write is an `add` followed by a read, so of two racing
     /// callers both return the value that won.
-    pub async fn get_or_set<F, Fut>(&self, key: &str, loader: F, ttl: Ttl, version: Option<i64>, backend: Option<&str>) -> Result<Value>
+    pub async fn get_or_set<F, Fut>(
+        &self,
+        key: &str,
+        loader: F,
+        ttl: Ttl,
+        version: Option<i64>,
+        backend: Option<&str>,
+    ) -> Result<Value>
     where
         F: FnOnce() -> Fut,
         Fut: Future<Output = Result<Value>>,
@@ -244,7 +334,10 @@ mod tests {
     #[test]
     fn default_is_required() {
         let e = CacheService::builder()
-            .backend("x", LocalBackend::new("", 1, Timeout::default(), LocalOptions::default()))
+            .backend(
+                "x",
+                LocalBackend::new("", 1, Timeout::default(), LocalOptions::default()),
+            )
             .build()
             .err()
             .unwrap();
@@ -253,16 +346,34 @@ mod tests {
 
     #[test]
     fn unknown_backend_names_known_ones() {
-        let s = CacheService::from_config(r#"{"default": {"backend": "local"}, "b": {"backend": "local"}}"#, &NoSecrets).unwrap();
+        let s = CacheService::from_config(
+            r#"{"default": {"backend": "local"}, "b": {"backend": "local"}}"#,
+            &NoSecrets,
+        )
+        .unwrap();
         let e = block_on(s.get("k", None, Some("nope"))).unwrap_err();
-        assert_eq!(e.to_string(), "unknown cache backend \"nope\"; configured backends: b, default");
+        assert_eq!(
+            e.to_string(),
+            "unknown cache backend \"nope\"; configured backends: b, default"
+        );
     }
 
     #[test]
     fn unknown_kind_and_bad_options() {
-        let e = CacheService::from_config(r#"{"default": {"backend": "mongo"}}"#, &NoSecrets).err().unwrap();
-        assert!(e.to_string().contains("default.backend: unknown backend kind \"mongo\""), "{e}");
-        let e = CacheService::from_config(r#"{"default": {"backend": "local", "options": {"max_entries": -1}}}"#, &NoSecrets).err().unwrap();
+        let e = CacheService::from_config(r#"{"default": {"backend": "mongo"}}"#, &NoSecrets)
+            .err()
+            .unwrap();
+        assert!(
+            e.to_string()
+                .contains("default.backend: unknown backend kind \"mongo\""),
+            "{e}"
+        );
+        let e = CacheService::from_config(
+            r#"{"default": {"backend": "local", "options": {"max_entries": -1}}}"#,
+            &NoSecrets,
+        )
+        .err()
+        .unwrap();
         assert!(e.to_string().contains("default.options.max_entries"), "{e}");
     }
 
@@ -276,20 +387,56 @@ mod tests {
         block_on(async {
             s.set("k", 1, Ttl::Default, None, None).await.unwrap();
             assert_eq!(s.get("k", None, Some("other")).await.unwrap(), None);
-            assert_eq!(s.get("k", None, Some("default")).await.unwrap(), Some(Value::from(1)));
-            assert_eq!(s.backend(Some("other")).unwrap().make_key("k", None).unwrap(), "b:1:k");
+            assert_eq!(
+                s.get("k", None, Some("default")).await.unwrap(),
+                Some(Value::from(1))
+            );
+            assert_eq!(
+                s.backend(Some("other"))
+                    .unwrap()
+                    .make_key("k", None)
+                    .unwrap(),
+                "b:1:k"
+            );
         });
     }
 
     #[test]
     fn get_or_set_loads_once() {
-        let s = CacheService::from_config(r#"{"default": {"backend": "local"}}"#, &NoSecrets).unwrap();
+        let s =
+            CacheService::from_config(r#"{"default": {"backend": "local"}}"#, &NoSecrets).unwrap();
         block_on(async {
-            let v = s.get_or_set("k", || async { Ok(Value::from("loaded")) }, Ttl::Default, None, None).await.unwrap();
+            let v = s
+                .get_or_set(
+                    "k",
+                    || async { Ok(Value::from("loaded")) },
+                    Ttl::Default,
+                    None,
+                    None,
+                )
+                .await
+                .unwrap();
             assert_eq!(v, Value::from("loaded"));
-            let v = s.get_or_set("k", || async { panic!("loader must not run on a hit") }, Ttl::Default, None, None).await.unwrap();
+            let v = s
+                .get_or_set(
+                    "k",
+                    || async { panic!("loader must not run on a hit") },
+                    Ttl::Default,
+                    None,
+                    None,
+                )
+                .await
+                .unwrap();
             assert_eq!(v, Value::from("loaded"));
-            let e = s.get_or_set("e", || async { Err(CacheError::backend("origin", "down")) }, Ttl::Default, None, None).await;
+            let e = s
+                .get_or_set(
+                    "e",
+                    || async { Err(CacheError::backend("origin", "down")) },
+                    Ttl::Default,
+                    None,
+                    None,
+                )
+                .await;
             assert!(e.is_err());
             assert!(!s.has_key("e", None, None).await.unwrap());
         });

@@ -198,10 +198,19 @@ mod tests {
 
     #[test]
     fn foreign_bytes_read_as_bytes() {
-        assert_eq!(Value::decode(b"hello").unwrap(), Value::Bytes(b"hello".to_vec()));
-        assert_eq!(Value::decode(b"007").unwrap(), Value::Bytes(b"007".to_vec()));
+        assert_eq!(
+            Value::decode(b"hello").unwrap(),
+            Value::Bytes(b"hello".to_vec())
+        );
+        assert_eq!(
+            Value::decode(b"007").unwrap(),
+            Value::Bytes(b"007".to_vec())
+        );
         assert_eq!(Value::decode(b"").unwrap(), Value::Bytes(vec![]));
-        assert_eq!(Value::decode(b"99999999999999999999").unwrap(), Value::Bytes(b"99999999999999999999".to_vec()));
+        assert_eq!(
+            Value::decode(b"99999999999999999999").unwrap(),
+            Value::Bytes(b"99999999999999999999".to_vec())
+        );
     }
 
     #[test]
@@ -221,7 +230,10 @@ mod tests {
             id: u32,
             name: String,
         }
-        let u = User { id: 1, name: "Ada".into() };
+        let u = User {
+            id: 1,
+            name: "Ada".into(),
+        };
         let v = Value::json(&u).unwrap();
         assert_eq!(v.parse::<User>().unwrap(), u);
         assert!(v.parse::<Vec<u8>>().is_err());

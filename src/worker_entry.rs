@@ -41,7 +41,10 @@ impl Secrets for EnvSecrets<'_> {
 }
 
 fn text_var(env: &Env, name: &str) -> Option<String> {
-    env.var(name).ok().map(|v| v.to_string()).filter(|s| !s.is_empty())
+    env.var(name)
+        .ok()
+        .map(|v| v.to_string())
+        .filter(|s| !s.is_empty())
 }
 
 fn build_app(env: &Env) -> crate::Result<App> {
@@ -49,11 +52,14 @@ fn build_app(env: &Env) -> crate::Result<App> {
         Some(json) => CachesConfig::parse(&json)?,
         None => CachesConfig::local_default(),
     };
-    let service = CacheService::from_parsed(&config, &EnvSecrets(env), &BackendRegistry::default())?;
+    let service =
+        CacheService::from_parsed(&config, &EnvSecrets(env), &BackendRegistry::default())?;
     Ok(App {
         service,
         origin: text_var(env, "ORIGIN").map(|o| o.trim_end_matches('/').to_string()),
-        admin_token: EnvSecrets(env).secret("ADMIN_TOKEN").filter(|s| !s.is_empty()),
+        admin_token: EnvSecrets(env)
+            .secret("ADMIN_TOKEN")
+            .filter(|s| !s.is_empty()),
     })
 }
 
@@ -116,9 +122,14 @@ async fn handle_admin(app: &App, mut req: Request, rest: &str) -> worker::Result
     headers.set("content-type", reply.content_type)?;
     headers.set("cache-control", "no-store")?;
     if let Some(k) = &reply.full_key {
-        headers.set("x-edgecache-key", &percent_encoding::utf8_percent_encode(k, percent_encoding::CONTROLS).to_string())?;
+        headers.set(
+            "x-edgecache-key",
+            &percent_encoding::utf8_percent_encode(k, percent_encoding::CONTROLS).to_string(),
+        )?;
     }
-    Ok(Response::from_bytes(reply.body)?.with_status(reply.status).with_headers(headers))
+    Ok(Response::from_bytes(reply.body)?
+        .with_status(reply.status)
+        .with_headers(headers))
 }
 
 /// The cache key of a request: method class and full URL.
@@ -146,13 +157,25 @@ async fn proxy(app: &App, req: Request) -> worker::Result<Response> {
             headers.append(k, v)?;
         }
         headers.set("age", &entry.age_secs(now).to_string())?;
-        headers.set("cache-status", &http_policy::cache_status_hit(entry.ttl_left_secs(now)))?;
-        let body = if method.eq_ignore_ascii_case("HEAD") { Vec::new() } else { entry.body };
-        return Ok(Response::from_bytes(body)?.with_status(entry.status).with_headers(headers));
+        headers.set(
+            "cache-status",
+            &http_policy::cache_status_hit(entry.ttl_left_secs(now)),
+        )?;
+        let body = if method.eq_ignore_ascii_case("HEAD") {
+            Vec::new()
+        } else {
+            entry.body
+        };
+        return Ok(Response::from_bytes(body)?
+            .with_status(entry.status)
+            .with_headers(headers));
     }
 
     let (status, headers, body) = fetch_origin(app, &req, &url).await?;
-    let cc = headers.iter().find(|(k, _)| k == "cache-control").map(|(_, v)| v.as_str());
+    let cc = headers
+        .iter()
+        .find(|(k, _)| k == "cache-control")
+        .map(|(_, v)| v.as_str());
     let has_cookie = headers.iter().any(|(k, _)| k == "set-cookie");
     let refusal = if method.eq_ignore_ascii_case("HEAD") {
         Some("head")
@@ -187,26 +210,49 @@ async fn proxy(app: &App, req: Request) -> worker::Result<Response> {
     for (k, v) in &headers {
         out.append(k, v)?;
     }
-    out.set("cache-status", &http_policy::cache_status_forward("miss", stored, refusal))?;
-    Ok(Response::from_bytes(body)?.with_status(status).with_headers(out))
+    out.set(
+        "cache-status",
+        &http_policy::cache_status_forward("miss", stored, refusal),
+    )?;
+    Ok(Response::from_bytes(body)?
+        .with_status(status)
+        .with_headers(out))
 }
 
 /// Sends the request on without caching.
-async fn forward(app: &App, req: &Request, url: &worker::Url, why: &str) -> worker::Result<Response> {
+async fn forward(
+    app: &App,
+    req: &Request,
+    url: &worker::Url,
+    why: &str,
+) -> worker::Result<Response> {
     let (status, headers, body) = fetch_origin(app, req, url).await?;
     let out = Headers::new();
     for (k, v) in &headers {
         out.append(k, v)?;
     }
-    out.set("cache-status", &http_policy::cache_status_forward("bypass", false, Some(why)))?;
-    Ok(Response::from_bytes(body)?.with_status(status).with_headers(out))
+    out.set(
+        "cache-status",
+        &http_policy::cache_status_forward("bypass", false, Some(why)),
+    )?;
+    Ok(Response::from_bytes(body)?
+        .with_status(status)
+        .with_headers(out))
 }
 
 /// Status, headers (lower-case names) and body from the origin.
-async fn fetch_origin(app: &App, req: &Request, url: &worker::Url) -> worker::Result<(u16, Vec<(String, String)>, Vec<u8>)> {
+async fn fetch_origin(
+    app: &App,
+    req: &Request,
+    url: &worker::Url,
+) -> worker::Result<(u16, Vec<(String, String)>, Vec<u8>)> {
     let Some(origin) = &app.origin else {
         let r = demo_origin::respond(url.path(), SystemClock.now_ms());
-        let headers = r.headers.into_iter().map(|(k, v)| (k.to_string(), v)).collect();
+        let headers = r
+            .headers
+            .into_iter()
+            .map(|(k, v)| (k.to_string(), v))
+            .collect();
         return Ok((r.status, headers, r.body.into_bytes()));
     };
     let target = match url.query() {
@@ -220,11 +266,24 @@ async fn fetch_origin(app: &App, req: &Request, url: &worker::Url) -> worker::Re
         }
     }
     let mut init = RequestInit::new();
-    init.with_method(if req.method() == Method::Head { Method::Head } else { req.method() })
-        .with_headers(headers);
-    let mut resp = match Fetch::Request(Request::new_with_init(&target, &init)?).send().await {
+    init.with_method(if req.method() == Method::Head {
+        Method::Head
+    } else {
+        req.method()
+    })
+    .with_headers(headers);
+    let mut resp = match Fetch::Request(Request::new_with_init(&target, &init)?)
+        .send()
+        .await
+    {
         Ok(r) => r,
-        Err(e) => return Ok((502, vec![("content-type".into(), "text/plain".into())], format!("origin unreachable: {e}").into_bytes())),
+        Err(e) => {
+            return Ok((
+                502,
+                vec![("content-type".into(), "text/plain".into())],
+                format!("origin unreachable: {e}").into_bytes(),
+            ))
+        }
     };
     let status = resp.status_code();
     let headers: Vec<(String, String)> = resp.headers().entries().collect();

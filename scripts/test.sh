@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# Runs every test: formatting and lints (native and wasm32), the native unit
+# tests, then the release Worker in real workerd (node's test runner).
+set -euo pipefail
+source "$(dirname "${BASH_SOURCE[0]}")/env.sh"
+cd "$ROOT"
+bash scripts/setup.sh
+step() { printf '\n== test: %s\n' "$*"; }
+
+step "cargo fmt --check"
+cargo fmt --all -- --check
+
+step "cargo clippy (native, all targets) -D warnings"
+cargo clippy --workspace --all-targets -- -D warnings
+
+step "cargo clippy (wasm32) -D warnings"
+cargo clippy -p edgecache --target wasm32-unknown-unknown -- -D warnings
+
+step "cargo test (native)"
+cargo test --workspace
+
+step "build the release Worker"
+bash scripts/build-worker.sh
+wasm=build/index_bg.wasm
+echo "worker wasm: $(stat -c %s "$wasm") bytes raw, $(gzip -9c "$wasm" | wc -c) bytes gzip"
+
+step "end-to-end tests in workerd (node --test)"
+node --test --test-concurrency=1 tests/

@@ -1,0 +1,101 @@
+// Shared helpers for the end-to-end tests: run the release Worker in real
+// workerd (through Miniflare's API), and real servers on 127.0.0.1.
+import { Miniflare } from "miniflare";
+import { spawn, execFileSync } from "node:child_process";
+import { existsSync } from "node:fs";
+import http from "node:http";
+import net from "node:net";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+
+export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
+export const ADMIN_TOKEN = "test-token";
+
+/** Starts the built Worker (build/index.js) in workerd on a free port. */
+export async function startWorker(bindings = {}) {
+  const script = path.join(ROOT, "build", "index.js");
+  if (!existsSync(script)) {
+    throw new Error("build/index.js is missing: run `bash scripts/build-worker.sh` (the test command does)");
+  }
+  const mf = new Miniflare({
+    modules: true,
+    scriptPath: script,
+    modulesRules: [{ type: "CompiledWasm", include: ["**/*.wasm"], fallthrough: true }],
+    compatibilityDate: "2026-04-01",
+    host: "127.0.0.1",
+    port: 0,
+    bindings: { ADMIN_TOKEN, ...bindings },
+  });
+  const url = await mf.ready;
+  const base = url.href.replace(/\/$/, "");
+  return {
+    base,
+    url: (p) => base + p,
+    admin: (p, init = {}) =>
+      fetch(base + "/_edgecache/" + p, {
+        ...init,
+        headers: { authorization: `Bearer ${ADMIN_TOKEN}`, ...(init.headers || {}) },
+      }),
+    dispose: () => mf.dispose(),
+  };
+}
+
+/** A free TCP port on 127.0.0.1. */
+export function freePort() {
+  return new Promise((resolve, reject) => {
+    const s = net.createServer();
+    s.unref();
+    s.on("error", reject);
+    s.listen(0, "127.0.0.1", () => {
+      const { port } = s.address();
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+/**
+ * A real HTTP origin on 127.0.0.1 that counts its requests. `routes` maps a
+ * path to (req, n) => ({status, headers, body}).
+ */
+export async function startOrigin(routes = {}) {
+  const counts = new Map();
+  const server = http.createServer((req, res) => {
+    const p = new URL(req.url, "http://x").pathname;
+    const n = (counts.get(p) || 0) + 1;
+    counts.set(p, n);
+    const route = routes[p];
+    const r = route ? route(req, n) : { body: JSON.stringify({ path: p, n }) };
+    res.writeHead(r.status || 200, { "content-type": "application/json", ...(r.headers || {}) });
+    res.end(r.body ?? "");
+  });
+  await new Promise((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const { port } = server.address();
+  return {
+    url: `http://127.0.0.1:${port}`,
+    count: (p) => counts.get(p) || 0,
+    close: () => new Promise((resolve) => server.close(resolve)),
+  };
+}
+
+/** Runs a Python snippet with the Ellar installed by scripts/setup.sh. */
+export function ellarPython(code, input) {
+  const py = path.join(ROOT, ".tools", "venv", "bin", "python");
+  return execFileSync(py, ["-c", code], { input, encoding: "utf8" });
+}
+
+/** Spawns a long-running command; kill() stops its whole process group. */
+export function spawnGroup(cmd, args, opts = {}) {
+  const child = spawn(cmd, args, { ...opts, detached: true, stdio: ["ignore", "pipe", "pipe"] });
+  let output = "";
+  child.stdout.on("data", (d) => (output += d));
+  child.stderr.on("data", (d) => (output += d));
+  return {
+    child,
+    output: () => output,
+    kill: () => {
+      try {
+        process.kill(-child.pid, "SIGTERM");
+      } catch {}
+    },
+  };
+}
