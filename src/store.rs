@@ -120,11 +120,15 @@ impl<V> Store<V> {
     }
 
     fn slot(&self, i: u32) -> &Slot<V> {
-        self.slots[i as usize].as_ref().expect("linked slot is live")
+        self.slots[i as usize]
+            .as_ref()
+            .expect("linked slot is live")
     }
 
     fn slot_mut(&mut self, i: u32) -> &mut Slot<V> {
-        self.slots[i as usize].as_mut().expect("linked slot is live")
+        self.slots[i as usize]
+            .as_mut()
+            .expect("linked slot is live")
     }
 
     fn unlink(&mut self, i: u32) {
@@ -271,7 +275,13 @@ impl<V> Store<V> {
 
     /// Evicts until `extra_entries` more entries of `extra_bytes` fit; never
     /// evicts `keep`.
-    fn make_room(&mut self, extra_entries: usize, extra_bytes: usize, now_ms: u64, keep: Option<u32>) {
+    fn make_room(
+        &mut self,
+        extra_entries: usize,
+        extra_bytes: usize,
+        now_ms: u64,
+        keep: Option<u32>,
+    ) {
         let fits = |s: &Self| {
             s.index.len() + extra_entries <= s.limits.max_entries
                 && s.bytes + extra_bytes <= s.limits.max_bytes
