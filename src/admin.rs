@@ -14,6 +14,9 @@
 //! - `GET    key/{backend}/{key}`    the full key as stored
 //! - `POST   clear/{backend}`
 //! - `GET    stats`
+//! - `POST   purge`                  response cache: JSON `{"url": …}`, `{"prefix": …}`
+//!   (URL prefix, stores that can list keys) or `{"key_prefix": …}` (bumps
+//!   that prefix's generation: everything under it is invalidated at once)
 //! - `POST   selftest`               the conformance suite on a fresh local backend
 
 use std::rc::Rc;
@@ -25,6 +28,8 @@ use crate::clock::ManualClock;
 use crate::conformance::Suite;
 use crate::error::CacheError;
 use crate::local::{LocalBackend, LocalOptions};
+use crate::response_cache::ResponseCache;
+use crate::routes::Routes;
 use crate::service::CacheService;
 use crate::ttl::{Timeout, Ttl};
 use crate::value::Value;
@@ -40,6 +45,15 @@ pub struct AdminRequest<'a> {
     pub content_type: Option<&'a str>,
     pub authorization: Option<&'a str>,
     pub body: Vec<u8>,
+    /// `scheme://host` of the request, to resolve relative purge URLs.
+    pub base_url: &'a str,
+}
+
+/// What the admin API acts on.
+pub struct AdminContext<'a> {
+    pub service: &'a CacheService,
+    /// The Worker's response cache and its routes, when there is one.
+    pub responses: Option<(&'a ResponseCache, &'a Routes)>,
 }
 
 /// The reply: status, content type and body.
@@ -76,6 +90,7 @@ impl AdminReply {
             CacheError::NotAnInteger { .. } | CacheError::Overflow { .. } => 409,
             CacheError::Backend { .. } | CacheError::Corrupt(_) => 502,
             CacheError::Config { .. } => 500,
+            CacheError::Unsupported(_) => 501,
             CacheError::InvalidKey { .. } | CacheError::InvalidTtl(_) => 400,
         };
         Self::error(status, e.kind(), e)
@@ -176,13 +191,14 @@ fn decode_segment(s: &str) -> Result<String, AdminReply> {
 }
 
 /// Handles one admin request (after [`authorize`]).
-pub async fn handle(service: &CacheService, req: AdminRequest<'_>) -> AdminReply {
-    match route(service, req).await {
+pub async fn handle(ctx: &AdminContext<'_>, req: AdminRequest<'_>) -> AdminReply {
+    match route(ctx, req).await {
         Ok(r) | Err(r) => r,
     }
 }
 
-async fn route(service: &CacheService, req: AdminRequest<'_>) -> Result<AdminReply, AdminReply> {
+async fn route(ctx: &AdminContext<'_>, req: AdminRequest<'_>) -> Result<AdminReply, AdminReply> {
+    let service = ctx.service;
     let cache = |r: Result<AdminReply, CacheError>| r.map_err(|e| AdminReply::from_cache_error(&e));
     let version = parse_i64(query_param(req.query, "version"), "version", None)?;
     let delta = parse_i64(query_param(req.query, "delta"), "delta", Some(1))?.unwrap_or(1);
@@ -196,8 +212,13 @@ async fn route(service: &CacheService, req: AdminRequest<'_>) -> Result<AdminRep
     match (req.method, action, backend_name.as_deref(), key.as_deref()) {
         ("GET", "stats", None, None) => Ok(AdminReply::json(
             200,
-            json!({"backends": service.stats(), "names": service.names()}),
+            json!({
+                "backends": service.stats(),
+                "names": service.names(),
+                "responses": ctx.responses.map(|(c, _)| c.stats()),
+            }),
         )),
+        ("POST", "purge", None, None) => Ok(purge(ctx, &req).await),
         ("POST", "selftest", None, None) => Ok(selftest().await),
         ("POST", "clear", Some(b), None) => cache(
             async {
@@ -257,6 +278,104 @@ async fn route(service: &CacheService, req: AdminRequest<'_>) -> Result<AdminRep
         }
         (method, _, _, _) => Ok(not_found(method, req.path)),
     }
+}
+
+/// Response-cache invalidation by URL, URL prefix or key prefix.
+async fn purge(ctx: &AdminContext<'_>, req: &AdminRequest<'_>) -> AdminReply {
+    let Some((cache, routes)) = ctx.responses else {
+        return AdminReply::error(
+            404,
+            "no_response_cache",
+            "this Worker has no response cache",
+        );
+    };
+    let Ok(body) = serde_json::from_slice::<serde_json::Value>(&req.body) else {
+        return AdminReply::error(
+            400,
+            "bad_request",
+            "body must be JSON: {\"url\": …}, {\"prefix\": …} or {\"key_prefix\": …}",
+        );
+    };
+    let absolute = |u: &str| {
+        if u.starts_with('/') {
+            format!("{}{u}", req.base_url)
+        } else {
+            u.to_string()
+        }
+    };
+    let fail = |e: CacheError| AdminReply::from_cache_error(&e);
+    if let Some(u) = body.get("url").and_then(|v| v.as_str()) {
+        let url = absolute(u);
+        let path = url::Url::parse(&url)
+            .map(|p| p.path().to_string())
+            .unwrap_or_default();
+        return match routes.find(&path) {
+            Some(rule) if !rule.bypass => match cache.purge_url(&url, &rule.policy).await {
+                Ok(found) => AdminReply::json(200, json!({"purged": found, "url": url})),
+                Err(e) => fail(e),
+            },
+            _ => AdminReply::json(
+                200,
+                json!({"purged": false, "url": url, "note": "no caching rule matches this path"}),
+            ),
+        };
+    }
+    if let Some(p) = body.get("prefix").and_then(|v| v.as_str()) {
+        let prefix = absolute(p);
+        let mut total = 0;
+        let mut seen = Vec::new();
+        let mut skipped = Vec::new();
+        for rule in routes.rules.iter().filter(|r| !r.bypass) {
+            let id = (
+                rule.policy.backend.clone(),
+                rule.policy.key_prefix.clone(),
+                rule.policy.version,
+            );
+            if seen.contains(&id) {
+                continue;
+            }
+            seen.push(id);
+            match cache.purge_prefix(&prefix, &rule.policy).await {
+                Ok(n) => total += n,
+                Err(CacheError::Unsupported(why)) => {
+                    skipped.push(json!({"backend": rule.policy.backend, "why": why}))
+                }
+                Err(e) => return fail(e),
+            }
+        }
+        return AdminReply::json(
+            200,
+            json!({"purged": total, "prefix": prefix, "skipped": skipped}),
+        );
+    }
+    if let Some(kp) = body.get("key_prefix").and_then(|v| v.as_str()) {
+        let mut generations = Vec::new();
+        let mut seen = Vec::new();
+        for rule in routes.with_prefix(kp) {
+            let id = (rule.policy.backend.clone(), rule.policy.version);
+            if seen.contains(&id) {
+                continue;
+            }
+            seen.push(id);
+            match cache.bump_generation(&rule.policy).await {
+                Ok(g) => generations.push(g),
+                Err(e) => return fail(e),
+            }
+        }
+        if generations.is_empty() {
+            return AdminReply::error(
+                404,
+                "no_rule",
+                format!("no caching rule has key_prefix {kp:?}"),
+            );
+        }
+        return AdminReply::json(200, json!({"key_prefix": kp, "generation": generations}));
+    }
+    AdminReply::error(
+        400,
+        "bad_request",
+        "give one of \"url\", \"prefix\" or \"key_prefix\"",
+    )
 }
 
 fn not_found(method: &str, path: &str) -> AdminReply {
@@ -346,7 +465,19 @@ mod tests {
             content_type: ct,
             authorization: None,
             body: body.to_vec(),
+            base_url: "https://e.com",
         }
+    }
+
+    async fn handle(s: &CacheService, r: AdminRequest<'_>) -> AdminReply {
+        super::handle(
+            &AdminContext {
+                service: s,
+                responses: None,
+            },
+            r,
+        )
+        .await
     }
 
     fn body(r: &AdminReply) -> serde_json::Value {

@@ -116,6 +116,16 @@ pub trait CacheBackend {
         Ok(n)
     }
 
+    /// Deletes every live key whose user key starts with `prefix` (at one
+    /// version); returns how many. Backends that cannot list keys say so.
+    async fn delete_prefix(&self, prefix: &str, version: Option<i64>) -> Result<usize> {
+        let _ = (prefix, version);
+        Err(CacheError::Unsupported(format!(
+            "the {} backend cannot delete by prefix; bump the version instead",
+            self.kind()
+        )))
+    }
+
     /// Removes every key under this backend's prefix (all versions).
     async fn clear(&self) -> Result<()>;
 

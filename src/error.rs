@@ -31,6 +31,8 @@ pub enum CacheError {
     Corrupt(String),
     /// A remote server or transport failed (unreachable, refused, bad status).
     Backend { backend: String, message: String },
+    /// An operation this backend cannot do; the message says what to use instead.
+    Unsupported(String),
 }
 
 impl CacheError {
@@ -61,6 +63,7 @@ impl CacheError {
             CacheError::Config { .. } => "config",
             CacheError::Corrupt(_) => "corrupt",
             CacheError::Backend { .. } => "backend",
+            CacheError::Unsupported(_) => "unsupported",
         }
     }
 }
@@ -83,6 +86,7 @@ impl fmt::Display for CacheError {
             CacheError::Config { field, message } => write!(f, "cache configuration: {field}: {message}"),
             CacheError::Corrupt(why) => write!(f, "corrupt cache value: {why}"),
             CacheError::Backend { backend, message } => write!(f, "cache backend {backend}: {message}"),
+            CacheError::Unsupported(what) => write!(f, "unsupported: {what}"),
         }
     }
 }

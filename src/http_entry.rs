@@ -1,26 +1,52 @@
 //! A cached HTTP response as bytes, so any backend can hold it:
-//! `ECR1`, a little-endian u32 length, a JSON head (status, headers, when it
-//! was stored, how long it is fresh), then the body as is.
+//! `ECR2`, a little-endian u32 length, a JSON head (status, headers, when it
+//! was stored, freshness and stale windows, Vary names), then the body as is.
+//!
+//! Freshness, staleness and variants live in this head, not in the storage's
+//! own metadata, so every store (a CacheService backend, the Cache API, a
+//! tiered pair) behaves the same.
 
 use serde::{Deserialize, Serialize};
 
 use crate::error::{CacheError, Result};
+use crate::http_policy::Freshness;
 
-const MAGIC: &[u8; 4] = b"ECR1";
+const MAGIC: &[u8; 4] = b"ECR2";
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct CachedResponse {
     pub status: u16,
     pub headers: Vec<(String, String)>,
-    /// When it was stored, in ms on the Worker's clock.
+    /// When it was stored, in ms on the cache's clock.
     pub stored_at_ms: u64,
-    /// How long it is fresh, in ms; `None` = until evicted.
-    pub fresh_for_ms: Option<u64>,
+    pub freshness: Freshness,
+    /// Lower-cased names of the headers the response varies on. On a base
+    /// key with a non-empty list and no status, this entry is only a pointer
+    /// to variants (see [`CachedResponse::variants`]).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub vary: Vec<String>,
     #[serde(skip)]
     pub body: Vec<u8>,
 }
 
 impl CachedResponse {
+    /// The entry stored at a base key whose responses vary: it names the
+    /// headers that pick the variant.
+    pub fn variants(vary: Vec<String>, stored_at_ms: u64, freshness: Freshness) -> Self {
+        CachedResponse {
+            status: 0,
+            headers: Vec::new(),
+            stored_at_ms,
+            freshness,
+            vary,
+            body: Vec::new(),
+        }
+    }
+
+    pub fn is_variants(&self) -> bool {
+        self.status == 0
+    }
+
     pub fn encode(&self) -> Vec<u8> {
         let head = serde_json::to_vec(self).expect("a response head always serializes");
         let mut out = Vec::with_capacity(8 + head.len() + self.body.len());
@@ -35,7 +61,7 @@ impl CachedResponse {
         let corrupt = |why: &str| CacheError::Corrupt(format!("cached response: {why}"));
         let rest = raw
             .strip_prefix(MAGIC.as_slice())
-            .ok_or_else(|| corrupt("missing ECR1 header"))?;
+            .ok_or_else(|| corrupt("missing ECR2 header"))?;
         if rest.len() < 4 {
             return Err(corrupt("truncated length"));
         }
@@ -54,12 +80,6 @@ impl CachedResponse {
     pub fn age_secs(&self, now_ms: u64) -> u64 {
         now_ms.saturating_sub(self.stored_at_ms) / 1000
     }
-
-    /// Seconds of freshness left, if bounded.
-    pub fn ttl_left_secs(&self, now_ms: u64) -> Option<i64> {
-        self.fresh_for_ms
-            .map(|f| ((self.stored_at_ms + f) as i64 - now_ms as i64).div_euclid(1000))
-    }
 }
 
 #[cfg(test)]
@@ -72,7 +92,12 @@ mod tests {
             status: 200,
             headers: vec![("content-type".into(), "text/plain".into())],
             stored_at_ms: 1000,
-            fresh_for_ms: Some(60_000),
+            freshness: Freshness {
+                fresh_ms: Some(60_000),
+                swr_ms: 0,
+                sie_ms: 5,
+            },
+            vary: vec!["accept".into()],
             body: vec![0, 159, 146, 150],
         };
         let enc = r.encode();
@@ -81,6 +106,8 @@ mod tests {
         assert!(CachedResponse::decode(&enc[..12]).is_err());
         assert!(CachedResponse::decode(b"nope").is_err());
         assert_eq!(r.age_secs(3500), 2);
-        assert_eq!(r.ttl_left_secs(3500), Some(57));
+        let v = CachedResponse::variants(vec!["accept".into()], 0, r.freshness);
+        assert!(v.is_variants() && !r.is_variants());
+        assert_eq!(CachedResponse::decode(&v.encode()).unwrap(), v);
     }
 }

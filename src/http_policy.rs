@@ -1,5 +1,9 @@
-//! When an HTTP response may be cached and how a cache reports itself, as
-//! pure functions over methods, statuses and header values.
+//! HTTP cache policy as pure functions: which requests are looked up, which
+//! responses are stored and for how long, how `Vary` splits variants, and
+//! how the cache reports itself (`Cache-Status`, RFC 9211). No I/O here, so
+//! every rule is unit-tested natively.
+
+use crate::ttl::Timeout;
 
 /// Headers that describe one connection, never stored (RFC 9110 §7.6.1),
 /// plus Set-Cookie, which belongs to one user.
@@ -16,6 +20,9 @@ pub const NOT_STORED: [&str; 10] = [
     "proxy-connection",
 ];
 
+/// Headers the cache sets itself on every answer; an origin's copy is dropped.
+pub const OWN_HEADERS: [&str; 2] = ["age", "cache-status"];
+
 /// Only GET and HEAD are looked up in the cache.
 pub fn method_is_cacheable(method: &str) -> bool {
     method.eq_ignore_ascii_case("GET") || method.eq_ignore_ascii_case("HEAD")
@@ -25,7 +32,7 @@ pub fn method_is_cacheable(method: &str) -> bool {
 pub fn status_is_cacheable(status: u16) -> bool {
     matches!(
         status,
-        200 | 203 | 204 | 206 | 300 | 301 | 308 | 404 | 405 | 410 | 414 | 501
+        200 | 203 | 204 | 300 | 301 | 308 | 404 | 405 | 410 | 414 | 501
     )
 }
 
@@ -47,100 +54,457 @@ pub fn cache_control(value: &str) -> Vec<(String, Option<String>)> {
         .collect()
 }
 
-/// Why a response is not stored, or `None` if it may be.
-pub fn refuse_to_store(
-    status: u16,
+fn directive(cc: &[(String, Option<String>)], name: &str) -> Option<Option<String>> {
+    cc.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone())
+}
+
+fn seconds(cc: &[(String, Option<String>)], name: &str) -> Option<f64> {
+    directive(cc, name)?
+        .and_then(|v| v.parse::<u64>().ok())
+        .map(|n| n as f64)
+}
+
+/// What to do with a request before looking at the cache.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RequestMode {
+    /// Neither read nor write the cache.
+    Bypass(&'static str),
+    /// Serve from the cache when fresh.
+    Lookup,
+    /// Skip the stored answer, ask the origin, store what it says
+    /// (request `Cache-Control: no-cache` or `max-age=0`).
+    Revalidate,
+}
+
+pub fn request_mode(
+    method: &str,
     cache_control_value: Option<&str>,
-    has_set_cookie: bool,
-) -> Option<&'static str> {
-    if !status_is_cacheable(status) {
-        return Some("status");
+    pragma: Option<&str>,
+) -> RequestMode {
+    if !method_is_cacheable(method) {
+        return RequestMode::Bypass("method");
     }
-    if has_set_cookie {
-        return Some("set-cookie");
+    let cc = cache_control(cache_control_value.unwrap_or(""));
+    if directive(&cc, "no-store").is_some() {
+        return RequestMode::Bypass("no-store");
     }
-    if let Some(cc) = cache_control_value {
-        for (d, _) in cache_control(cc) {
-            match d.as_str() {
-                "no-store" => return Some("no-store"),
-                "private" => return Some("private"),
-                _ => {}
-            }
+    let no_cache = directive(&cc, "no-cache").is_some()
+        || seconds(&cc, "max-age") == Some(0.0)
+        || (cache_control_value.is_none()
+            && pragma.is_some_and(|p| p.to_ascii_lowercase().contains("no-cache")));
+    if no_cache {
+        RequestMode::Revalidate
+    } else {
+        RequestMode::Lookup
+    }
+}
+
+/// How long responses stay fresh, and stale windows (all in seconds).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct FreshnessRules {
+    /// The configured lifetime (the decorator's or route's `ttl`).
+    pub ttl: Timeout,
+    /// Let the origin's `s-maxage`/`max-age` take precedence over `ttl`.
+    pub origin_ttl: bool,
+    /// Serve stale this long while refreshing in the background (the
+    /// origin's `stale-while-revalidate` takes precedence when `origin_ttl`).
+    pub stale_while_revalidate: f64,
+    /// Serve stale this long when the origin fails.
+    pub stale_if_error: f64,
+}
+
+impl Default for FreshnessRules {
+    fn default() -> Self {
+        FreshnessRules {
+            ttl: Timeout::default(),
+            origin_ttl: false,
+            stale_while_revalidate: 0.0,
+            stale_if_error: 0.0,
         }
     }
-    None
 }
 
-/// The `Cache-Status` value of a hit (RFC 9211).
-pub fn cache_status_hit(ttl_left_secs: Option<i64>) -> String {
-    match ttl_left_secs {
-        Some(t) => format!("edgecache; hit; ttl={t}"),
-        None => "edgecache; hit".to_string(),
+/// How long one stored response is fresh and may be served stale, in ms.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Freshness {
+    /// `None` = fresh until evicted.
+    pub fresh_ms: Option<u64>,
+    pub swr_ms: u64,
+    pub sie_ms: u64,
+}
+
+impl Freshness {
+    /// How long the backend must keep the entry: fresh plus the longer stale window.
+    pub fn storage_secs(&self) -> Option<f64> {
+        self.fresh_ms
+            .map(|f| (f + self.swr_ms.max(self.sie_ms)) as f64 / 1000.0)
     }
 }
 
-/// The `Cache-Status` value of a response fetched from the origin.
-pub fn cache_status_forward(reason: &str, stored: bool, detail: Option<&str>) -> String {
-    let mut s = format!("edgecache; fwd={reason}");
-    if stored {
-        s.push_str("; stored");
+/// What the request and response say, as far as storing is concerned.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct StoreFacts<'a> {
+    pub status: u16,
+    pub cache_control: Option<&'a str>,
+    pub has_set_cookie: bool,
+    pub vary: Option<&'a str>,
+    pub request_has_authorization: bool,
+}
+
+fn ms(secs: f64) -> u64 {
+    (secs.max(0.0) * 1000.0).round() as u64
+}
+
+/// Whether a response may be stored and for how long; `Err` names why not.
+pub fn decide_store(f: &StoreFacts<'_>, rules: &FreshnessRules) -> Result<Freshness, &'static str> {
+    if !status_is_cacheable(f.status) {
+        return Err("status");
     }
-    if let Some(d) = detail {
-        s.push_str(&format!("; detail={d}"));
+    if f.has_set_cookie {
+        return Err("set-cookie");
     }
-    s
+    let cc = cache_control(f.cache_control.unwrap_or(""));
+    if directive(&cc, "no-store").is_some() {
+        return Err("no-store");
+    }
+    if directive(&cc, "private").is_some() {
+        return Err("private");
+    }
+    if f.vary
+        .is_some_and(|v| v.split(',').any(|h| h.trim() == "*"))
+    {
+        return Err("vary-star");
+    }
+    // RFC 9111 §3.5: a shared cache stores answers to authorized requests
+    // only when the response allows it explicitly.
+    if f.request_has_authorization
+        && !["public", "s-maxage", "must-revalidate"]
+            .iter()
+            .any(|d| directive(&cc, d).is_some())
+    {
+        return Err("authorization");
+    }
+    let origin_fresh = if rules.origin_ttl {
+        if directive(&cc, "no-cache").is_some() {
+            Some(0.0)
+        } else {
+            seconds(&cc, "s-maxage").or_else(|| seconds(&cc, "max-age"))
+        }
+    } else {
+        None
+    };
+    let fresh_ms = match (origin_fresh, rules.ttl) {
+        (Some(s), _) => Some(ms(s)),
+        (None, Timeout::Never) => None,
+        (None, Timeout::Seconds(s)) => Some(ms(s)),
+    };
+    if fresh_ms == Some(0) && rules.stale_while_revalidate <= 0.0 && rules.stale_if_error <= 0.0 {
+        return Err("ttl-0");
+    }
+    let pick = |name: &str, configured: f64| match (rules.origin_ttl, seconds(&cc, name)) {
+        (true, Some(s)) => ms(s),
+        _ => ms(configured),
+    };
+    Ok(Freshness {
+        fresh_ms,
+        swr_ms: pick("stale-while-revalidate", rules.stale_while_revalidate),
+        sie_ms: pick("stale-if-error", rules.stale_if_error),
+    })
+}
+
+/// The header names a `Vary` value lists, lower-cased and sorted (so the
+/// same set always makes the same variant key).
+pub fn vary_names(vary: &str) -> Vec<String> {
+    let mut v: Vec<String> = vary
+        .split(',')
+        .map(|h| h.trim().to_ascii_lowercase())
+        .filter(|h| !h.is_empty())
+        .collect();
+    v.sort();
+    v.dedup();
+    v
+}
+
+/// The variant key: the base key plus the request's values of the Vary
+/// headers (an absent header differs from an empty one).
+pub fn variant_key(
+    base: &str,
+    names: &[String],
+    header: impl Fn(&str) -> Option<String>,
+) -> String {
+    let mut k = String::from(base);
+    for n in names {
+        k.push('\u{1f}');
+        k.push_str(n);
+        match header(n) {
+            Some(v) => {
+                k.push('=');
+                k.push_str(v.trim());
+            }
+            None => k.push('!'),
+        }
+    }
+    k
+}
+
+/// Where a stored response stands at a moment.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Staleness {
+    /// Fresh, with this many ms left (`None` = no limit).
+    Fresh(Option<u64>),
+    /// Stale by this many ms, inside the stale-while-revalidate window.
+    Revalidatable(u64),
+    /// Stale by this many ms; usable only if the origin fails.
+    ErrorOnly(u64),
+    /// Too old to serve.
+    Dead,
+}
+
+pub fn staleness(stored_at_ms: u64, f: &Freshness, now_ms: u64) -> Staleness {
+    let Some(fresh) = f.fresh_ms else {
+        return Staleness::Fresh(None);
+    };
+    let age = now_ms.saturating_sub(stored_at_ms);
+    if age < fresh {
+        return Staleness::Fresh(Some(fresh - age));
+    }
+    let stale_by = age - fresh;
+    if stale_by < f.swr_ms {
+        Staleness::Revalidatable(stale_by)
+    } else if stale_by < f.sie_ms {
+        Staleness::ErrorOnly(stale_by)
+    } else {
+        Staleness::Dead
+    }
+}
+
+/// Builds a `Cache-Status` value (RFC 9211) for the cache named `edgecache`.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct CacheStatus {
+    pub hit: bool,
+    /// `miss`, `stale`, `request`, `bypass`, `vary-miss`, `uri-miss`.
+    pub fwd: Option<&'static str>,
+    pub fwd_status: Option<u16>,
+    /// Seconds of freshness left (negative when stale).
+    pub ttl: Option<i64>,
+    pub stored: bool,
+    pub collapsed: bool,
+    pub detail: Option<String>,
+}
+
+impl std::fmt::Display for CacheStatus {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("edgecache")?;
+        if self.hit {
+            f.write_str("; hit")?;
+        }
+        if let Some(fwd) = self.fwd {
+            write!(f, "; fwd={fwd}")?;
+        }
+        if let Some(s) = self.fwd_status {
+            write!(f, "; fwd-status={s}")?;
+        }
+        if let Some(t) = self.ttl {
+            write!(f, "; ttl={t}")?;
+        }
+        if self.stored {
+            f.write_str("; stored")?;
+        }
+        if self.collapsed {
+            f.write_str("; collapsed")?;
+        }
+        if let Some(d) = &self.detail {
+            write!(f, "; detail={d}")?;
+        }
+        Ok(())
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
+    fn facts(status: u16, cc: Option<&'static str>) -> StoreFacts<'static> {
+        StoreFacts {
+            status,
+            cache_control: cc,
+            ..Default::default()
+        }
+    }
+
     #[test]
-    fn storability() {
-        assert_eq!(refuse_to_store(200, None, false), None);
+    fn what_is_stored() {
+        let r = FreshnessRules::default();
         assert_eq!(
-            refuse_to_store(200, Some("public, max-age=60"), false),
+            decide_store(&facts(200, None), &r).unwrap().fresh_ms,
+            Some(300_000)
+        );
+        assert_eq!(decide_store(&facts(500, None), &r), Err("status"));
+        assert_eq!(decide_store(&facts(206, None), &r), Err("status"));
+        assert_eq!(
+            decide_store(&facts(200, Some("Private")), &r),
+            Err("private")
+        );
+        assert_eq!(
+            decide_store(&facts(200, Some("max-age=5, no-store")), &r),
+            Err("no-store")
+        );
+        let cookie = StoreFacts {
+            has_set_cookie: true,
+            ..facts(200, None)
+        };
+        assert_eq!(decide_store(&cookie, &r), Err("set-cookie"));
+        let star = StoreFacts {
+            vary: Some("Accept, *"),
+            ..facts(200, None)
+        };
+        assert_eq!(decide_store(&star, &r), Err("vary-star"));
+        let zero = FreshnessRules {
+            ttl: Timeout::Seconds(0.0),
+            ..r
+        };
+        assert_eq!(decide_store(&facts(200, None), &zero), Err("ttl-0"));
+        let never = FreshnessRules {
+            ttl: Timeout::Never,
+            ..r
+        };
+        assert_eq!(
+            decide_store(&facts(200, None), &never).unwrap().fresh_ms,
             None
         );
-        assert_eq!(refuse_to_store(500, None, false), Some("status"));
-        assert_eq!(refuse_to_store(200, None, true), Some("set-cookie"));
+    }
+
+    #[test]
+    fn authorization_needs_explicit_permission() {
+        let r = FreshnessRules::default();
+        let auth = |cc| StoreFacts {
+            request_has_authorization: true,
+            ..facts(200, cc)
+        };
+        assert_eq!(decide_store(&auth(None), &r), Err("authorization"));
         assert_eq!(
-            refuse_to_store(200, Some("Private"), false),
-            Some("private")
+            decide_store(&auth(Some("max-age=60")), &r),
+            Err("authorization")
+        );
+        assert!(decide_store(&auth(Some("public, max-age=60")), &r).is_ok());
+        assert!(decide_store(&auth(Some("s-maxage=60")), &r).is_ok());
+    }
+
+    #[test]
+    fn origin_ttl_precedence() {
+        let off = FreshnessRules {
+            ttl: Timeout::Seconds(10.0),
+            ..Default::default()
+        };
+        let on = FreshnessRules {
+            origin_ttl: true,
+            ..off
+        };
+        let cc = Some("max-age=60, s-maxage=30, stale-while-revalidate=5");
+        assert_eq!(
+            decide_store(&facts(200, cc), &off).unwrap().fresh_ms,
+            Some(10_000)
+        );
+        let f = decide_store(&facts(200, cc), &on).unwrap();
+        assert_eq!((f.fresh_ms, f.swr_ms), (Some(30_000), 5_000));
+        assert_eq!(
+            decide_store(&facts(200, Some("max-age=60")), &on)
+                .unwrap()
+                .fresh_ms,
+            Some(60_000)
         );
         assert_eq!(
-            refuse_to_store(200, Some("max-age=5, no-store"), false),
-            Some("no-store")
+            decide_store(&facts(200, None), &on).unwrap().fresh_ms,
+            Some(10_000)
+        );
+        let swr = FreshnessRules {
+            stale_while_revalidate: 1.0,
+            ..on
+        };
+        let f = decide_store(&facts(200, Some("no-cache")), &swr).unwrap();
+        assert_eq!(f.fresh_ms, Some(0));
+        assert_eq!(f.storage_secs(), Some(1.0));
+    }
+
+    #[test]
+    fn request_modes() {
+        assert_eq!(
+            request_mode("POST", None, None),
+            RequestMode::Bypass("method")
+        );
+        assert_eq!(request_mode("GET", None, None), RequestMode::Lookup);
+        assert_eq!(
+            request_mode("HEAD", Some("no-cache"), None),
+            RequestMode::Revalidate
+        );
+        assert_eq!(
+            request_mode("GET", Some("max-age=0"), None),
+            RequestMode::Revalidate
+        );
+        assert_eq!(
+            request_mode("GET", None, Some("no-cache")),
+            RequestMode::Revalidate
+        );
+        assert_eq!(
+            request_mode("GET", Some("no-store"), None),
+            RequestMode::Bypass("no-store")
         );
     }
 
     #[test]
-    fn directives() {
-        assert_eq!(
-            cache_control("max-age=60, s-maxage=\"30\", public"),
-            vec![
-                ("max-age".into(), Some("60".into())),
-                ("s-maxage".into(), Some("30".into())),
-                ("public".into(), None)
-            ]
-        );
-        assert!(
-            method_is_cacheable("get")
-                && method_is_cacheable("HEAD")
-                && !method_is_cacheable("POST")
-        );
+    fn variants() {
+        let names = vary_names("Accept-Encoding, accept-language,  ");
+        assert_eq!(names, vec!["accept-encoding", "accept-language"]);
+        let k1 = variant_key("K", &names, |h| {
+            (h == "accept-language").then(|| "fr".to_string())
+        });
+        let k2 = variant_key("K", &names, |h| {
+            (h == "accept-language").then(|| "de".to_string())
+        });
+        let k3 = variant_key("K", &names, |_| None);
+        assert!(k1 != k2 && k1 != k3 && k2 != k3);
+        assert!(k1.starts_with('K'));
     }
 
     #[test]
-    fn status_values() {
-        assert_eq!(cache_status_hit(Some(12)), "edgecache; hit; ttl=12");
+    fn staleness_windows() {
+        let f = Freshness {
+            fresh_ms: Some(1000),
+            swr_ms: 500,
+            sie_ms: 2000,
+        };
+        assert_eq!(staleness(0, &f, 400), Staleness::Fresh(Some(600)));
+        assert_eq!(staleness(0, &f, 1200), Staleness::Revalidatable(200));
+        assert_eq!(staleness(0, &f, 1700), Staleness::ErrorOnly(700));
+        assert_eq!(staleness(0, &f, 3000), Staleness::Dead);
+        assert_eq!(f.storage_secs(), Some(3.0));
+    }
+
+    #[test]
+    fn cache_status_values() {
+        let hit = CacheStatus {
+            hit: true,
+            ttl: Some(12),
+            ..Default::default()
+        };
+        assert_eq!(hit.to_string(), "edgecache; hit; ttl=12");
+        let miss = CacheStatus {
+            fwd: Some("miss"),
+            stored: true,
+            ..Default::default()
+        };
+        assert_eq!(miss.to_string(), "edgecache; fwd=miss; stored");
+        let sie = CacheStatus {
+            hit: true,
+            fwd: Some("stale"),
+            fwd_status: Some(502),
+            ttl: Some(-3),
+            detail: Some("stale-if-error".into()),
+            ..Default::default()
+        };
         assert_eq!(
-            cache_status_forward("miss", true, None),
-            "edgecache; fwd=miss; stored"
-        );
-        assert_eq!(
-            cache_status_forward("miss", false, Some("private")),
-            "edgecache; fwd=miss; detail=private"
+            sie.to_string(),
+            "edgecache; hit; fwd=stale; fwd-status=502; ttl=-3; detail=stale-if-error"
         );
     }
 }

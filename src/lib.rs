@@ -20,13 +20,19 @@ pub mod http_entry;
 pub mod http_policy;
 pub mod key;
 pub mod local;
+pub mod response_cache;
+pub mod response_store;
+pub mod routes;
 pub mod service;
+pub mod single_flight;
 pub mod store;
 pub mod ttl;
 pub mod value;
 
 #[cfg(all(target_arch = "wasm32", feature = "worker-entry"))]
 mod worker_entry;
+#[cfg(target_arch = "wasm32")]
+pub mod workers;
 
 pub use backend::CacheBackend;
 pub use clock::{Clock, ManualClock, SystemClock};

@@ -200,6 +200,20 @@ impl CacheBackend for LocalBackend {
         Ok(next)
     }
 
+    async fn delete_prefix(&self, prefix: &str, version: Option<i64>) -> Result<usize> {
+        if self.keys.func.is_some() {
+            return Err(CacheError::Unsupported(
+                "delete by prefix needs the default key function (a custom one may reorder the key)".into(),
+            ));
+        }
+        let start =
+            crate::key::default_key_func(prefix, &self.keys.prefix, self.keys.version_of(version));
+        Ok(self
+            .store
+            .borrow_mut()
+            .retain(|k, _| !k.starts_with(&start)))
+    }
+
     async fn clear(&self) -> Result<()> {
         // The store belongs to this backend alone, so every key in it is under
         // this backend's prefix.

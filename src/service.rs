@@ -147,6 +147,17 @@ impl CacheService {
         b.build()
     }
 
+    /// The shared handle of the backend named `name`.
+    pub fn backend_rc(&self, name: &str) -> Result<Rc<dyn CacheBackend>> {
+        self.backends
+            .get(name)
+            .cloned()
+            .ok_or_else(|| CacheError::UnknownBackend {
+                name: name.to_string(),
+                known: self.names(),
+            })
+    }
+
     /// Backend names, sorted.
     pub fn names(&self) -> Vec<String> {
         self.backends.keys().cloned().collect()

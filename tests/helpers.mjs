@@ -65,8 +65,12 @@ export async function startOrigin(routes = {}) {
     counts.set(p, n);
     const route = routes[p];
     const r = route ? route(req, n) : { body: JSON.stringify({ path: p, n }) };
-    res.writeHead(r.status || 200, { "content-type": "application/json", ...(r.headers || {}) });
-    res.end(r.body ?? "");
+    const send = () => {
+      res.writeHead(r.status || 200, { "content-type": "application/json", ...(r.headers || {}) });
+      res.end(r.body ?? "");
+    };
+    if (r.delay) setTimeout(send, r.delay);
+    else send();
   });
   await new Promise((resolve) => server.listen(0, "127.0.0.1", resolve));
   const { port } = server.address();
