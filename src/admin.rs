@@ -24,11 +24,12 @@ use std::rc::Rc;
 use percent_encoding::percent_decode_str;
 use serde_json::json;
 
+use crate::backend::CacheBackend;
 use crate::clock::ManualClock;
-use crate::conformance::Suite;
+use crate::conformance::{RealTime, Suite};
 use crate::error::CacheError;
 use crate::local::{LocalBackend, LocalOptions};
-use crate::response_cache::ResponseCache;
+use crate::response_cache::{ResponseCache, Sleep};
 use crate::routes::Routes;
 use crate::service::CacheService;
 use crate::ttl::{Timeout, Ttl};
@@ -49,11 +50,17 @@ pub struct AdminRequest<'a> {
     pub base_url: &'a str,
 }
 
+/// Builds a fresh instance of a configured backend under another key prefix.
+pub type BackendMaker<'a> = &'a dyn Fn(&str, &str) -> Result<Rc<dyn CacheBackend>, CacheError>;
+
 /// What the admin API acts on.
 pub struct AdminContext<'a> {
     pub service: &'a CacheService,
     /// The Worker's response cache and its routes, when there is one.
     pub responses: Option<(&'a ResponseCache, &'a Routes)>,
+    /// For `selftest?backend=NAME`: a fresh instance of that backend's kind
+    /// and options with a given key prefix, and real time to wait on.
+    pub selftest: Option<(BackendMaker<'a>, Sleep)>,
 }
 
 /// The reply: status, content type and body.
@@ -77,10 +84,7 @@ impl AdminReply {
     }
 
     fn error(status: u16, kind: &str, message: impl std::fmt::Display) -> Self {
-        Self::json(
-            status,
-            json!({"error": kind, "message": message.to_string()}),
-        )
+        Self::json(status, json!({"error": kind, "message": message.to_string()}))
     }
 
     fn from_cache_error(e: &CacheError) -> Self {
@@ -123,11 +127,7 @@ pub fn authorize(configured: Option<&str>, header: Option<&str>) -> Result<(), A
     if constant_time_eq(given.as_bytes(), token.as_bytes()) {
         Ok(())
     } else {
-        Err(AdminReply::error(
-            401,
-            "unauthorized",
-            "missing or wrong bearer token",
-        ))
+        Err(AdminReply::error(401, "unauthorized", "missing or wrong bearer token"))
     }
 }
 
@@ -160,20 +160,13 @@ pub fn parse_ttl(raw: Option<&str>) -> Result<Ttl, CacheError> {
     }
 }
 
-fn parse_i64(
-    raw: Option<String>,
-    name: &str,
-    default: Option<i64>,
-) -> Result<Option<i64>, AdminReply> {
+fn parse_i64(raw: Option<String>, name: &str, default: Option<i64>) -> Result<Option<i64>, AdminReply> {
     match raw {
         None => Ok(default),
-        Some(s) => s.parse::<i64>().map(Some).map_err(|_| {
-            AdminReply::error(
-                400,
-                "bad_request",
-                format!("{name} must be an integer, got {s:?}"),
-            )
-        }),
+        Some(s) => s
+            .parse::<i64>()
+            .map(Some)
+            .map_err(|_| AdminReply::error(400, "bad_request", format!("{name} must be an integer, got {s:?}"))),
     }
 }
 
@@ -181,13 +174,7 @@ fn decode_segment(s: &str) -> Result<String, AdminReply> {
     percent_decode_str(s)
         .decode_utf8()
         .map(|c| c.into_owned())
-        .map_err(|_| {
-            AdminReply::error(
-                400,
-                "invalid_key",
-                "the key is not valid UTF-8 after percent-decoding",
-            )
-        })
+        .map_err(|_| AdminReply::error(400, "invalid_key", "the key is not valid UTF-8 after percent-decoding"))
 }
 
 /// Handles one admin request (after [`authorize`]).
@@ -202,8 +189,7 @@ async fn route(ctx: &AdminContext<'_>, req: AdminRequest<'_>) -> Result<AdminRep
     let cache = |r: Result<AdminReply, CacheError>| r.map_err(|e| AdminReply::from_cache_error(&e));
     let version = parse_i64(query_param(req.query, "version"), "version", None)?;
     let delta = parse_i64(query_param(req.query, "delta"), "delta", Some(1))?.unwrap_or(1);
-    let ttl = parse_ttl(query_param(req.query, "ttl").as_deref())
-        .map_err(|e| AdminReply::from_cache_error(&e))?;
+    let ttl = parse_ttl(query_param(req.query, "ttl").as_deref()).map_err(|e| AdminReply::from_cache_error(&e))?;
     let mut parts = req.path.splitn(3, '/');
     let action = parts.next().unwrap_or("");
     let backend_name = parts.next().map(decode_segment).transpose()?;
@@ -219,7 +205,10 @@ async fn route(ctx: &AdminContext<'_>, req: AdminRequest<'_>) -> Result<AdminRep
             }),
         )),
         ("POST", "purge", None, None) => Ok(purge(ctx, &req).await),
-        ("POST", "selftest", None, None) => Ok(selftest().await),
+        ("POST", "selftest", None, None) => match query_param(req.query, "backend") {
+            None => Ok(selftest().await),
+            Some(name) => Ok(selftest_backend(ctx, &name).await),
+        },
         ("POST", "clear", Some(b), None) => cache(
             async {
                 service.clear(Some(b)).await?;
@@ -228,9 +217,7 @@ async fn route(ctx: &AdminContext<'_>, req: AdminRequest<'_>) -> Result<AdminRep
             .await,
         ),
         (method, action, Some(b), Some(k)) => {
-            let backend = service
-                .backend(Some(b))
-                .map_err(|e| AdminReply::from_cache_error(&e))?;
+            let backend = service.backend(Some(b)).map_err(|e| AdminReply::from_cache_error(&e))?;
             let full_key = backend
                 .make_key(k, version)
                 .map_err(|e| AdminReply::from_cache_error(&e))?;
@@ -239,9 +226,7 @@ async fn route(ctx: &AdminContext<'_>, req: AdminRequest<'_>) -> Result<AdminRep
                     Ok(match (method, action) {
                         ("GET", "keys") => match backend.get(k, version).await? {
                             Some(v) => AdminReply::value(v),
-                            None => {
-                                AdminReply::error(404, "miss", format!("no live entry for {k:?}"))
-                            }
+                            None => AdminReply::error(404, "miss", format!("no live entry for {k:?}")),
                         },
                         ("GET", "key") => AdminReply::json(200, json!({"key": full_key})),
                         ("PUT", "keys") => {
@@ -252,14 +237,12 @@ async fn route(ctx: &AdminContext<'_>, req: AdminRequest<'_>) -> Result<AdminRep
                             let added = backend.add(k, body_value(&req)?, ttl, version).await?;
                             AdminReply::json(200, json!({"added": added}))
                         }
-                        ("DELETE", "keys") => AdminReply::json(
-                            200,
-                            json!({"deleted": backend.delete(k, version).await?}),
-                        ),
-                        ("POST", "touch") => AdminReply::json(
-                            200,
-                            json!({"touched": backend.touch(k, ttl, version).await?}),
-                        ),
+                        ("DELETE", "keys") => {
+                            AdminReply::json(200, json!({"deleted": backend.delete(k, version).await?}))
+                        }
+                        ("POST", "touch") => {
+                            AdminReply::json(200, json!({"touched": backend.touch(k, ttl, version).await?}))
+                        }
                         ("POST", "incr") | ("POST", "decr") => {
                             let n = if action == "incr" {
                                 backend.incr(k, delta, version).await?
@@ -283,11 +266,7 @@ async fn route(ctx: &AdminContext<'_>, req: AdminRequest<'_>) -> Result<AdminRep
 /// Response-cache invalidation by URL, URL prefix or key prefix.
 async fn purge(ctx: &AdminContext<'_>, req: &AdminRequest<'_>) -> AdminReply {
     let Some((cache, routes)) = ctx.responses else {
-        return AdminReply::error(
-            404,
-            "no_response_cache",
-            "this Worker has no response cache",
-        );
+        return AdminReply::error(404, "no_response_cache", "this Worker has no response cache");
     };
     let Ok(body) = serde_json::from_slice::<serde_json::Value>(&req.body) else {
         return AdminReply::error(
@@ -306,9 +285,7 @@ async fn purge(ctx: &AdminContext<'_>, req: &AdminRequest<'_>) -> AdminReply {
     let fail = |e: CacheError| AdminReply::from_cache_error(&e);
     if let Some(u) = body.get("url").and_then(|v| v.as_str()) {
         let url = absolute(u);
-        let path = url::Url::parse(&url)
-            .map(|p| p.path().to_string())
-            .unwrap_or_default();
+        let path = url::Url::parse(&url).map(|p| p.path().to_string()).unwrap_or_default();
         return match routes.find(&path) {
             Some(rule) if !rule.bypass => match cache.purge_url(&url, &rule.policy).await {
                 Ok(found) => AdminReply::json(200, json!({"purged": found, "url": url})),
@@ -337,16 +314,11 @@ async fn purge(ctx: &AdminContext<'_>, req: &AdminRequest<'_>) -> AdminReply {
             seen.push(id);
             match cache.purge_prefix(&prefix, &rule.policy).await {
                 Ok(n) => total += n,
-                Err(CacheError::Unsupported(why)) => {
-                    skipped.push(json!({"backend": rule.policy.backend, "why": why}))
-                }
+                Err(CacheError::Unsupported(why)) => skipped.push(json!({"backend": rule.policy.backend, "why": why})),
                 Err(e) => return fail(e),
             }
         }
-        return AdminReply::json(
-            200,
-            json!({"purged": total, "prefix": prefix, "skipped": skipped}),
-        );
+        return AdminReply::json(200, json!({"purged": total, "prefix": prefix, "skipped": skipped}));
     }
     if let Some(kp) = body.get("key_prefix").and_then(|v| v.as_str()) {
         let mut generations = Vec::new();
@@ -363,27 +335,15 @@ async fn purge(ctx: &AdminContext<'_>, req: &AdminRequest<'_>) -> AdminReply {
             }
         }
         if generations.is_empty() {
-            return AdminReply::error(
-                404,
-                "no_rule",
-                format!("no caching rule has key_prefix {kp:?}"),
-            );
+            return AdminReply::error(404, "no_rule", format!("no caching rule has key_prefix {kp:?}"));
         }
         return AdminReply::json(200, json!({"key_prefix": kp, "generation": generations}));
     }
-    AdminReply::error(
-        400,
-        "bad_request",
-        "give one of \"url\", \"prefix\" or \"key_prefix\"",
-    )
+    AdminReply::error(400, "bad_request", "give one of \"url\", \"prefix\" or \"key_prefix\"")
 }
 
 fn not_found(method: &str, path: &str) -> AdminReply {
-    AdminReply::error(
-        404,
-        "no_route",
-        format!("no admin route {method} {ADMIN_PREFIX}{path}"),
-    )
+    AdminReply::error(404, "no_route", format!("no admin route {method} {ADMIN_PREFIX}{path}"))
 }
 
 /// The request body as a value: JSON when declared so, bytes otherwise.
@@ -407,6 +367,28 @@ fn body_value(req: &AdminRequest<'_>) -> Result<Value, CacheError> {
     }
 }
 
+/// Runs the conformance suite against a configured backend's kind and
+/// options (on its real server, in real time) under a throwaway key prefix,
+/// so the backend's own keys are untouched.
+async fn selftest_backend(ctx: &AdminContext<'_>, name: &str) -> AdminReply {
+    let Some((make, sleep)) = &ctx.selftest else {
+        return AdminReply::error(501, "unsupported", "backend selftests are not available here");
+    };
+    let built = make(name, "edgecache-selftest").and_then(|b| Ok((b, make(name, "edgecache-selftest-sibling")?)));
+    let (b, s) = match built {
+        Ok(pair) => pair,
+        Err(e) => return AdminReply::from_cache_error(&e),
+    };
+    let time = RealTime(sleep.clone());
+    let mut suite = Suite::new(&*b, &time);
+    suite.sibling = Some(&*s);
+    let report = suite.run().await;
+    AdminReply::json(
+        if report.all_passed() { 200 } else { 500 },
+        json!({"passed": report.passed(), "failed": report.failed(), "reports": [report]}),
+    )
+}
+
 /// Runs the conformance suite against fresh local backends with a fake clock,
 /// inside whatever runtime calls it (workerd, in the end-to-end tests).
 pub async fn selftest() -> AdminReply {
@@ -414,13 +396,7 @@ pub async fn selftest() -> AdminReply {
     for timeout in [Timeout::default(), Timeout::Never, Timeout::Seconds(0.0)] {
         let clock = ManualClock::new(1_700_000_000_000);
         let make = |prefix: &str| {
-            LocalBackend::with_clock(
-                prefix,
-                1,
-                timeout,
-                LocalOptions::default(),
-                Rc::new(clock.clone()),
-            )
+            LocalBackend::with_clock(prefix, 1, timeout, LocalOptions::default(), Rc::new(clock.clone()))
         };
         let (b, s) = (make("site"), make("other"));
         let mut suite = Suite::new(&b, &clock);
@@ -474,6 +450,7 @@ mod tests {
             &AdminContext {
                 service: s,
                 responses: None,
+                selftest: None,
             },
             r,
         )
@@ -488,10 +465,7 @@ mod tests {
     fn auth() {
         assert_eq!(authorize(None, Some("Bearer x")).unwrap_err().status, 403);
         assert_eq!(authorize(Some("t"), None).unwrap_err().status, 401);
-        assert_eq!(
-            authorize(Some("t"), Some("Bearer u")).unwrap_err().status,
-            401
-        );
+        assert_eq!(authorize(Some("t"), Some("Bearer u")).unwrap_err().status, 401);
         assert!(authorize(Some("t"), Some("Bearer t")).is_ok());
     }
 
@@ -516,13 +490,7 @@ mod tests {
             assert_eq!(body(&r), json!({"x": 1}));
             let r = handle(
                 &s,
-                req(
-                    "PUT",
-                    "keys/b2/raw",
-                    None,
-                    &[0, 1, 2],
-                    Some("application/octet-stream"),
-                ),
+                req("PUT", "keys/b2/raw", None, &[0, 1, 2], Some("application/octet-stream")),
             )
             .await;
             assert_eq!(r.status, 200);
@@ -531,39 +499,18 @@ mod tests {
                 (r.content_type, r.body.as_slice()),
                 ("application/octet-stream", &[0u8, 1, 2][..])
             );
-            handle(
-                &s,
-                req(
-                    "PUT",
-                    "keys/default/n",
-                    None,
-                    b"5",
-                    Some("application/json"),
-                ),
-            )
-            .await;
-            let r = handle(
-                &s,
-                req("POST", "incr/default/n", Some("delta=3"), b"", None),
-            )
-            .await;
+            handle(&s, req("PUT", "keys/default/n", None, b"5", Some("application/json"))).await;
+            let r = handle(&s, req("POST", "incr/default/n", Some("delta=3"), b"", None)).await;
             assert_eq!(body(&r), json!({"value": 8}));
             let r = handle(&s, req("POST", "decr/default/n", None, b"", None)).await;
             assert_eq!(body(&r), json!({"value": 7}));
             let r = handle(&s, req("POST", "incr/default/a%20b", None, b"", None)).await;
-            assert_eq!(
-                (r.status, body(&r)["error"].as_str()),
-                (409, Some("not_an_integer"))
-            );
+            assert_eq!((r.status, body(&r)["error"].as_str()), (409, Some("not_an_integer")));
             let r = handle(&s, req("DELETE", "keys/default/n", None, b"", None)).await;
             assert_eq!(body(&r), json!({"deleted": true}));
             let r = handle(&s, req("GET", "keys/default/n", None, b"", None)).await;
             assert_eq!(r.status, 404);
-            let r = handle(
-                &s,
-                req("GET", "key/default/k", Some("version=7"), b"", None),
-            )
-            .await;
+            let r = handle(&s, req("GET", "key/default/k", Some("version=7"), b"", None)).await;
             assert_eq!(body(&r), json!({"key": "p:7:k"}));
         });
     }
@@ -574,34 +521,16 @@ mod tests {
         block_on(async {
             let r = handle(&s, req("GET", "keys/nope/k", None, b"", None)).await;
             assert_eq!(r.status, 404);
-            assert!(body(&r)["message"]
-                .as_str()
-                .unwrap()
-                .contains("b2, default"));
+            assert!(body(&r)["message"].as_str().unwrap().contains("b2, default"));
             let r = handle(
                 &s,
-                req(
-                    "PUT",
-                    "keys/default/k",
-                    Some("ttl=abc"),
-                    b"1",
-                    Some("application/json"),
-                ),
+                req("PUT", "keys/default/k", Some("ttl=abc"), b"1", Some("application/json")),
             )
             .await;
-            assert_eq!(
-                (r.status, body(&r)["error"].as_str()),
-                (400, Some("invalid_ttl"))
-            );
+            assert_eq!((r.status, body(&r)["error"].as_str()), (400, Some("invalid_ttl")));
             let r = handle(
                 &s,
-                req(
-                    "PUT",
-                    "keys/default/k",
-                    None,
-                    b"{bad",
-                    Some("application/json"),
-                ),
+                req("PUT", "keys/default/k", None, b"{bad", Some("application/json")),
             )
             .await;
             assert_eq!(r.status, 502);

@@ -67,18 +67,14 @@ pub trait CacheBackend {
     async fn incr(&self, key: &str, delta: i64, version: Option<i64>) -> Result<i64>;
 
     async fn decr(&self, key: &str, delta: i64, version: Option<i64>) -> Result<i64> {
-        let neg = delta.checked_neg().ok_or_else(|| CacheError::Overflow {
-            key: key.to_string(),
-        })?;
+        let neg = delta
+            .checked_neg()
+            .ok_or_else(|| CacheError::Overflow { key: key.to_string() })?;
         self.incr(key, neg, version).await
     }
 
     /// The values of the keys that are present, by user key.
-    async fn get_many(
-        &self,
-        keys: &[&str],
-        version: Option<i64>,
-    ) -> Result<HashMap<String, Value>> {
+    async fn get_many(&self, keys: &[&str], version: Option<i64>) -> Result<HashMap<String, Value>> {
         let mut out = HashMap::new();
         for &k in keys {
             if let Some(v) = self.get(k, version).await? {
@@ -90,12 +86,7 @@ pub trait CacheBackend {
 
     /// Writes every item; returns the user keys that could not be written
     /// (as Django does), failing outright only on invalid keys or I/O errors.
-    async fn set_many(
-        &self,
-        items: Vec<(String, Value)>,
-        ttl: Ttl,
-        version: Option<i64>,
-    ) -> Result<Vec<String>> {
+    async fn set_many(&self, items: Vec<(String, Value)>, ttl: Ttl, version: Option<i64>) -> Result<Vec<String>> {
         let mut failed = Vec::new();
         for (k, v) in items {
             match self.set(&k, v, ttl, version).await {

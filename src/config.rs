@@ -88,16 +88,11 @@ impl BackendConfig {
     pub fn usize_option(&self, option: &str, default: usize) -> Result<usize> {
         match self.options.get(option) {
             None => Ok(default),
-            Some(v) => v
-                .as_u64()
-                .filter(|&n| n > 0)
-                .map(|n| n as usize)
-                .ok_or_else(|| {
-                    CacheError::config(
-                        self.field(option),
-                        format!("must be a positive integer, got {v}"),
-                    )
-                }),
+            Some(v) => {
+                v.as_u64().filter(|&n| n > 0).map(|n| n as usize).ok_or_else(|| {
+                    CacheError::config(self.field(option), format!("must be a positive integer, got {v}"))
+                })
+            }
         }
     }
 
@@ -121,7 +116,9 @@ impl BackendConfig {
         secrets.secret(&name).map(Some).ok_or_else(|| {
             CacheError::config(
                 self.field(option),
-                format!("secret {name:?} is not set (set it with `wrangler secret put {name}`, or in .dev.vars locally)"),
+                format!(
+                    "secret {name:?} is not set (set it with `wrangler secret put {name}`, or in .dev.vars locally)"
+                ),
             )
         })
     }
@@ -141,21 +138,15 @@ impl CachesConfig {
     /// Only a local default backend (what the Worker runs with no `CACHES`).
     pub fn local_default() -> Self {
         let mut backends = BTreeMap::new();
-        backends.insert(
-            "default".to_string(),
-            BackendConfig::new("default", "local"),
-        );
+        backends.insert("default".to_string(), BackendConfig::new("default", "local"));
         CachesConfig { backends }
     }
 
     pub fn parse(text: &str) -> Result<Self> {
-        let root: Json = serde_json::from_str(text)
-            .map_err(|e| CacheError::config("CACHES", format!("not valid JSON: {e}")))?;
+        let root: Json =
+            serde_json::from_str(text).map_err(|e| CacheError::config("CACHES", format!("not valid JSON: {e}")))?;
         let Json::Object(root) = root else {
-            return Err(CacheError::config(
-                "CACHES",
-                "must be a JSON object of named backends",
-            ));
+            return Err(CacheError::config("CACHES", "must be a JSON object of named backends"));
         };
         if !root.contains_key("default") {
             let names: Vec<&str> = root.keys().map(String::as_str).collect();
@@ -184,10 +175,7 @@ fn parse_backend(name: &str, v: &Json) -> Result<BackendConfig> {
         return Err(CacheError::config("CACHES", "a backend name is empty"));
     }
     let Json::Object(m) = v else {
-        return Err(CacheError::config(
-            name,
-            format!("must be an object, got {v}"),
-        ));
+        return Err(CacheError::config(name, format!("must be an object, got {v}")));
     };
     let f = |field: &str| format!("{name}.{field}");
     for k in m.keys() {
@@ -268,7 +256,9 @@ fn parse_backend(name: &str, v: &Json) -> Result<BackendConfig> {
         if INLINE_SECRETS.contains(&k.as_str()) {
             return Err(CacheError::config(
                 format!("{name}.options.{k}"),
-                format!("secrets are never inlined in config; store it as a Worker secret and name it with \"{k}_secret\""),
+                format!(
+                    "secrets are never inlined in config; store it as a Worker secret and name it with \"{k}_secret\""
+                ),
             ));
         }
     }
@@ -323,19 +313,13 @@ mod tests {
         assert!(err("{nope").starts_with("CACHES: not valid JSON"));
         assert!(err(r#"{"default": {"backend": "local", "ttl": -1}}"#).starts_with("default.ttl:"));
         assert!(err(r#"{"default": {"backend": "local", "ttl": "5"}}"#).starts_with("default.ttl:"));
-        assert!(err(r#"{"default": {"backend": "local", "version": 1.5}}"#)
-            .starts_with("default.version:"));
-        assert!(
-            err(r#"{"default": {"backend": "local", "key_prefx": "a"}}"#)
-                .starts_with("default.key_prefx: unknown field")
-        );
+        assert!(err(r#"{"default": {"backend": "local", "version": 1.5}}"#).starts_with("default.version:"));
+        assert!(err(r#"{"default": {"backend": "local", "key_prefx": "a"}}"#)
+            .starts_with("default.key_prefx: unknown field"));
         assert!(err(r#"{"default": {"ttl": 5}}"#).starts_with("default.backend: missing"));
-        assert!(err(r#"{"default": {"backend": "local", "options": 3}}"#)
-            .starts_with("default.options:"));
-        assert!(
-            err(r#"{"default": {"backend": "redis", "options": {"token": "abc"}}}"#)
-                .starts_with("default.options.token: secrets are never inlined")
-        );
+        assert!(err(r#"{"default": {"backend": "local", "options": 3}}"#).starts_with("default.options:"));
+        assert!(err(r#"{"default": {"backend": "redis", "options": {"token": "abc"}}}"#)
+            .starts_with("default.options.token: secrets are never inlined"));
     }
 
     #[test]
@@ -351,9 +335,7 @@ mod tests {
             .contains("shared.options.token_secret: secret \"TOK\" is not set"));
         secrets.insert("TOK".to_string(), "s3cret".to_string());
         assert_eq!(
-            c.secret_option("token_secret", &secrets)
-                .unwrap()
-                .as_deref(),
+            c.secret_option("token_secret", &secrets).unwrap().as_deref(),
             Some("s3cret")
         );
         assert!(c.usize_option("n", 1).is_err());

@@ -33,8 +33,14 @@ pub fn respond(path: &str, now_ms: u64) -> DemoResponse {
                  and <a href=\"/cookie\">/cookie</a> (sets a cookie, never cached).</p>"
             ),
         },
-        "/private" => json(format!("{made},\"cached\":false}}"), vec![("cache-control", "private".into())]),
-        "/cookie" => json(format!("{made},\"cached\":false}}"), vec![("set-cookie", "demo=1; Path=/".into())]),
+        "/private" => json(
+            format!("{made},\"cached\":false}}"),
+            vec![("cache-control", "private".into())],
+        ),
+        "/cookie" => json(
+            format!("{made},\"cached\":false}}"),
+            vec![("set-cookie", "demo=1; Path=/".into())],
+        ),
         _ if path.starts_with("/status/") => {
             let status = path[8..].parse().unwrap_or(400);
             DemoResponse {
@@ -43,7 +49,10 @@ pub fn respond(path: &str, now_ms: u64) -> DemoResponse {
                 body: format!("status {status} at {now_ms}"),
             }
         }
-        _ => json(format!("{made}}}"), vec![("cache-control", "public, max-age=60".into())]),
+        _ => json(
+            format!("{made}}}"),
+            vec![("cache-control", "public, max-age=60".into())],
+        ),
     }
 }
 
@@ -57,9 +66,6 @@ mod tests {
         assert_eq!(r.body, "{\"path\":\"/hello\",\"generated_at_ms\":42}");
         assert!(respond("/", 7).body.contains("Generated at 7 ms"));
         assert_eq!(respond("/status/404", 1).status, 404);
-        assert!(respond("/cookie", 1)
-            .headers
-            .iter()
-            .any(|(k, _)| *k == "set-cookie"));
+        assert!(respond("/cookie", 1).headers.iter().any(|(k, _)| *k == "set-cookie"));
     }
 }

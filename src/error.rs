@@ -10,11 +10,7 @@ pub enum CacheError {
     /// A key the backend cannot store (empty, too long, forbidden bytes).
     InvalidKey { key: String, reason: String },
     /// A value larger than the backend accepts.
-    ValueTooLarge {
-        key: String,
-        size: usize,
-        limit: usize,
-    },
+    ValueTooLarge { key: String, size: usize, limit: usize },
     /// A TTL that is not a finite number of seconds.
     InvalidTtl(String),
     /// incr/decr of a key that does not exist.

@@ -30,10 +30,7 @@ pub fn method_is_cacheable(method: &str) -> bool {
 
 /// Statuses cacheable by default (RFC 9110 §15.1).
 pub fn status_is_cacheable(status: u16) -> bool {
-    matches!(
-        status,
-        200 | 203 | 204 | 300 | 301 | 308 | 404 | 405 | 410 | 414 | 501
-    )
+    matches!(status, 200 | 203 | 204 | 300 | 301 | 308 | 404 | 405 | 410 | 414 | 501)
 }
 
 /// The directives of a Cache-Control value, lower-cased, with their values.
@@ -76,11 +73,7 @@ pub enum RequestMode {
     Revalidate,
 }
 
-pub fn request_mode(
-    method: &str,
-    cache_control_value: Option<&str>,
-    pragma: Option<&str>,
-) -> RequestMode {
+pub fn request_mode(method: &str, cache_control_value: Option<&str>, pragma: Option<&str>) -> RequestMode {
     if !method_is_cacheable(method) {
         return RequestMode::Bypass("method");
     }
@@ -90,8 +83,7 @@ pub fn request_mode(
     }
     let no_cache = directive(&cc, "no-cache").is_some()
         || seconds(&cc, "max-age") == Some(0.0)
-        || (cache_control_value.is_none()
-            && pragma.is_some_and(|p| p.to_ascii_lowercase().contains("no-cache")));
+        || (cache_control_value.is_none() && pragma.is_some_and(|p| p.to_ascii_lowercase().contains("no-cache")));
     if no_cache {
         RequestMode::Revalidate
     } else {
@@ -170,9 +162,7 @@ pub fn decide_store(f: &StoreFacts<'_>, rules: &FreshnessRules) -> Result<Freshn
     if directive(&cc, "private").is_some() {
         return Err("private");
     }
-    if f.vary
-        .is_some_and(|v| v.split(',').any(|h| h.trim() == "*"))
-    {
+    if f.vary.is_some_and(|v| v.split(',').any(|h| h.trim() == "*")) {
         return Err("vary-star");
     }
     // RFC 9111 §3.5: a shared cache stores answers to authorized requests
@@ -227,11 +217,7 @@ pub fn vary_names(vary: &str) -> Vec<String> {
 
 /// The variant key: the base key plus the request's values of the Vary
 /// headers (an absent header differs from an empty one).
-pub fn variant_key(
-    base: &str,
-    names: &[String],
-    header: impl Fn(&str) -> Option<String>,
-) -> String {
+pub fn variant_key(base: &str, names: &[String], header: impl Fn(&str) -> Option<String>) -> String {
     let mut k = String::from(base);
     for n in names {
         k.push('\u{1f}');
@@ -335,16 +321,10 @@ mod tests {
     #[test]
     fn what_is_stored() {
         let r = FreshnessRules::default();
-        assert_eq!(
-            decide_store(&facts(200, None), &r).unwrap().fresh_ms,
-            Some(300_000)
-        );
+        assert_eq!(decide_store(&facts(200, None), &r).unwrap().fresh_ms, Some(300_000));
         assert_eq!(decide_store(&facts(500, None), &r), Err("status"));
         assert_eq!(decide_store(&facts(206, None), &r), Err("status"));
-        assert_eq!(
-            decide_store(&facts(200, Some("Private")), &r),
-            Err("private")
-        );
+        assert_eq!(decide_store(&facts(200, Some("Private")), &r), Err("private"));
         assert_eq!(
             decide_store(&facts(200, Some("max-age=5, no-store")), &r),
             Err("no-store")
@@ -368,10 +348,7 @@ mod tests {
             ttl: Timeout::Never,
             ..r
         };
-        assert_eq!(
-            decide_store(&facts(200, None), &never).unwrap().fresh_ms,
-            None
-        );
+        assert_eq!(decide_store(&facts(200, None), &never).unwrap().fresh_ms, None);
     }
 
     #[test]
@@ -382,10 +359,7 @@ mod tests {
             ..facts(200, cc)
         };
         assert_eq!(decide_store(&auth(None), &r), Err("authorization"));
-        assert_eq!(
-            decide_store(&auth(Some("max-age=60")), &r),
-            Err("authorization")
-        );
+        assert_eq!(decide_store(&auth(Some("max-age=60")), &r), Err("authorization"));
         assert!(decide_store(&auth(Some("public, max-age=60")), &r).is_ok());
         assert!(decide_store(&auth(Some("s-maxage=60")), &r).is_ok());
     }
@@ -401,22 +375,14 @@ mod tests {
             ..off
         };
         let cc = Some("max-age=60, s-maxage=30, stale-while-revalidate=5");
-        assert_eq!(
-            decide_store(&facts(200, cc), &off).unwrap().fresh_ms,
-            Some(10_000)
-        );
+        assert_eq!(decide_store(&facts(200, cc), &off).unwrap().fresh_ms, Some(10_000));
         let f = decide_store(&facts(200, cc), &on).unwrap();
         assert_eq!((f.fresh_ms, f.swr_ms), (Some(30_000), 5_000));
         assert_eq!(
-            decide_store(&facts(200, Some("max-age=60")), &on)
-                .unwrap()
-                .fresh_ms,
+            decide_store(&facts(200, Some("max-age=60")), &on).unwrap().fresh_ms,
             Some(60_000)
         );
-        assert_eq!(
-            decide_store(&facts(200, None), &on).unwrap().fresh_ms,
-            Some(10_000)
-        );
+        assert_eq!(decide_store(&facts(200, None), &on).unwrap().fresh_ms, Some(10_000));
         let swr = FreshnessRules {
             stale_while_revalidate: 1.0,
             ..on
@@ -428,23 +394,11 @@ mod tests {
 
     #[test]
     fn request_modes() {
-        assert_eq!(
-            request_mode("POST", None, None),
-            RequestMode::Bypass("method")
-        );
+        assert_eq!(request_mode("POST", None, None), RequestMode::Bypass("method"));
         assert_eq!(request_mode("GET", None, None), RequestMode::Lookup);
-        assert_eq!(
-            request_mode("HEAD", Some("no-cache"), None),
-            RequestMode::Revalidate
-        );
-        assert_eq!(
-            request_mode("GET", Some("max-age=0"), None),
-            RequestMode::Revalidate
-        );
-        assert_eq!(
-            request_mode("GET", None, Some("no-cache")),
-            RequestMode::Revalidate
-        );
+        assert_eq!(request_mode("HEAD", Some("no-cache"), None), RequestMode::Revalidate);
+        assert_eq!(request_mode("GET", Some("max-age=0"), None), RequestMode::Revalidate);
+        assert_eq!(request_mode("GET", None, Some("no-cache")), RequestMode::Revalidate);
         assert_eq!(
             request_mode("GET", Some("no-store"), None),
             RequestMode::Bypass("no-store")
@@ -455,12 +409,8 @@ mod tests {
     fn variants() {
         let names = vary_names("Accept-Encoding, accept-language,  ");
         assert_eq!(names, vec!["accept-encoding", "accept-language"]);
-        let k1 = variant_key("K", &names, |h| {
-            (h == "accept-language").then(|| "fr".to_string())
-        });
-        let k2 = variant_key("K", &names, |h| {
-            (h == "accept-language").then(|| "de".to_string())
-        });
+        let k1 = variant_key("K", &names, |h| (h == "accept-language").then(|| "fr".to_string()));
+        let k2 = variant_key("K", &names, |h| (h == "accept-language").then(|| "de".to_string()));
         let k3 = variant_key("K", &names, |_| None);
         assert!(k1 != k2 && k1 != k3 && k2 != k3);
         assert!(k1.starts_with('K'));

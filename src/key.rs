@@ -91,12 +91,7 @@ impl fmt::Debug for KeyMaker {
 }
 
 impl KeyMaker {
-    pub fn new(
-        prefix: impl Into<String>,
-        version: i64,
-        rules: KeyRules,
-        backend: &'static str,
-    ) -> Self {
+    pub fn new(prefix: impl Into<String>, version: i64, rules: KeyRules, backend: &'static str) -> Self {
         KeyMaker {
             prefix: prefix.into(),
             version,
@@ -151,10 +146,7 @@ mod tests {
     fn ellar_default_format() {
         assert_eq!(default_key_func("k", "", 1), ":1:k");
         assert_eq!(default_key_func("user:7", "site", 3), "site:3:user:7");
-        assert_eq!(
-            default_key_func("ключ-🔑", "préfixe", -2),
-            "préfixe:-2:ключ-🔑"
-        );
+        assert_eq!(default_key_func("ключ-🔑", "préfixe", -2), "préfixe:-2:ключ-🔑");
     }
 
     #[test]

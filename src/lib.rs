@@ -20,6 +20,7 @@ pub mod http_entry;
 pub mod http_policy;
 pub mod key;
 pub mod local;
+pub mod redis_rest;
 pub mod response_cache;
 pub mod response_store;
 pub mod routes;

@@ -95,13 +95,11 @@ impl LocalBackend {
         }
         store
             .insert(full, value, full.len() + size, expiry.deadline(now), now)
-            .map_err(
-                |Rejected::TooLarge { bytes, max_bytes }| CacheError::ValueTooLarge {
-                    key: key.to_string(),
-                    size: bytes,
-                    limit: max_bytes,
-                },
-            )
+            .map_err(|Rejected::TooLarge { bytes, max_bytes }| CacheError::ValueTooLarge {
+                key: key.to_string(),
+                size: bytes,
+                limit: max_bytes,
+            })
     }
 }
 
@@ -171,22 +169,17 @@ impl CacheBackend for LocalBackend {
         let now = self.clock.now_ms();
         let (current, deadline) = {
             let store = self.store.borrow();
-            let (v, deadline) =
-                store
-                    .peek_with_expiry(&full, now)
-                    .ok_or_else(|| CacheError::NotFound {
-                        key: key.to_string(),
-                    })?;
-            let n = v.as_i64().ok_or_else(|| CacheError::NotAnInteger {
-                key: key.to_string(),
-            })?;
+            let (v, deadline) = store
+                .peek_with_expiry(&full, now)
+                .ok_or_else(|| CacheError::NotFound { key: key.to_string() })?;
+            let n = v
+                .as_i64()
+                .ok_or_else(|| CacheError::NotAnInteger { key: key.to_string() })?;
             (n, deadline)
         };
         let next = current
             .checked_add(delta)
-            .ok_or_else(|| CacheError::Overflow {
-                key: key.to_string(),
-            })?;
+            .ok_or_else(|| CacheError::Overflow { key: key.to_string() })?;
         let value = Value::from(next);
         let size = full.len() + value.stored_size();
         self.store
@@ -206,12 +199,8 @@ impl CacheBackend for LocalBackend {
                 "delete by prefix needs the default key function (a custom one may reorder the key)".into(),
             ));
         }
-        let start =
-            crate::key::default_key_func(prefix, &self.keys.prefix, self.keys.version_of(version));
-        Ok(self
-            .store
-            .borrow_mut()
-            .retain(|k, _| !k.starts_with(&start)))
+        let start = crate::key::default_key_func(prefix, &self.keys.prefix, self.keys.version_of(version));
+        Ok(self.store.borrow_mut().retain(|k, _| !k.starts_with(&start)))
     }
 
     async fn clear(&self) -> Result<()> {

@@ -19,8 +19,8 @@ use crate::clock::Clock;
 use crate::error::{CacheError, Result};
 use crate::http_entry::CachedResponse;
 use crate::http_policy::{
-    decide_store, request_mode, staleness, variant_key, vary_names, CacheStatus, FreshnessRules,
-    RequestMode, Staleness, StoreFacts, NOT_STORED, OWN_HEADERS,
+    decide_store, request_mode, staleness, variant_key, vary_names, CacheStatus, FreshnessRules, RequestMode,
+    Staleness, StoreFacts, NOT_STORED, OWN_HEADERS,
 };
 use crate::response_store::ResponseStore;
 use crate::single_flight::{oneshot_signal, Flight, Signal, SingleFlight};
@@ -67,8 +67,7 @@ impl HttpRequest {
     }
 
     pub fn with_header(mut self, name: &str, value: &str) -> Self {
-        self.headers
-            .push((name.to_ascii_lowercase(), value.to_string()));
+        self.headers.push((name.to_ascii_lowercase(), value.to_string()));
         self
     }
 }
@@ -97,8 +96,7 @@ impl HttpResponse {
 /// `make_key_callback(context, key_prefix)`).
 pub type MakeKey = Rc<dyn Fn(&HttpRequest, &str) -> String>;
 /// The origin (the wrapped handler, or a fetch to the upstream).
-pub type Origin =
-    Rc<dyn Fn(HttpRequest) -> LocalBoxFuture<'static, std::result::Result<HttpResponse, String>>>;
+pub type Origin = Rc<dyn Fn(HttpRequest) -> LocalBoxFuture<'static, std::result::Result<HttpResponse, String>>>;
 /// Runs a future after the response is sent (`ctx.wait_until`).
 pub type Spawner = Rc<dyn Fn(LocalBoxFuture<'static, ()>)>;
 /// A future that completes after this many milliseconds.
@@ -171,11 +169,7 @@ pub fn normalize_url(raw: &str, sort_query: bool) -> String {
 /// The default response key: `GET <normalized url>:<prefix or "view">`, as
 /// Ellar's `route_cache_make_key` (HEAD shares GET's entry).
 pub fn default_response_key(req: &HttpRequest, key_prefix: &str, sort_query: bool) -> String {
-    let prefix = if key_prefix.is_empty() {
-        "view"
-    } else {
-        key_prefix
-    };
+    let prefix = if key_prefix.is_empty() { "view" } else { key_prefix };
     format!("GET {}:{prefix}", normalize_url(&req.url, sort_query))
 }
 
@@ -238,11 +232,7 @@ impl ResponseCache {
     }
 
     /// With the wake-up signal of the runtime (see [`crate::single_flight`]).
-    pub fn with_signal(
-        stores: BTreeMap<String, Rc<dyn ResponseStore>>,
-        clock: Rc<dyn Clock>,
-        signal: Signal,
-    ) -> Self {
+    pub fn with_signal(stores: BTreeMap<String, Rc<dyn ResponseStore>>, clock: Rc<dyn Clock>, signal: Signal) -> Self {
         ResponseCache {
             inner: Rc::new(Inner {
                 stores,
@@ -297,20 +287,13 @@ impl ResponseCache {
 
     /// The current generation of a policy's key prefix (0 until bumped).
     pub async fn generation(&self, store: &dyn ResponseStore, policy: &CachePolicy) -> Result<u64> {
-        Ok(
-            match store
-                .get(&Self::generation_key(policy), policy.version)
-                .await?
-            {
-                Some(raw) => std::str::from_utf8(&raw)
-                    .ok()
-                    .and_then(|s| s.parse().ok())
-                    .ok_or_else(|| {
-                        CacheError::Corrupt("generation counter is not a number".into())
-                    })?,
-                None => 0,
-            },
-        )
+        Ok(match store.get(&Self::generation_key(policy), policy.version).await? {
+            Some(raw) => std::str::from_utf8(&raw)
+                .ok()
+                .and_then(|s| s.parse().ok())
+                .ok_or_else(|| CacheError::Corrupt("generation counter is not a number".into()))?,
+            None => 0,
+        })
     }
 
     /// Invalidates every entry of a policy's key prefix at once, without
@@ -330,12 +313,7 @@ impl ResponseCache {
         Ok(next)
     }
 
-    async fn full_key(
-        &self,
-        store: &dyn ResponseStore,
-        req: &HttpRequest,
-        policy: &CachePolicy,
-    ) -> Result<String> {
+    async fn full_key(&self, store: &dyn ResponseStore, req: &HttpRequest, policy: &CachePolicy) -> Result<String> {
         let key = self.key_for(req, policy);
         Ok(match self.generation(store, policy).await? {
             0 => key,
@@ -403,13 +381,7 @@ impl ResponseCache {
                 }
                 Staleness::Revalidatable(by) => {
                     self.count(|s| s.stale_served += 1);
-                    self.refresh_in_background(
-                        store.clone(),
-                        key.clone(),
-                        req.clone(),
-                        policy.clone(),
-                        io,
-                    );
+                    self.refresh_in_background(store.clone(), key.clone(), req.clone(), policy.clone(), io);
                     let status = CacheStatus {
                         hit: true,
                         ttl: Some(-((by / 1000) as i64) - 1),
@@ -470,13 +442,7 @@ impl ResponseCache {
         }
     }
 
-    fn finish(
-        &self,
-        f: Fetched,
-        fwd: &'static str,
-        collapsed: bool,
-        is_head: bool,
-    ) -> HttpResponse {
+    fn finish(&self, f: Fetched, fwd: &'static str, collapsed: bool, is_head: bool) -> HttpResponse {
         let mut r = (*f.response).clone();
         if is_head {
             r.body.clear();
@@ -495,13 +461,7 @@ impl ResponseCache {
         r
     }
 
-    fn serve_entry(
-        &self,
-        entry: CachedResponse,
-        status: CacheStatus,
-        now: u64,
-        is_head: bool,
-    ) -> HttpResponse {
+    fn serve_entry(&self, entry: CachedResponse, status: CacheStatus, now: u64, is_head: bool) -> HttpResponse {
         let age = entry.age_secs(now);
         let mut r = HttpResponse {
             status: entry.status,
@@ -652,9 +612,7 @@ impl ResponseCache {
                         None => store.put(key, entry.encode(), ttl, policy.version).await,
                         Some(vkey) => {
                             let pointer = CachedResponse::variants(names.clone(), now, freshness);
-                            store
-                                .put(key, pointer.encode(), ttl, policy.version)
-                                .await?;
+                            store.put(key, pointer.encode(), ttl, policy.version).await?;
                             store.put(vkey, entry.encode(), ttl, policy.version).await
                         }
                     }
@@ -695,8 +653,7 @@ impl ResponseCache {
             return;
         }
         self.count(|s| s.background_refreshes += 1);
-        req.headers
-            .retain(|(k, _)| k != "cache-control" && k != "pragma");
+        req.headers.retain(|(k, _)| k != "cache-control" && k != "pragma");
         let this = self.clone();
         let io2 = Io {
             origin: io.origin.clone(),
@@ -705,9 +662,7 @@ impl ResponseCache {
         };
         (io.spawn)(
             async move {
-                let _ = this
-                    .fetch_collapsed(&*store, &key, &req, &policy, &io2)
-                    .await;
+                let _ = this.fetch_collapsed(&*store, &key, &req, &policy, &io2).await;
                 this.inner.refreshing.borrow_mut().remove(&tag);
             }
             .boxed_local(),
@@ -740,9 +695,7 @@ impl ResponseCache {
     /// Invalidates the entry of one URL (and, through its Vary pointer, its variants).
     pub async fn purge_url(&self, url: &str, policy: &CachePolicy) -> Result<bool> {
         let store = self.store(policy.backend.as_deref())?;
-        let key = self
-            .full_key(&*store, &HttpRequest::get(url), policy)
-            .await?;
+        let key = self.full_key(&*store, &HttpRequest::get(url), policy).await?;
         store.delete(&key, policy.version).await
     }
 
@@ -784,10 +737,7 @@ mod tests {
     fn ok(body: &str, headers: &[(&str, &str)]) -> HttpResponse {
         HttpResponse {
             status: 200,
-            headers: headers
-                .iter()
-                .map(|(k, v)| (k.to_string(), v.to_string()))
-                .collect(),
+            headers: headers.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect(),
             body: body.as_bytes().to_vec(),
         }
     }
@@ -797,10 +747,9 @@ mod tests {
         stores.insert("default".to_string(), store);
         let cache = ResponseCache::new(stores, Rc::new(clock.clone()));
         let calls = Rc::new(Cell::new(0));
-        let reply: Rc<RefCell<Reply>> =
-            Rc::new(RefCell::new(Rc::new(|_: &HttpRequest, n: u32| {
-                Ok(ok(&format!("v{n}"), &[]))
-            })));
+        let reply: Rc<RefCell<Reply>> = Rc::new(RefCell::new(Rc::new(|_: &HttpRequest, n: u32| {
+            Ok(ok(&format!("v{n}"), &[]))
+        })));
         let background: Rc<RefCell<Vec<LocalBoxFuture<'static, ()>>>> = Rc::default();
         let origin: Origin = {
             let (calls, reply) = (calls.clone(), reply.clone());
@@ -821,11 +770,7 @@ mod tests {
             calls,
             reply,
             background,
-            io: Io {
-                origin,
-                spawn,
-                sleep,
-            },
+            io: Io { origin, spawn, sleep },
         }
     }
 
@@ -851,10 +796,7 @@ mod tests {
         fn get(&self, req: HttpRequest, policy: &CachePolicy) -> HttpResponse {
             block_on(self.cache.handle(req, policy, &self.io))
         }
-        fn set_reply(
-            &self,
-            f: impl Fn(&HttpRequest, u32) -> std::result::Result<HttpResponse, String> + 'static,
-        ) {
+        fn set_reply(&self, f: impl Fn(&HttpRequest, u32) -> std::result::Result<HttpResponse, String> + 'static) {
             *self.reply.borrow_mut() = Rc::new(f);
         }
         fn run_background(&self) {
@@ -932,10 +874,7 @@ mod tests {
         assert_eq!(body(&r.get(fr(), &p)), "fr-1");
         assert_eq!(body(&r.get(de(), &p)), "de-2");
         let again = r.get(fr(), &p);
-        assert_eq!(
-            (body(&again).as_str(), status(&again).contains("hit")),
-            ("fr-1", true)
-        );
+        assert_eq!((body(&again).as_str(), status(&again).contains("hit")), ("fr-1", true));
         assert_eq!(body(&r.get(de(), &p)), "de-2");
         assert_eq!(r.calls.get(), 2);
     }
@@ -961,11 +900,7 @@ mod tests {
         }
         let authed = |u: &str| HttpRequest::get(u).with_header("authorization", "Bearer x");
         let a = r.get(authed("https://e.com/plain"), &p);
-        assert!(
-            status(&a).contains("detail=authorization"),
-            "{}",
-            status(&a)
-        );
+        assert!(status(&a).contains("detail=authorization"), "{}", status(&a));
         let a = r.get(authed("https://e.com/public"), &p);
         assert!(status(&a).contains("stored"));
     }
@@ -982,18 +917,11 @@ mod tests {
         r.clock.advance_ms(2000);
         let stale = r.get(HttpRequest::get(URL), &p);
         assert_eq!(body(&stale), "v1");
-        assert_eq!(
-            status(&stale),
-            "edgecache; hit; ttl=-2; detail=stale-while-revalidate"
-        );
+        assert_eq!(status(&stale), "edgecache; hit; ttl=-2; detail=stale-while-revalidate");
         assert_eq!(r.calls.get(), 1, "the refresh runs after the response");
         let again = r.get(HttpRequest::get(URL), &p);
         assert_eq!(body(&again), "v1");
-        assert_eq!(
-            r.background.borrow().len(),
-            1,
-            "one refresh per key at a time"
-        );
+        assert_eq!(r.background.borrow().len(), 1, "one refresh per key at a time");
         r.run_background();
         assert_eq!(r.calls.get(), 2);
         let fresh = r.get(HttpRequest::get(URL), &p);
@@ -1033,10 +961,7 @@ mod tests {
         r.clock.advance_ms(120_000);
         r.set_reply(|_, _| Err("down".into()));
         let d = r.get(HttpRequest::get(URL), &p);
-        assert_eq!(
-            d.status, 502,
-            "past the stale-if-error window nothing is served"
-        );
+        assert_eq!(d.status, 502, "past the stale-if-error window nothing is served");
     }
 
     struct DownStore;
@@ -1068,11 +993,7 @@ mod tests {
         let r = rig_with_store(Rc::new(DownStore), ManualClock::new(0));
         let a = r.get(HttpRequest::get(URL), &CachePolicy::default());
         assert_eq!((a.status, body(&a).as_str()), (200, "v1"));
-        assert!(
-            status(&a).contains("fwd=bypass; detail=store-error"),
-            "{}",
-            status(&a)
-        );
+        assert!(status(&a).contains("fwd=bypass; detail=store-error"), "{}", status(&a));
         assert!(r.cache.stats().store_errors >= 1);
         let unknown = CachePolicy {
             backend: Some("nope".into()),
@@ -1110,9 +1031,7 @@ mod tests {
             let (cache, io, out) = (r.cache.clone(), io.clone(), out.clone());
             pool.spawner()
                 .spawn_local(async move {
-                    let resp = cache
-                        .handle(HttpRequest::get(URL), &CachePolicy::default(), &io)
-                        .await;
+                    let resp = cache.handle(HttpRequest::get(URL), &CachePolicy::default(), &io).await;
                     out.borrow_mut().push(resp);
                 })
                 .unwrap();
@@ -1124,12 +1043,7 @@ mod tests {
         assert_eq!(out.len(), 100);
         assert_eq!(r.calls.get(), 1);
         assert!(out.iter().all(|x| body(x) == "one"));
-        assert_eq!(
-            out.iter()
-                .filter(|x| status(x).contains("collapsed"))
-                .count(),
-            99
-        );
+        assert_eq!(out.iter().filter(|x| status(x).contains("collapsed")).count(), 99);
         assert_eq!(r.cache.stats().collapsed, 99);
     }
 
@@ -1138,19 +1052,13 @@ mod tests {
         let r = rig();
         let p = CachePolicy::default();
         r.get(HttpRequest::get(URL), &p);
-        let a = r.get(
-            HttpRequest::get(URL).with_header("cache-control", "no-cache"),
-            &p,
-        );
+        let a = r.get(HttpRequest::get(URL).with_header("cache-control", "no-cache"), &p);
         assert_eq!(
             (status(&a).as_str(), body(&a).as_str()),
             ("edgecache; fwd=request; stored", "v2")
         );
         assert_eq!(body(&r.get(HttpRequest::get(URL), &p)), "v2");
-        let b = r.get(
-            HttpRequest::get(URL).with_header("cache-control", "no-store"),
-            &p,
-        );
+        let b = r.get(HttpRequest::get(URL).with_header("cache-control", "no-store"), &p);
         assert_eq!(status(&b), "edgecache; fwd=bypass; detail=no-store");
     }
 
@@ -1166,8 +1074,7 @@ mod tests {
             "GET https://example.com/a?x=1:blog"
         );
         assert_eq!(
-            r.cache
-                .key_for(&HttpRequest::get(URL), &CachePolicy::default()),
+            r.cache.key_for(&HttpRequest::get(URL), &CachePolicy::default()),
             "GET https://example.com/a?x=1:view"
         );
         let custom = CachePolicy {
@@ -1178,10 +1085,8 @@ mod tests {
             ..Default::default()
         };
         assert_eq!(
-            r.cache.key_for(
-                &HttpRequest::get(URL).with_header("x-tenant", "acme"),
-                &custom
-            ),
+            r.cache
+                .key_for(&HttpRequest::get(URL).with_header("x-tenant", "acme"), &custom),
             "t|acme"
         );
 
@@ -1235,17 +1140,11 @@ mod tests {
             normalize_url("HTTPS://Ex.com:443/p?b=2&a=1#f", false),
             "https://ex.com/p?b=2&a=1"
         );
-        assert_eq!(
-            normalize_url("http://ex.com:80/p?", false),
-            "http://ex.com/p"
-        );
+        assert_eq!(normalize_url("http://ex.com:80/p?", false), "http://ex.com/p");
         assert_eq!(
             normalize_url("http://ex.com/p?b=2&a=1", true),
             "http://ex.com/p?a=1&b=2"
         );
-        assert_eq!(
-            normalize_url("http://ex.com:8080/", false),
-            "http://ex.com:8080/"
-        );
+        assert_eq!(normalize_url("http://ex.com:8080/", false), "http://ex.com:8080/");
     }
 }

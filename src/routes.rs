@@ -79,13 +79,10 @@ const FIELDS: [&str; 12] = [
 
 impl Routes {
     pub fn parse(text: &str) -> Result<Self> {
-        let root: Json = serde_json::from_str(text)
-            .map_err(|e| CacheError::config("ROUTES", format!("not valid JSON: {e}")))?;
+        let root: Json =
+            serde_json::from_str(text).map_err(|e| CacheError::config("ROUTES", format!("not valid JSON: {e}")))?;
         let Json::Array(items) = root else {
-            return Err(CacheError::config(
-                "ROUTES",
-                "must be a JSON array of rules",
-            ));
+            return Err(CacheError::config("ROUTES", "must be a JSON array of rules"));
         };
         let rules = items
             .iter()
@@ -101,10 +98,7 @@ impl Routes {
     }
 
     /// Rules with this key prefix (for invalidation by prefix).
-    pub fn with_prefix<'a>(
-        &'a self,
-        key_prefix: &'a str,
-    ) -> impl Iterator<Item = &'a RouteRule> + 'a {
+    pub fn with_prefix<'a>(&'a self, key_prefix: &'a str) -> impl Iterator<Item = &'a RouteRule> + 'a {
         self.rules
             .iter()
             .filter(move |r| !r.bypass && r.policy.key_prefix == key_prefix)
@@ -140,33 +134,22 @@ fn parse_rule(i: usize, v: &Json) -> Result<RouteRule> {
     let num = |m: &Map<String, Json>, f: &str| -> Result<Option<f64>> {
         match m.get(f) {
             None => Ok(None),
-            Some(Json::Number(n)) if n.as_f64().is_some_and(|x| x >= 0.0 && x.is_finite()) => {
-                Ok(n.as_f64())
-            }
-            Some(other) => Err(CacheError::config(
-                at(f),
-                format!("must be a number >= 0, got {other}"),
-            )),
+            Some(Json::Number(n)) if n.as_f64().is_some_and(|x| x >= 0.0 && x.is_finite()) => Ok(n.as_f64()),
+            Some(other) => Err(CacheError::config(at(f), format!("must be a number >= 0, got {other}"))),
         }
     };
     let boolean = |m: &Map<String, Json>, f: &str| -> Result<Option<bool>> {
         match m.get(f) {
             None => Ok(None),
             Some(Json::Bool(b)) => Ok(Some(*b)),
-            Some(other) => Err(CacheError::config(
-                at(f),
-                format!("must be true or false, got {other}"),
-            )),
+            Some(other) => Err(CacheError::config(at(f), format!("must be true or false, got {other}"))),
         }
     };
     let string = |m: &Map<String, Json>, f: &str| -> Result<Option<String>> {
         match m.get(f) {
             None => Ok(None),
             Some(Json::String(s)) => Ok(Some(s.clone())),
-            Some(other) => Err(CacheError::config(
-                at(f),
-                format!("must be a string, got {other}"),
-            )),
+            Some(other) => Err(CacheError::config(at(f), format!("must be a string, got {other}"))),
         }
     };
     p.ttl = match m.get("ttl") {
@@ -233,12 +216,7 @@ mod tests {
         assert!(r.find("/api/x").unwrap().bypass);
         let b = &r.find("/blog/post").unwrap().policy;
         assert_eq!(
-            (
-                b.ttl,
-                b.key_prefix.as_str(),
-                b.version,
-                b.backend.as_deref()
-            ),
+            (b.ttl, b.key_prefix.as_str(), b.version, b.backend.as_deref()),
             (Ttl::Seconds(60.0), "blog", Some(2), Some("shared"))
         );
         assert_eq!(

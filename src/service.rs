@@ -45,22 +45,14 @@ impl BackendRegistry {
         self
     }
 
-    pub fn build(
-        &self,
-        config: &BackendConfig,
-        secrets: &dyn Secrets,
-    ) -> Result<Rc<dyn CacheBackend>> {
+    pub fn build(&self, config: &BackendConfig, secrets: &dyn Secrets) -> Result<Rc<dyn CacheBackend>> {
         let factory = self.factories.get(&config.kind).ok_or_else(|| {
             CacheError::config(
                 format!("{}.backend", config.name),
                 format!(
                     "unknown backend kind {:?} (known: {})",
                     config.kind,
-                    self.factories
-                        .keys()
-                        .cloned()
-                        .collect::<Vec<_>>()
-                        .join(", ")
+                    self.factories.keys().cloned().collect::<Vec<_>>().join(", ")
                 ),
             )
         })?;
@@ -127,19 +119,11 @@ impl CacheService {
 
     /// Builds every backend of a JSON config with the built-in kinds.
     pub fn from_config(json: &str, secrets: &dyn Secrets) -> Result<Self> {
-        Self::from_parsed(
-            &CachesConfig::parse(json)?,
-            secrets,
-            &BackendRegistry::default(),
-        )
+        Self::from_parsed(&CachesConfig::parse(json)?, secrets, &BackendRegistry::default())
     }
 
     /// Builds every backend of a parsed config with the kinds of `registry`.
-    pub fn from_parsed(
-        config: &CachesConfig,
-        secrets: &dyn Secrets,
-        registry: &BackendRegistry,
-    ) -> Result<Self> {
+    pub fn from_parsed(config: &CachesConfig, secrets: &dyn Secrets, registry: &BackendRegistry) -> Result<Self> {
         let mut b = CacheService::builder();
         for (name, c) in &config.backends {
             b = b.backend_rc(name, registry.build(c, secrets)?);
@@ -175,12 +159,7 @@ impl CacheService {
             })
     }
 
-    pub async fn get(
-        &self,
-        key: &str,
-        version: Option<i64>,
-        backend: Option<&str>,
-    ) -> Result<Option<Value>> {
+    pub async fn get(&self, key: &str, version: Option<i64>, backend: Option<&str>) -> Result<Option<Value>> {
         self.backend(backend)?.get(key, version).await
     }
 
@@ -192,9 +171,7 @@ impl CacheService {
         version: Option<i64>,
         backend: Option<&str>,
     ) -> Result<()> {
-        self.backend(backend)?
-            .set(key, value.into(), ttl, version)
-            .await
+        self.backend(backend)?.set(key, value.into(), ttl, version).await
     }
 
     pub async fn add(
@@ -205,56 +182,26 @@ impl CacheService {
         version: Option<i64>,
         backend: Option<&str>,
     ) -> Result<bool> {
-        self.backend(backend)?
-            .add(key, value.into(), ttl, version)
-            .await
+        self.backend(backend)?.add(key, value.into(), ttl, version).await
     }
 
-    pub async fn delete(
-        &self,
-        key: &str,
-        version: Option<i64>,
-        backend: Option<&str>,
-    ) -> Result<bool> {
+    pub async fn delete(&self, key: &str, version: Option<i64>, backend: Option<&str>) -> Result<bool> {
         self.backend(backend)?.delete(key, version).await
     }
 
-    pub async fn has_key(
-        &self,
-        key: &str,
-        version: Option<i64>,
-        backend: Option<&str>,
-    ) -> Result<bool> {
+    pub async fn has_key(&self, key: &str, version: Option<i64>, backend: Option<&str>) -> Result<bool> {
         self.backend(backend)?.has_key(key, version).await
     }
 
-    pub async fn touch(
-        &self,
-        key: &str,
-        ttl: Ttl,
-        version: Option<i64>,
-        backend: Option<&str>,
-    ) -> Result<bool> {
+    pub async fn touch(&self, key: &str, ttl: Ttl, version: Option<i64>, backend: Option<&str>) -> Result<bool> {
         self.backend(backend)?.touch(key, ttl, version).await
     }
 
-    pub async fn incr(
-        &self,
-        key: &str,
-        delta: i64,
-        version: Option<i64>,
-        backend: Option<&str>,
-    ) -> Result<i64> {
+    pub async fn incr(&self, key: &str, delta: i64, version: Option<i64>, backend: Option<&str>) -> Result<i64> {
         self.backend(backend)?.incr(key, delta, version).await
     }
 
-    pub async fn decr(
-        &self,
-        key: &str,
-        delta: i64,
-        version: Option<i64>,
-        backend: Option<&str>,
-    ) -> Result<i64> {
+    pub async fn decr(&self, key: &str, delta: i64, version: Option<i64>, backend: Option<&str>) -> Result<i64> {
         self.backend(backend)?.decr(key, delta, version).await
     }
 
@@ -277,12 +224,7 @@ impl CacheService {
         self.backend(backend)?.set_many(items, ttl, version).await
     }
 
-    pub async fn delete_many(
-        &self,
-        keys: &[&str],
-        version: Option<i64>,
-        backend: Option<&str>,
-    ) -> Result<usize> {
+    pub async fn delete_many(&self, keys: &[&str], version: Option<i64>, backend: Option<&str>) -> Result<usize> {
         self.backend(backend)?.delete_many(keys, version).await
     }
 
@@ -398,33 +340,17 @@ mod tests {
         block_on(async {
             s.set("k", 1, Ttl::Default, None, None).await.unwrap();
             assert_eq!(s.get("k", None, Some("other")).await.unwrap(), None);
-            assert_eq!(
-                s.get("k", None, Some("default")).await.unwrap(),
-                Some(Value::from(1))
-            );
-            assert_eq!(
-                s.backend(Some("other"))
-                    .unwrap()
-                    .make_key("k", None)
-                    .unwrap(),
-                "b:1:k"
-            );
+            assert_eq!(s.get("k", None, Some("default")).await.unwrap(), Some(Value::from(1)));
+            assert_eq!(s.backend(Some("other")).unwrap().make_key("k", None).unwrap(), "b:1:k");
         });
     }
 
     #[test]
     fn get_or_set_loads_once() {
-        let s =
-            CacheService::from_config(r#"{"default": {"backend": "local"}}"#, &NoSecrets).unwrap();
+        let s = CacheService::from_config(r#"{"default": {"backend": "local"}}"#, &NoSecrets).unwrap();
         block_on(async {
             let v = s
-                .get_or_set(
-                    "k",
-                    || async { Ok(Value::from("loaded")) },
-                    Ttl::Default,
-                    None,
-                    None,
-                )
+                .get_or_set("k", || async { Ok(Value::from("loaded")) }, Ttl::Default, None, None)
                 .await
                 .unwrap();
             assert_eq!(v, Value::from("loaded"));

@@ -191,8 +191,7 @@ mod tests {
         let release = Rc::new(RefCell::new(Some(release_rx)));
         let results = Rc::new(RefCell::new(Vec::new()));
         for _ in 0..100 {
-            let (sf, runs, release, results) =
-                (sf.clone(), runs.clone(), release.clone(), results.clone());
+            let (sf, runs, release, results) = (sf.clone(), runs.clone(), release.clone(), results.clone());
             pool.spawner()
                 .spawn_local(async move {
                     let r = sf
@@ -221,10 +220,7 @@ mod tests {
         let r = results.borrow();
         assert_eq!(r.len(), 100);
         assert_eq!(r.iter().filter(|f| matches!(f, Flight::Led(7))).count(), 1);
-        assert_eq!(
-            r.iter().filter(|f| matches!(f, Flight::Joined(7))).count(),
-            99
-        );
+        assert_eq!(r.iter().filter(|f| matches!(f, Flight::Joined(7))).count(), 99);
         assert_eq!(sf.in_flight(), 0);
     }
 
@@ -262,11 +258,7 @@ mod tests {
     fn dropped_leader_releases_waiters() {
         let sf: SingleFlight<u32> = SingleFlight::default();
         let mut pool = LocalPool::new();
-        let leader = sf.run(
-            "k",
-            futures::future::pending::<u32>,
-            futures::future::pending(),
-        );
+        let leader = sf.run("k", futures::future::pending::<u32>, futures::future::pending());
         let mut leader = Box::pin(leader);
         let waker = futures::task::noop_waker();
         let mut cx = std::task::Context::from_waker(&waker);

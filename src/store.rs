@@ -120,15 +120,11 @@ impl<V> Store<V> {
     }
 
     fn slot(&self, i: u32) -> &Slot<V> {
-        self.slots[i as usize]
-            .as_ref()
-            .expect("linked slot is live")
+        self.slots[i as usize].as_ref().expect("linked slot is live")
     }
 
     fn slot_mut(&mut self, i: u32) -> &mut Slot<V> {
-        self.slots[i as usize]
-            .as_mut()
-            .expect("linked slot is live")
+        self.slots[i as usize].as_mut().expect("linked slot is live")
     }
 
     fn unlink(&mut self, i: u32) {
@@ -275,16 +271,9 @@ impl<V> Store<V> {
 
     /// Evicts until `extra_entries` more entries of `extra_bytes` fit; never
     /// evicts `keep`.
-    fn make_room(
-        &mut self,
-        extra_entries: usize,
-        extra_bytes: usize,
-        now_ms: u64,
-        keep: Option<u32>,
-    ) {
+    fn make_room(&mut self, extra_entries: usize, extra_bytes: usize, now_ms: u64, keep: Option<u32>) {
         let fits = |s: &Self| {
-            s.index.len() + extra_entries <= s.limits.max_entries
-                && s.bytes + extra_bytes <= s.limits.max_bytes
+            s.index.len() + extra_entries <= s.limits.max_entries && s.bytes + extra_bytes <= s.limits.max_bytes
         };
         if fits(self) {
             return;
@@ -361,10 +350,7 @@ mod tests {
     use super::*;
 
     fn store(max_entries: usize, max_bytes: usize) -> Store<u32> {
-        Store::new(StoreLimits {
-            max_entries,
-            max_bytes,
-        })
+        Store::new(StoreLimits { max_entries, max_bytes })
     }
 
     #[test]

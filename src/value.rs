@@ -5,8 +5,10 @@
 //! - An integer (a JSON number that fits `i64`) is stored as its ASCII decimal
 //!   text, e.g. `42` or `-7`. Redis `INCRBY` and memcached `incr` then work on
 //!   the server, and a Python client (django-redis, Ellar) reads a plain int.
-//! - Every other value is `0xEC 0x01 <tag> <payload>`: tag `j` is UTF-8 JSON
-//!   text, tag `b` is raw bytes. `0xEC` is never the first byte of UTF-8 text.
+//! - Every other value is `\x1eEC1<tag><payload>`: the ASCII record
+//!   separator, `EC`, the format version as an ASCII digit, then tag `j`
+//!   (UTF-8 JSON text) or `b` (raw bytes). A JSON value is thus valid UTF-8
+//!   as a whole, which text-only transports (JSON over HTTP) need.
 //! - Bytes written by some other client (no header, not an integer) decode as
 //!   [`Value::Bytes`]. A header with an unknown version or tag is an error that
 //!   names it, never a silent misread.
@@ -16,10 +18,10 @@ use serde::Serialize;
 
 use crate::error::{CacheError, Result};
 
-/// First byte of a framed value.
-pub const MAGIC: u8 = 0xEC;
-/// Current wire-format version.
-pub const WIRE_VERSION: u8 = 1;
+/// First bytes of a framed value.
+pub const MAGIC: &[u8; 3] = b"\x1eEC";
+/// Current wire-format version (an ASCII digit on the wire).
+pub const WIRE_VERSION: u8 = b'1';
 
 /// A cached value: JSON (any serde value) or raw bytes.
 #[derive(Clone, Debug, PartialEq)]
@@ -60,13 +62,15 @@ impl Value {
         }
         match self {
             Value::Json(v) => {
-                let mut out = vec![MAGIC, WIRE_VERSION, b'j'];
+                let mut out = MAGIC.to_vec();
+                out.extend_from_slice(&[WIRE_VERSION, b'j']);
                 serde_json::to_writer(&mut out, v).expect("JSON values always serialize");
                 out
             }
             Value::Bytes(b) => {
-                let mut out = Vec::with_capacity(b.len() + 3);
-                out.extend_from_slice(&[MAGIC, WIRE_VERSION, b'b']);
+                let mut out = Vec::with_capacity(b.len() + 5);
+                out.extend_from_slice(MAGIC);
+                out.extend_from_slice(&[WIRE_VERSION, b'b']);
                 out.extend_from_slice(b);
                 out
             }
@@ -78,18 +82,23 @@ impl Value {
         if let Some(n) = parse_canonical_i64(raw) {
             return Ok(Value::Json(n.into()));
         }
-        match raw {
-            [MAGIC, WIRE_VERSION, b'j', json @ ..] => serde_json::from_slice(json)
+        let Some(framed) = raw.strip_prefix(MAGIC.as_slice()) else {
+            return Ok(Value::Bytes(raw.to_vec()));
+        };
+        match framed {
+            [WIRE_VERSION, b'j', json @ ..] => serde_json::from_slice(json)
                 .map(Value::Json)
                 .map_err(|e| CacheError::Corrupt(format!("JSON payload does not parse: {e}"))),
-            [MAGIC, WIRE_VERSION, b'b', bytes @ ..] => Ok(Value::Bytes(bytes.to_vec())),
-            [MAGIC, WIRE_VERSION, tag, ..] => Err(CacheError::Corrupt(format!(
-                "unknown type tag {tag:#04x} in wire format v{WIRE_VERSION}"
+            [WIRE_VERSION, b'b', bytes @ ..] => Ok(Value::Bytes(bytes.to_vec())),
+            [WIRE_VERSION, tag, ..] => Err(CacheError::Corrupt(format!(
+                "unknown type tag {:?} in wire format v1",
+                *tag as char
             ))),
-            [MAGIC, v, ..] if *v > WIRE_VERSION && *v < 16 => Err(CacheError::Corrupt(format!(
-                "written in wire format v{v} by a newer edgecache; this one reads v{WIRE_VERSION}"
+            [v, ..] if v.is_ascii_digit() => Err(CacheError::Corrupt(format!(
+                "written in wire format v{} by a newer edgecache; this one reads v1",
+                *v as char
             ))),
-            other => Ok(Value::Bytes(other.to_vec())),
+            _ => Ok(Value::Bytes(raw.to_vec())),
         }
     }
 
@@ -99,8 +108,8 @@ impl Value {
             return n.to_string().len();
         }
         match self {
-            Value::Bytes(b) => b.len() + 3,
-            Value::Json(v) => 3 + json_len(v),
+            Value::Bytes(b) => b.len() + 5,
+            Value::Json(v) => 5 + json_len(v),
         }
     }
 }
@@ -187,7 +196,14 @@ mod tests {
         roundtrip(Value::Json(json!(u64::MAX)));
         roundtrip(Value::Bytes(vec![]));
         roundtrip(Value::Bytes(b"42".to_vec()));
-        roundtrip(Value::Bytes(vec![0xEC, 0x01, b'j', 0xff]));
+        roundtrip(Value::Bytes(b"\x1eEC1j\xff".to_vec()));
+    }
+
+    #[test]
+    fn json_frames_are_utf8() {
+        let enc = Value::Json(json!({"ü": [1, "x"]})).encode();
+        assert!(std::str::from_utf8(&enc).is_ok());
+        assert!(enc.starts_with(b"\x1eEC1j"));
     }
 
     #[test]
@@ -198,14 +214,8 @@ mod tests {
 
     #[test]
     fn foreign_bytes_read_as_bytes() {
-        assert_eq!(
-            Value::decode(b"hello").unwrap(),
-            Value::Bytes(b"hello".to_vec())
-        );
-        assert_eq!(
-            Value::decode(b"007").unwrap(),
-            Value::Bytes(b"007".to_vec())
-        );
+        assert_eq!(Value::decode(b"hello").unwrap(), Value::Bytes(b"hello".to_vec()));
+        assert_eq!(Value::decode(b"007").unwrap(), Value::Bytes(b"007".to_vec()));
         assert_eq!(Value::decode(b"").unwrap(), Value::Bytes(vec![]));
         assert_eq!(
             Value::decode(b"99999999999999999999").unwrap(),
@@ -215,12 +225,13 @@ mod tests {
 
     #[test]
     fn corrupt_frames_are_errors() {
-        let e = Value::decode(&[MAGIC, 1, b'j', b'{']).unwrap_err();
+        let e = Value::decode(b"\x1eEC1j{").unwrap_err();
         assert!(matches!(e, CacheError::Corrupt(_)));
-        let e = Value::decode(&[MAGIC, 1, b'z']).unwrap_err();
+        let e = Value::decode(b"\x1eEC1z").unwrap_err();
         assert!(e.to_string().contains("tag"), "{e}");
-        let e = Value::decode(&[MAGIC, 2, b'j']).unwrap_err();
+        let e = Value::decode(b"\x1eEC2j").unwrap_err();
         assert!(e.to_string().contains("v2"), "{e}");
+        assert_eq!(Value::decode(b"\x1eECx").unwrap(), Value::Bytes(b"\x1eECx".to_vec()));
     }
 
     #[test]

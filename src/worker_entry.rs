@@ -18,9 +18,9 @@ use crate::response_store::{BackendStore, ResponseStore};
 use crate::routes::Routes;
 use crate::service::{BackendRegistry, CacheService};
 use crate::ttl::Timeout;
+use crate::workers::worker_registry;
 use crate::workers::{
-    from_worker_request, js_signal, sleeper, spawner, to_worker_response, upstream_origin,
-    CfCacheStore,
+    from_worker_request, js_signal, sleeper, spawner, to_worker_response, upstream_origin, CfCacheStore,
 };
 
 /// Reserved store name for the Workers Cache API.
@@ -28,6 +28,9 @@ const CF_CACHE: &str = "cf-cache";
 
 /// What one isolate keeps between requests.
 struct App {
+    config: CachesConfig,
+    registry: BackendRegistry,
+    secrets: BTreeMap<String, String>,
     service: CacheService,
     responses: ResponseCache,
     routes: Routes,
@@ -52,26 +55,17 @@ impl Secrets for EnvSecrets<'_> {
 }
 
 fn text_var(env: &Env, name: &str) -> Option<String> {
-    env.var(name)
-        .ok()
-        .map(|v| v.to_string())
-        .filter(|s| !s.is_empty())
+    env.var(name).ok().map(|v| v.to_string()).filter(|s| !s.is_empty())
 }
 
-fn demo(
-    req: HttpRequest,
-) -> futures::future::LocalBoxFuture<'static, Result<HttpResponse, String>> {
+fn demo(req: HttpRequest) -> futures::future::LocalBoxFuture<'static, Result<HttpResponse, String>> {
     let path = url::Url::parse(&req.url)
         .map(|u| u.path().to_string())
         .unwrap_or_default();
     let r = demo_origin::respond(&path, SystemClock.now_ms());
     let resp = HttpResponse {
         status: r.status,
-        headers: r
-            .headers
-            .into_iter()
-            .map(|(k, v)| (k.to_string(), v))
-            .collect(),
+        headers: r.headers.into_iter().map(|(k, v)| (k.to_string(), v)).collect(),
         body: r.body.into_bytes(),
     };
     async move { Ok(resp) }.boxed_local()
@@ -88,8 +82,22 @@ fn build_app(env: &Env) -> crate::Result<App> {
             "this name is reserved for the Workers Cache API",
         ));
     }
-    let service =
-        CacheService::from_parsed(&config, &EnvSecrets(env), &BackendRegistry::default())?;
+    let registry = worker_registry();
+    let service = CacheService::from_parsed(&config, &EnvSecrets(env), &registry)?;
+    // Secrets named by the config, kept to rebuild backends for selftests.
+    let mut secrets = BTreeMap::new();
+    for c in config.backends.values() {
+        for v in c
+            .options
+            .iter()
+            .filter(|(k, _)| k.ends_with("_secret"))
+            .filter_map(|(_, v)| v.as_str())
+        {
+            if let Some(s) = EnvSecrets(env).secret(v) {
+                secrets.insert(v.to_string(), s);
+            }
+        }
+    }
     let routes = match text_var(env, "ROUTES") {
         Some(json) => Routes::parse(&json)?,
         None => Routes::default(),
@@ -123,13 +131,14 @@ fn build_app(env: &Env) -> crate::Result<App> {
         None => Rc::new(demo),
     };
     Ok(App {
+        config,
+        registry,
+        secrets,
         service,
         responses: ResponseCache::with_signal(stores, Rc::new(SystemClock), js_signal()),
         routes,
         origin,
-        admin_token: EnvSecrets(env)
-            .secret("ADMIN_TOKEN")
-            .filter(|s| !s.is_empty()),
+        admin_token: EnvSecrets(env).secret("ADMIN_TOKEN").filter(|s| !s.is_empty()),
     })
 }
 
@@ -178,38 +187,50 @@ async fn fetch(mut req: Request, env: Env, ctx: Context) -> worker::Result<Respo
 
 async fn handle_admin(app: &App, mut req: Request, rest: &str) -> worker::Result<Response> {
     let auth = req.headers().get("authorization")?;
-    let reply = match admin::authorize(app.admin_token.as_deref(), auth.as_deref()) {
-        Err(r) => r,
-        Ok(()) => {
-            let url = req.url()?;
-            let method = req.method().to_string();
-            let content_type = req.headers().get("content-type")?;
-            let body = req.bytes().await.unwrap_or_default();
-            let base = url.origin().ascii_serialization();
-            admin::handle(
-                &AdminContext {
-                    service: &app.service,
-                    responses: Some((&app.responses, &app.routes)),
-                },
-                AdminRequest {
-                    method: &method,
-                    path: rest,
-                    query: url.query(),
-                    content_type: content_type.as_deref(),
-                    authorization: auth.as_deref(),
-                    body,
-                    base_url: &base,
-                },
-            )
-            .await
-        }
-    };
+    let reply =
+        match admin::authorize(app.admin_token.as_deref(), auth.as_deref()) {
+            Err(r) => r,
+            Ok(()) => {
+                let url = req.url()?;
+                let method = req.method().to_string();
+                let content_type = req.headers().get("content-type")?;
+                let body = req.bytes().await.unwrap_or_default();
+                let base = url.origin().ascii_serialization();
+                let make =
+                    |name: &str, prefix: &str| -> crate::Result<Rc<dyn crate::CacheBackend>> {
+                        let mut c = app.config.backends.get(name).cloned().ok_or_else(|| {
+                            crate::CacheError::UnknownBackend {
+                                name: name.to_string(),
+                                known: app.service.names(),
+                            }
+                        })?;
+                        c.key_prefix = prefix.to_string();
+                        app.registry.build(&c, &app.secrets)
+                    };
+                admin::handle(
+                    &AdminContext {
+                        service: &app.service,
+                        responses: Some((&app.responses, &app.routes)),
+                        selftest: Some((&make, sleeper())),
+                    },
+                    AdminRequest {
+                        method: &method,
+                        path: rest,
+                        query: url.query(),
+                        content_type: content_type.as_deref(),
+                        authorization: auth.as_deref(),
+                        body,
+                        base_url: &base,
+                    },
+                )
+                .await
+            }
+        };
     let headers = Headers::new();
     headers.set("content-type", reply.content_type)?;
     headers.set("cache-control", "no-store")?;
     if let Some(k) = &reply.full_key {
-        let encoded =
-            percent_encoding::utf8_percent_encode(k, percent_encoding::CONTROLS).to_string();
+        let encoded = percent_encoding::utf8_percent_encode(k, percent_encoding::CONTROLS).to_string();
         headers.set("x-edgecache-key", &encoded)?;
     }
     Ok(Response::from_bytes(reply.body)?

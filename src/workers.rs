@@ -24,11 +24,13 @@ use async_trait::async_trait;
 use futures::FutureExt;
 use worker::{Cache, Context, Delay, Fetch, Headers, Method, Request, RequestInit, Response};
 
+use crate::backend::CacheBackend;
+use crate::config::{BackendConfig, Secrets};
 use crate::error::{CacheError, Result};
-use crate::response_cache::{
-    CachePolicy, HttpRequest, HttpResponse, Io, Origin, ResponseCache, Sleep, Spawner,
-};
+use crate::redis_rest::{HttpTransport, Picker, RedisRestBackend, RedisRestOptions};
+use crate::response_cache::{CachePolicy, HttpRequest, HttpResponse, Io, Origin, ResponseCache, Sleep, Spawner};
 use crate::response_store::ResponseStore;
+use crate::service::BackendRegistry;
 use crate::single_flight::Signal;
 use crate::ttl::{Timeout, Ttl};
 
@@ -160,6 +162,64 @@ pub fn js_signal() -> Signal {
     })
 }
 
+/// HTTP POST through `fetch`, for the Redis REST backend.
+pub struct FetchTransport;
+
+#[async_trait(?Send)]
+impl HttpTransport for FetchTransport {
+    async fn post(
+        &self,
+        url: &str,
+        headers: &[(&str, &str)],
+        body: Vec<u8>,
+        timeout_ms: u64,
+    ) -> std::result::Result<(u16, Vec<u8>), String> {
+        let h = Headers::new();
+        for (k, v) in headers {
+            h.set(k, v).map_err(werr)?;
+        }
+        let mut init = RequestInit::new();
+        let body = js_sys::Uint8Array::from(body.as_slice());
+        init.with_method(Method::Post)
+            .with_headers(h)
+            .with_body(Some(body.into()));
+        let req = Request::new_with_init(url, &init).map_err(werr)?;
+        let send = async move {
+            let mut resp = Fetch::Request(req).send().await.map_err(werr)?;
+            let status = resp.status_code();
+            let bytes = resp.bytes().await.map_err(werr)?;
+            Ok((status, bytes))
+        }
+        .boxed_local();
+        let timeout = Delay::from(Duration::from_millis(timeout_ms));
+        match futures::future::select(send, timeout).await {
+            futures::future::Either::Left((r, _)) => r,
+            futures::future::Either::Right(_) => Err(format!("no answer within {timeout_ms} ms")),
+        }
+    }
+}
+
+/// A random index in `0..n` from `Math.random()`.
+pub fn random_picker() -> Picker {
+    Rc::new(|n| (js_sys::Math::random() * n as f64) as usize)
+}
+
+/// The backend kinds a Worker can configure: `local` and `redis` (over fetch).
+pub fn worker_registry() -> BackendRegistry {
+    let mut r = BackendRegistry::default();
+    r.register("redis", |c: &BackendConfig, secrets: &dyn Secrets| {
+        let options = RedisRestOptions::from_config(c, secrets)?;
+        Ok(Rc::new(RedisRestBackend::new(
+            c,
+            options,
+            Rc::new(FetchTransport),
+            random_picker(),
+            Rc::new(crate::clock::SystemClock),
+        )) as Rc<dyn CacheBackend>)
+    });
+    r
+}
+
 /// `setTimeout` as a future.
 pub fn sleeper() -> Sleep {
     Rc::new(|ms| Delay::from(Duration::from_millis(ms)).boxed_local())
@@ -244,9 +304,7 @@ impl ResponseStore for CfCacheStore {
         headers
             .set("content-type", "application/octet-stream")
             .map_err(Self::fail)?;
-        let resp = Response::from_bytes(bytes)
-            .map_err(Self::fail)?
-            .with_headers(headers);
+        let resp = Response::from_bytes(bytes).map_err(Self::fail)?.with_headers(headers);
         Cache::default()
             .put(Self::url(key, version), resp)
             .await

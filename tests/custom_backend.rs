@@ -13,8 +13,8 @@ use edgecache::config::{BackendConfig, CachesConfig, NoSecrets, Secrets};
 use edgecache::conformance::Suite;
 use edgecache::ttl::Expiry;
 use edgecache::{
-    BackendRegistry, CacheBackend, CacheError, CacheService, KeyMaker, KeyRules, ManualClock,
-    Result, Timeout, Ttl, Value,
+    BackendRegistry, CacheBackend, CacheError, CacheService, KeyMaker, KeyRules, ManualClock, Result, Timeout, Ttl,
+    Value,
 };
 use futures::executor::block_on;
 
@@ -55,9 +55,7 @@ impl CacheBackend for MapBackend {
     }
     async fn get(&self, key: &str, version: Option<i64>) -> Result<Option<Value>> {
         let full = self.make_key(key, version)?;
-        self.live(&full)
-            .map(|(raw, _)| Value::decode(&raw))
-            .transpose()
+        self.live(&full).map(|(raw, _)| Value::decode(&raw)).transpose()
     }
     async fn set(&self, key: &str, value: Value, ttl: Ttl, version: Option<i64>) -> Result<()> {
         let full = self.make_key(key, version)?;
@@ -67,9 +65,7 @@ impl CacheBackend for MapBackend {
                 self.server.borrow_mut().remove(&full);
             }
             e => {
-                self.server
-                    .borrow_mut()
-                    .insert(full, (value.encode(), e.deadline(now)));
+                self.server.borrow_mut().insert(full, (value.encode(), e.deadline(now)));
             }
         }
         Ok(())
@@ -97,9 +93,7 @@ impl CacheBackend for MapBackend {
                 self.server.borrow_mut().remove(&full);
             }
             e => {
-                self.server
-                    .borrow_mut()
-                    .insert(full, (raw, e.deadline(now)));
+                self.server.borrow_mut().insert(full, (raw, e.deadline(now)));
             }
         }
         Ok(true)
@@ -122,9 +116,7 @@ impl CacheBackend for MapBackend {
     }
     async fn clear(&self) -> Result<()> {
         let prefix = self.keys.clear_prefix().expect("default key function");
-        self.server
-            .borrow_mut()
-            .retain(|k, _| !k.starts_with(&prefix));
+        self.server.borrow_mut().retain(|k, _| !k.starts_with(&prefix));
         Ok(())
     }
 }
@@ -153,8 +145,7 @@ fn custom_backend_conforms_through_config() {
             "sibling": {"backend": "map", "key_prefix": "b"}}"#,
     )
     .unwrap();
-    let service =
-        CacheService::from_parsed(&config, &NoSecrets, &registry(&clock, &server)).unwrap();
+    let service = CacheService::from_parsed(&config, &NoSecrets, &registry(&clock, &server)).unwrap();
     let mut suite = Suite::new(service.backend(None).unwrap(), &clock);
     suite.sibling = Some(service.backend(Some("sibling")).unwrap());
     let report = block_on(suite.run());
@@ -164,8 +155,7 @@ fn custom_backend_conforms_through_config() {
 #[test]
 fn custom_kind_options_are_checked() {
     let clock = ManualClock::new(0);
-    let config =
-        CachesConfig::parse(r#"{"default": {"backend": "map", "options": {"x": 1}}}"#).unwrap();
+    let config = CachesConfig::parse(r#"{"default": {"backend": "map", "options": {"x": 1}}}"#).unwrap();
     let e = CacheService::from_parsed(&config, &NoSecrets, &registry(&clock, &Rc::default()))
         .err()
         .unwrap();

@@ -36,6 +36,8 @@ export async function startWorker(bindings = {}) {
         ...init,
         headers: { authorization: `Bearer ${ADMIN_TOKEN}`, ...(init.headers || {}) },
       }),
+    /** Sends a request with any URL (e.g. another host) straight to the Worker. */
+    dispatch: (u, init) => mf.dispatchFetch(u, init),
     dispose: () => mf.dispose(),
   };
 }

@@ -1,0 +1,182 @@
+// Real servers for the end-to-end tests, on free 127.0.0.1 ports:
+// redis-server (from Debian), and an Upstash-protocol REST front for it.
+//
+// Upstash's REST server is not available offline, so `startUpstashGateway`
+// serves its protocol (JSON commands, /pipeline, path-style commands with
+// the body as last argument, `Upstash-Encoding: base64`, bearer tokens) and
+// forwards every command over RESP to a real redis-server.
+import { spawn } from "node:child_process";
+import http from "node:http";
+import net from "node:net";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { freePort } from "./helpers.mjs";
+
+async function waitForPort(port, proc, what) {
+  for (let i = 0; i < 100; i++) {
+    if (proc.exitCode !== null) throw new Error(`${what} exited with ${proc.exitCode}`);
+    const ok = await new Promise((resolve) => {
+      const s = net.connect(port, "127.0.0.1", () => {
+        s.end();
+        resolve(true);
+      });
+      s.on("error", () => resolve(false));
+    });
+    if (ok) return;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  throw new Error(`${what} did not listen on ${port}`);
+}
+
+/** Starts redis-server on a free port; `replicaOf` makes it a read replica. */
+export async function startRedis({ replicaOf } = {}) {
+  const port = await freePort();
+  const dir = mkdtempSync(path.join(tmpdir(), "edgecache-redis-"));
+  // No 5 s wait before serving a replica its first sync.
+  const args = ["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", dir, "--repl-diskless-sync-delay", "0"];
+  if (replicaOf) args.push("--replicaof", "127.0.0.1", String(replicaOf));
+  const proc = spawn("redis-server", args, { stdio: "ignore" });
+  await waitForPort(port, proc, "redis-server");
+  if (replicaOf) {
+    const c = respClient(port);
+    try {
+      for (let i = 0; ; i++) {
+        const info = String(await c.call(["INFO", "replication"]));
+        if (info.includes("master_link_status:up")) break;
+        if (i > 100) throw new Error("replica did not sync: " + info);
+        await new Promise((r) => setTimeout(r, 50));
+      }
+    } finally {
+      c.close();
+    }
+  }
+  return {
+    port,
+    stop: async () => {
+      proc.kill("SIGTERM");
+      await new Promise((r) => (proc.exitCode !== null ? r() : proc.on("exit", r)));
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** A minimal RESP client: one connection, commands answered in order. */
+export function respClient(port) {
+  const sock = net.connect(port, "127.0.0.1");
+  let buf = Buffer.alloc(0);
+  const waiting = [];
+  const parse = (b, i) => {
+    const end = b.indexOf("\r\n", i);
+    if (end < 0) return null;
+    const type = String.fromCharCode(b[i]);
+    const line = b.subarray(i + 1, end).toString();
+    const next = end + 2;
+    if (type === "+") return [Buffer.from(line), next];
+    if (type === "-") return [new Error(line), next];
+    if (type === ":") return [BigInt(line), next];
+    if (type === "$") {
+      const n = Number(line);
+      if (n < 0) return [null, next];
+      if (b.length < next + n + 2) return null;
+      return [b.subarray(next, next + n), next + n + 2];
+    }
+    if (type === "*") {
+      const n = Number(line);
+      if (n < 0) return [null, next];
+      const items = [];
+      let at = next;
+      for (let k = 0; k < n; k++) {
+        const r = parse(b, at);
+        if (!r) return null;
+        items.push(r[0]);
+        at = r[1];
+      }
+      return [items, at];
+    }
+    throw new Error("bad RESP type " + type);
+  };
+  sock.on("data", (d) => {
+    buf = Buffer.concat([buf, d]);
+    for (;;) {
+      const r = parse(buf, 0);
+      if (!r) break;
+      buf = buf.subarray(r[1]);
+      waiting.shift()(r[0]);
+    }
+  });
+  return {
+    call(args) {
+      const parts = [Buffer.from(`*${args.length}\r\n`)];
+      for (const a of args) {
+        const b = Buffer.isBuffer(a) ? a : Buffer.from(String(a));
+        parts.push(Buffer.from(`$${b.length}\r\n`), b, Buffer.from("\r\n"));
+      }
+      return new Promise((resolve) => {
+        waiting.push(resolve);
+        sock.write(Buffer.concat(parts));
+      });
+    },
+    close: () => sock.destroy(),
+  };
+}
+
+// JSON text of a reply; integers are written exactly (64-bit), as Upstash does.
+function toJson(reply, base64) {
+  if (reply === null) return "null";
+  if (typeof reply === "bigint") return reply.toString();
+  if (Array.isArray(reply)) return "[" + reply.map((r) => toJson(r, base64)).join(",") + "]";
+  if (Buffer.isBuffer(reply)) return JSON.stringify(base64 ? reply.toString("base64") : reply.toString("utf8"));
+  return JSON.stringify(reply);
+}
+
+/** The Upstash REST protocol in front of redis-server on `redisPort`. */
+export async function startUpstashGateway(redisPort, token) {
+  const redis = respClient(redisPort);
+  let requests = 0;
+  const server = http.createServer(async (req, res) => {
+    requests++;
+    const chunks = [];
+    for await (const c of req) chunks.push(c);
+    const body = Buffer.concat(chunks);
+    const send = (status, text) => {
+      res.writeHead(status, { "content-type": "application/json" });
+      res.end(text);
+    };
+    if (req.headers.authorization !== `Bearer ${token}`) return send(401, '{"error":"Unauthorized"}');
+    const base64 = (req.headers["upstash-encoding"] || "").toLowerCase() === "base64";
+    const run = async (args) => {
+      const r = await redis.call(args);
+      return r instanceof Error ? { error: true, text: JSON.stringify({ error: r.message }) } : { text: `{"result":${toJson(r, base64)}}` };
+    };
+    try {
+      const p = new URL(req.url, "http://x").pathname;
+      if (p === "/pipeline") {
+        const out = [];
+        for (const cmd of JSON.parse(body.toString())) out.push((await run(cmd)).text);
+        return send(200, "[" + out.join(",") + "]");
+      }
+      let args;
+      if (p === "/" || p === "") args = JSON.parse(body.toString());
+      else {
+        args = p.split("/").filter(Boolean).map(decodeURIComponent);
+        if (body.length) args.push(body);
+      }
+      const r = await run(args);
+      send(r.error ? 400 : 200, r.text);
+    } catch (e) {
+      send(400, JSON.stringify({ error: String(e) }));
+    }
+  });
+  await new Promise((resolve) => server.listen(0, "127.0.0.1", resolve));
+  return {
+    url: `http://127.0.0.1:${server.address().port}`,
+    requests: () => requests,
+    stop: () =>
+      new Promise((resolve) => {
+        redis.close();
+        server.closeAllConnections?.();
+        server.close(resolve);
+      }),
+  };
+}
