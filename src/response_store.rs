@@ -54,9 +54,7 @@ impl ResponseStore for BackendStore {
     }
 
     async fn put(&self, key: &str, bytes: Vec<u8>, ttl: Ttl, version: Option<i64>) -> Result<()> {
-        self.backend
-            .set(key, Value::Bytes(bytes), ttl, version)
-            .await
+        self.backend.set(key, Value::Bytes(bytes), ttl, version).await
     }
 
     async fn delete(&self, key: &str, version: Option<i64>) -> Result<bool> {
