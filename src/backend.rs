@@ -48,6 +48,13 @@ pub trait CacheBackend {
 
     async fn get(&self, key: &str, version: Option<i64>) -> Result<Option<Value>>;
 
+    /// The value and, where the backend knows it, the seconds it has left
+    /// (`Ok(Some((v, None)))` = never expires or unknown). Tiered backends use
+    /// it so a near copy never outlives the far one.
+    async fn get_with_ttl(&self, key: &str, version: Option<i64>) -> Result<Option<(Value, Option<f64>)>> {
+        Ok(self.get(key, version).await?.map(|v| (v, None)))
+    }
+
     async fn set(&self, key: &str, value: Value, ttl: Ttl, version: Option<i64>) -> Result<()>;
 
     /// Writes only if the key is absent; true if it wrote.

@@ -27,6 +27,7 @@ pub mod routes;
 pub mod service;
 pub mod single_flight;
 pub mod store;
+pub mod tiered;
 pub mod ttl;
 pub mod value;
 

@@ -123,6 +123,20 @@ impl CacheBackend for LocalBackend {
         Ok(self.store.borrow_mut().get(&full, now).cloned())
     }
 
+    async fn get_with_ttl(&self, key: &str, version: Option<i64>) -> Result<Option<(Value, Option<f64>)>> {
+        let full = self.make_key(key, version)?;
+        let now = self.clock.now_ms();
+        let mut store = self.store.borrow_mut();
+        let Some(v) = store.get(&full, now).cloned() else {
+            return Ok(None);
+        };
+        let left = store
+            .peek_with_expiry(&full, now)
+            .and_then(|(_, t)| t)
+            .map(|t| t.saturating_sub(now) as f64 / 1000.0);
+        Ok(Some((v, left)))
+    }
+
     async fn set(&self, key: &str, value: Value, ttl: Ttl, version: Option<i64>) -> Result<()> {
         let full = self.make_key(key, version)?;
         let now = self.clock.now_ms();

@@ -259,6 +259,9 @@ pub fn glob_escape(s: &str) -> String {
     out
 }
 
+/// The value and its remaining lifetime in one round trip.
+const GET_WITH_PTTL: &str = "return {redis.call('GET', KEYS[1]), redis.call('PTTL', KEYS[1])}";
+
 /// INCRBY only when the key exists. The new value is read back with GET:
 /// Lua numbers are doubles, which would round values near i64::MAX.
 const INCR_IF_EXISTS: &str = "if redis.call('EXISTS', KEYS[1]) == 1 then redis.call('INCRBY', KEYS[1], ARGV[1]) \
@@ -538,6 +541,24 @@ impl CacheBackend for RedisRestBackend {
             Reply::Nil => Ok(None),
             Reply::Bytes(b) => Value::decode(&b).map(Some),
             other => Err(CacheError::Corrupt(format!("GET replied {other:?}"))),
+        }
+    }
+
+    async fn get_with_ttl(&self, key: &str, version: Option<i64>) -> Result<Option<(Value, Option<f64>)>> {
+        let full = self.make_key(key, version)?;
+        let reply = self
+            .command(true, &["EVAL".into(), GET_WITH_PTTL.into(), "1".into(), full.into()])
+            .await?;
+        match reply {
+            Reply::Array(items) => match items.as_slice() {
+                [Reply::Bytes(b), Reply::Int(ms), ..] => {
+                    Ok(Some((Value::decode(b)?, (*ms >= 0).then(|| *ms as f64 / 1000.0))))
+                }
+                [Reply::Nil, ..] | [] => Ok(None),
+                other => Err(CacheError::Corrupt(format!("GET+PTTL replied {other:?}"))),
+            },
+            Reply::Nil => Ok(None),
+            other => Err(CacheError::Corrupt(format!("GET+PTTL replied {other:?}"))),
         }
     }
 

@@ -46,11 +46,17 @@ impl BackendRegistry {
     }
 
     pub fn build(&self, config: &BackendConfig, secrets: &dyn Secrets) -> Result<Rc<dyn CacheBackend>> {
+        // Tiered builds its tiers with this same registry.
+        if config.kind == "tiered" {
+            return Ok(Rc::new(crate::tiered::TieredBackend::from_config(
+                config, secrets, self,
+            )?));
+        }
         let factory = self.factories.get(&config.kind).ok_or_else(|| {
             CacheError::config(
                 format!("{}.backend", config.name),
                 format!(
-                    "unknown backend kind {:?} (known: {})",
+                    "unknown backend kind {:?} (known: {}, tiered)",
                     config.kind,
                     self.factories.keys().cloned().collect::<Vec<_>>().join(", ")
                 ),

@@ -23,6 +23,15 @@ before(async () => {
       options: { url: gwLeader.url, read_urls: [gwReplica.url, gwLeader.url], token_secret: "REDIS_TOKEN", read_your_writes_ms: 300 },
     },
   };
+  caches.tiered = {
+    backend: "tiered",
+    key_prefix: "tier",
+    options: {
+      near: { backend: "local", options: { max_entries: 1000 } },
+      far: { backend: "redis", options: { url: gwLeader.url, token_secret: "REDIS_TOKEN" } },
+      near_ttl: 2,
+    },
+  };
   const routes = [{ path: "*", backend: "shared", ttl: 30 }];
   w = await startWorker({ CACHES: JSON.stringify(caches), ROUTES: JSON.stringify(routes), REDIS_TOKEN: TOKEN, ORIGIN: origin.url });
 });
@@ -42,6 +51,24 @@ test("conformance suite: redis backend in workerd against real redis-server", { 
   const failed = body.reports?.flatMap((x) => x.cases.filter((c) => !c.passed)) ?? body;
   assert.equal(body.failed, 0, JSON.stringify(failed));
   assert.ok(body.passed >= 19);
+});
+
+test("conformance suite: tiered (local near, redis far) in workerd", { timeout: 120_000 }, async () => {
+  const r = await w.admin("selftest?backend=tiered", { method: "POST" });
+  const body = await r.json();
+  const failed = body.reports?.flatMap((x) => x.cases.filter((c) => !c.passed)) ?? body;
+  assert.equal(body.failed, 0, JSON.stringify(failed));
+  assert.ok(body.passed >= 19);
+});
+
+test("tiered: a read fills the near tier; stats show both tiers", async () => {
+  let r = await w.admin("keys/tiered/t1", { method: "PUT", headers: { "content-type": "application/json" }, body: "1" });
+  await r.text();
+  for (let i = 0; i < 3; i++) await (await w.admin("keys/tiered/t1")).text();
+  const s = (await (await w.admin("stats")).json()).backends.tiered;
+  assert.equal(s.kind, "tiered");
+  assert.ok(s.near.hits >= 3, JSON.stringify(s));
+  assert.equal(s.far.kind, "redis");
 });
 
 test("values written through the Worker are the wire format in redis, keys are Ellar's", async () => {

@@ -1,0 +1,309 @@
+//! A tiered backend: a near backend (usually local memory in the isolate) in
+//! front of a far one (Redis, memcached). Reads try near first and fill it
+//! from far; writes go to far, then near. Near copies live at most `near_ttl`
+//! seconds, which bounds how stale another isolate's write can look here.
+//!
+//! Config: `{"backend": "tiered", "ttl": 300, "key_prefix": "site",
+//! "options": {"near": {"backend": "local", "options": {…}}, "far": {"backend":
+//! "redis", "options": {…}}, "near_ttl": 5}}`. The tiered backend's ttl,
+//! key_prefix and version apply to both tiers.
+
+use std::collections::HashMap;
+use std::rc::Rc;
+
+use async_trait::async_trait;
+use serde_json::Value as Json;
+
+use crate::backend::{BackendStats, CacheBackend};
+use crate::config::{BackendConfig, Secrets};
+use crate::error::{CacheError, Result};
+use crate::key::KeyMaker;
+use crate::service::BackendRegistry;
+use crate::ttl::{Timeout, Ttl};
+use crate::value::Value;
+
+pub struct TieredBackend {
+    near: Rc<dyn CacheBackend>,
+    far: Rc<dyn CacheBackend>,
+    near_ttl: f64,
+}
+
+impl TieredBackend {
+    pub fn new(near: Rc<dyn CacheBackend>, far: Rc<dyn CacheBackend>, near_ttl: f64) -> Self {
+        TieredBackend { near, far, near_ttl }
+    }
+
+    /// Builds both tiers from a `tiered` config with `registry`.
+    pub fn from_config(c: &BackendConfig, secrets: &dyn Secrets, registry: &BackendRegistry) -> Result<Self> {
+        c.only_options(&["near", "far", "near_ttl"])?;
+        let tier = |name: &str| -> Result<Rc<dyn CacheBackend>> {
+            let field = format!("{}.options.{name}", c.name);
+            let Some(Json::Object(m)) = c.options.get(name) else {
+                return Err(CacheError::config(
+                    &field,
+                    "required: a backend config such as {\"backend\": \"local\"}",
+                ));
+            };
+            let kind = m
+                .get("backend")
+                .and_then(Json::as_str)
+                .ok_or_else(|| CacheError::config(format!("{field}.backend"), "required: the tier's backend kind"))?;
+            if kind == "tiered" {
+                return Err(CacheError::config(
+                    format!("{field}.backend"),
+                    "a tier cannot itself be tiered",
+                ));
+            }
+            for k in m.keys() {
+                if k != "backend" && k != "options" {
+                    return Err(CacheError::config(
+                        format!("{field}.{k}"),
+                        "a tier takes only backend and options (ttl, key_prefix and version come from the tiered backend)",
+                    ));
+                }
+            }
+            let mut t = BackendConfig::new(&field, kind);
+            t.ttl = c.ttl;
+            t.key_prefix = c.key_prefix.clone();
+            t.version = c.version;
+            if let Some(o) = m.get("options") {
+                t.options = o
+                    .as_object()
+                    .cloned()
+                    .ok_or_else(|| CacheError::config(format!("{field}.options"), "must be an object"))?;
+            }
+            registry.build(&t, secrets)
+        };
+        let near_ttl = match c.options.get("near_ttl") {
+            None => 5.0,
+            Some(v) => v.as_f64().filter(|s| s.is_finite() && *s > 0.0).ok_or_else(|| {
+                CacheError::config(
+                    format!("{}.options.near_ttl", c.name),
+                    format!("must be seconds > 0, got {v}"),
+                )
+            })?,
+        };
+        Ok(TieredBackend::new(tier("near")?, tier("far")?, near_ttl))
+    }
+
+    /// The near copy's lifetime: the write's, capped at `near_ttl`.
+    fn near_ttl(&self, ttl: Ttl) -> Ttl {
+        match ttl.or(self.far.default_timeout()) {
+            Timeout::Seconds(s) => Ttl::Seconds(s.min(self.near_ttl)),
+            Timeout::Never => Ttl::Seconds(self.near_ttl),
+        }
+    }
+}
+
+#[async_trait(?Send)]
+impl CacheBackend for TieredBackend {
+    fn kind(&self) -> &str {
+        "tiered"
+    }
+
+    fn key_maker(&self) -> &KeyMaker {
+        self.far.key_maker()
+    }
+
+    fn default_timeout(&self) -> Timeout {
+        self.far.default_timeout()
+    }
+
+    async fn get(&self, key: &str, version: Option<i64>) -> Result<Option<Value>> {
+        Ok(self.get_with_ttl(key, version).await?.map(|(v, _)| v))
+    }
+
+    async fn get_with_ttl(&self, key: &str, version: Option<i64>) -> Result<Option<(Value, Option<f64>)>> {
+        if let Some(found) = self.near.get_with_ttl(key, version).await? {
+            return Ok(Some(found));
+        }
+        let found = self.far.get_with_ttl(key, version).await?;
+        if let Some((v, left)) = &found {
+            // The near copy never outlives the far one. One that does not
+            // fit is no loss: far has it.
+            let ttl = left.map_or(self.near_ttl, |l| l.min(self.near_ttl));
+            let _ = self.near.set(key, v.clone(), Ttl::Seconds(ttl), version).await;
+        }
+        Ok(found)
+    }
+
+    async fn set(&self, key: &str, value: Value, ttl: Ttl, version: Option<i64>) -> Result<()> {
+        self.far.set(key, value.clone(), ttl, version).await?;
+        if self.near.set(key, value, self.near_ttl(ttl), version).await.is_err() {
+            self.near.delete(key, version).await?;
+        }
+        Ok(())
+    }
+
+    async fn add(&self, key: &str, value: Value, ttl: Ttl, version: Option<i64>) -> Result<bool> {
+        let added = self.far.add(key, value.clone(), ttl, version).await?;
+        if added {
+            let _ = self.near.set(key, value, self.near_ttl(ttl), version).await;
+        } else {
+            self.near.delete(key, version).await?;
+        }
+        Ok(added)
+    }
+
+    async fn delete(&self, key: &str, version: Option<i64>) -> Result<bool> {
+        self.near.delete(key, version).await?;
+        self.far.delete(key, version).await
+    }
+
+    async fn has_key(&self, key: &str, version: Option<i64>) -> Result<bool> {
+        Ok(self.near.has_key(key, version).await? || self.far.has_key(key, version).await?)
+    }
+
+    async fn touch(&self, key: &str, ttl: Ttl, version: Option<i64>) -> Result<bool> {
+        self.near.delete(key, version).await?;
+        self.far.touch(key, ttl, version).await
+    }
+
+    async fn incr(&self, key: &str, delta: i64, version: Option<i64>) -> Result<i64> {
+        self.near.delete(key, version).await?;
+        self.far.incr(key, delta, version).await
+    }
+
+    async fn get_many(&self, keys: &[&str], version: Option<i64>) -> Result<HashMap<String, Value>> {
+        let mut found = self.near.get_many(keys, version).await?;
+        let missing: Vec<&str> = keys.iter().copied().filter(|k| !found.contains_key(*k)).collect();
+        if !missing.is_empty() {
+            // Not copied near: get_many does not report lifetimes.
+            found.extend(self.far.get_many(&missing, version).await?);
+        }
+        Ok(found)
+    }
+
+    async fn delete_many(&self, keys: &[&str], version: Option<i64>) -> Result<usize> {
+        self.near.delete_many(keys, version).await?;
+        self.far.delete_many(keys, version).await
+    }
+
+    async fn delete_prefix(&self, prefix: &str, version: Option<i64>) -> Result<usize> {
+        self.near.delete_prefix(prefix, version).await?;
+        self.far.delete_prefix(prefix, version).await
+    }
+
+    async fn clear(&self) -> Result<()> {
+        self.near.clear().await?;
+        self.far.clear().await
+    }
+
+    async fn close(&self) -> Result<()> {
+        self.near.close().await?;
+        self.far.close().await
+    }
+
+    fn stats(&self) -> BackendStats {
+        let mut m = BackendStats::new();
+        let tier = |b: &Rc<dyn CacheBackend>| {
+            let mut s = b.stats();
+            s.insert("kind".into(), b.kind().into());
+            Json::Object(s)
+        };
+        m.insert("near".into(), tier(&self.near));
+        m.insert("far".into(), tier(&self.far));
+        m.insert("near_ttl".into(), self.near_ttl.into());
+        m
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::clock::ManualClock;
+    use crate::conformance::Suite;
+    use crate::local::{LocalBackend, LocalOptions};
+    use futures::executor::block_on;
+
+    /// Two isolates' near caches over one shared far store.
+    fn pair(clock: &ManualClock, far: Rc<dyn CacheBackend>) -> (TieredBackend, TieredBackend) {
+        let near = || -> Rc<dyn CacheBackend> {
+            Rc::new(LocalBackend::with_clock(
+                "p",
+                1,
+                Timeout::default(),
+                LocalOptions::default(),
+                Rc::new(clock.clone()),
+            ))
+        };
+        (
+            TieredBackend::new(near(), far.clone(), 5.0),
+            TieredBackend::new(near(), far, 5.0),
+        )
+    }
+
+    #[test]
+    fn tiered_conforms() {
+        for timeout in [Timeout::default(), Timeout::Never, Timeout::Seconds(2.0)] {
+            let clock = ManualClock::new(1_000_000);
+            let mk = |prefix: &str| -> Rc<dyn CacheBackend> {
+                Rc::new(LocalBackend::with_clock(
+                    prefix,
+                    1,
+                    timeout,
+                    LocalOptions::default(),
+                    Rc::new(clock.clone()),
+                ))
+            };
+            let t = TieredBackend::new(mk("p"), mk("p"), 5.0);
+            let s = TieredBackend::new(mk("q"), mk("q"), 5.0);
+            let mut suite = Suite::new(&t, &clock);
+            suite.sibling = Some(&s);
+            let report = block_on(suite.run());
+            assert!(report.all_passed(), "{timeout:?}\n{report}");
+        }
+    }
+
+    #[test]
+    fn another_isolates_write_shows_within_near_ttl() {
+        let clock = ManualClock::new(0);
+        let far: Rc<dyn CacheBackend> = Rc::new(LocalBackend::with_clock(
+            "p",
+            1,
+            Timeout::Never,
+            LocalOptions::default(),
+            Rc::new(clock.clone()),
+        ));
+        let (a, b) = pair(&clock, far);
+        block_on(async {
+            a.set("k", Value::from(1), Ttl::Never, None).await.unwrap();
+            assert_eq!(b.get("k", None).await.unwrap(), Some(Value::from(1)));
+            a.set("k", Value::from(2), Ttl::Never, None).await.unwrap();
+            assert_eq!(b.get("k", None).await.unwrap(), Some(Value::from(1)), "b's near copy");
+            clock.advance_ms(5001);
+            assert_eq!(
+                b.get("k", None).await.unwrap(),
+                Some(Value::from(2)),
+                "refreshed after near_ttl"
+            );
+        });
+    }
+
+    #[test]
+    fn config_errors() {
+        let reg = BackendRegistry::default();
+        let parse = |j: &str| crate::config::CachesConfig::parse(j).unwrap();
+        let e = |j: &str| {
+            crate::service::CacheService::from_parsed(&parse(j), &crate::config::NoSecrets, &reg)
+                .err()
+                .unwrap()
+                .to_string()
+        };
+        assert!(
+            e(r#"{"default": {"backend": "tiered", "options": {"near": {"backend": "local"}}}}"#)
+                .contains("default.options.far")
+        );
+        assert!(e(r#"{"default": {"backend": "tiered", "options": {"near": {"backend": "local"}, "far": {"backend": "local", "ttl": 3}}}}"#)
+            .contains("default.options.far.ttl"));
+        assert!(e(r#"{"default": {"backend": "tiered", "options": {"near": {"backend": "local"}, "far": {"backend": "local"}, "near_ttl": 0}}}"#)
+            .contains("near_ttl"));
+        let ok = crate::service::CacheService::from_parsed(
+            &parse(r#"{"default": {"backend": "tiered", "key_prefix": "s", "options": {"near": {"backend": "local", "options": {"max_entries": 10}}, "far": {"backend": "local"}}}}"#),
+            &crate::config::NoSecrets,
+            &reg,
+        )
+        .unwrap();
+        assert_eq!(ok.backend(None).unwrap().make_key("k", None).unwrap(), "s:1:k");
+    }
+}
