@@ -1,0 +1,149 @@
+// Load benchmark: requests/s on the cache-hit path of edgecache, of a
+// static-response Worker (the ceiling) and of a JS Worker using Hono's cache
+// middleware, measured with wrk in the same run, twice: each Worker in
+// `wrangler dev` (whose Node proxy sits in front of workerd), and each in
+// workerd directly through Miniflare's API. Then origin requests when 100
+// requests for one cold key arrive at once (stampede), for edgecache and Hono.
+//
+//   node bench/load/run.mjs [seconds=10] [connections=32]
+import { spawn, execFileSync } from "node:child_process";
+import { mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { Miniflare } from "miniflare";
+import http from "node:http";
+import net from "node:net";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+const root = path.resolve(here, "../..");
+const seconds = Number(process.argv[2] || 10);
+const conns = Number(process.argv[3] || 32);
+
+const freePort = () =>
+  new Promise((resolve) => {
+    const s = net.createServer();
+    s.listen(0, "127.0.0.1", () => {
+      const { port } = s.address();
+      s.close(() => resolve(port));
+    });
+  });
+
+// The origin: counts requests per path, answers after 50 ms like a real backend.
+const counts = new Map();
+const origin = http.createServer((req, res) => {
+  const p = new URL(req.url, "http://x").pathname;
+  counts.set(p, (counts.get(p) || 0) + 1);
+  setTimeout(() => {
+    res.writeHead(200, { "content-type": "application/json", "cache-control": "public, max-age=60" });
+    res.end(JSON.stringify({ path: p, n: counts.get(p) }));
+  }, 50);
+});
+await new Promise((r) => origin.listen(0, "127.0.0.1", r));
+const originUrl = `http://127.0.0.1:${origin.address().port}`;
+
+const procs = [];
+async function wranglerDev(name, dir, vars) {
+  const port = await freePort();
+  const inspector = await freePort();
+  const args = ["dev", "--config", path.join(dir, "wrangler.toml"), "--ip", "127.0.0.1", "--port", String(port), "--inspector-port", String(inspector)];
+  for (const [k, v] of Object.entries(vars)) args.push("--var", `${k}:${v}`);
+  const p = spawn(path.join(root, "node_modules/.bin/wrangler"), args, { cwd: root, detached: true, stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, WRANGLER_SEND_METRICS: "false" } });
+  let out = "";
+  p.stdout.on("data", (d) => (out += d));
+  p.stderr.on("data", (d) => (out += d));
+  procs.push(p);
+  const t0 = Date.now();
+  while (!/Ready on/.test(out)) {
+    if (Date.now() - t0 > 120_000 || p.exitCode !== null) throw new Error(`${name} did not start:\n${out}`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  return { name, base: `http://127.0.0.1:${port}` };
+}
+
+const minis = [];
+/** The same Worker in workerd directly (Miniflare's API, no dev proxy). */
+async function miniflare(name, dir, vars) {
+  let scriptPath = path.join(dir, "worker.js");
+  if (dir.endsWith("hono")) {
+    // Bundle the bare `hono` imports, as wrangler would.
+    const out = path.join(mkdtempSync(path.join(tmpdir(), "bench-hono-")), "worker.js");
+    execFileSync(path.join(root, "node_modules/.bin/esbuild"), [scriptPath, "--bundle", "--format=esm", `--outfile=${out}`], { stdio: "ignore" });
+    scriptPath = out;
+  }
+  if (dir.endsWith("edgecache")) scriptPath = path.join(root, "build/index.js");
+  const mf = new Miniflare({
+    modules: true,
+    scriptPath,
+    modulesRoot: path.dirname(scriptPath),
+    modulesRules: [{ type: "CompiledWasm", include: ["**/*.wasm"], fallthrough: true }],
+    compatibilityDate: "2026-04-01",
+    host: "127.0.0.1",
+    port: 0,
+    bindings: vars,
+  });
+  minis.push(mf);
+  const url = await mf.ready;
+  return { name, base: url.href.replace(/\/$/, "") };
+}
+
+function wrk(url) {
+  const out = execFileSync("wrk", ["-t", "2", "-c", String(conns), "-d", `${seconds}s`, "--latency", url], { encoding: "utf8" });
+  const rps = Number(/Requests\/sec:\s+([\d.]+)/.exec(out)[1]);
+  const p50 = /50%\s+(\S+)/.exec(out)[1];
+  const p99 = /99%\s+(\S+)/.exec(out)[1];
+  const non2xx = /Non-2xx or 3xx responses: (\d+)/.exec(out);
+  return { rps, p50, p99, errors: non2xx ? Number(non2xx[1]) : 0 };
+}
+
+async function measure(title, workers) {
+  const results = [];
+  for (const w of workers) {
+    const url = `${w.base}/hit`;
+    for (let i = 0; i < 3; i++) {
+      const r = await fetch(url);
+      await r.text();
+    }
+    results.push({ ...w, ...wrk(url) });
+  }
+  const ceiling = results[0].rps;
+  console.log(`\n${title}: hit path, wrk -t2 -c${conns} -d${seconds}s`);
+  console.log("| Worker | requests/s | vs static | p50 | p99 | non-2xx |");
+  console.log("|---|---:|---:|---:|---:|---:|");
+  for (const r of results) console.log(`| ${r.name} | ${r.rps.toFixed(0)} | ${(r.rps / ceiling).toFixed(2)} | ${r.p50} | ${r.p99} | ${r.errors} |`);
+  const ec = results.find((r) => r.name.startsWith("edgecache"));
+  const hono = results.find((r) => r.name.startsWith("Hono"));
+  console.log(`\nedgecache / Hono on the hit path: ${(ec.rps / hono.rps).toFixed(2)}x`);
+}
+
+const specs = [
+  ["static Worker (ceiling)", path.join(here, "static"), {}],
+  ["edgecache (Rust/wasm)", path.join(here, "edgecache"), { ORIGIN: originUrl }],
+  ["Hono cache middleware (JS)", path.join(here, "hono"), { ORIGIN: originUrl }],
+];
+console.log(`${new Date().toISOString()}; ${execFileSync("nproc", { encoding: "utf8" }).trim()} cores; node ${process.version}`);
+try {
+  const direct = [];
+  for (const [n, d, v] of specs) direct.push(await miniflare(n, d, v));
+  await measure("workerd direct (Miniflare API)", direct);
+  for (const mf of minis.splice(0)) await mf.dispose();
+  const workers = [];
+  for (const [n, d, v] of specs) workers.push(await wranglerDev(n, d, v));
+  await measure("wrangler dev", workers);
+  console.log("\nStampede: 100 concurrent requests for one cold key (origin answers in 50 ms)");
+  console.log("| Worker | origin requests | responses 200 |");
+  console.log("|---|---:|---:|");
+  for (const w of workers.slice(1)) {
+    const p = `/stampede-${w.name.split(" ")[0]}`;
+    const rs = await Promise.all(Array.from({ length: 100 }, () => fetch(w.base + p).then(async (r) => (await r.text(), r.status))));
+    console.log(`| ${w.name} | ${counts.get(p) || 0} | ${rs.filter((s) => s === 200).length} |`);
+  }
+} finally {
+  for (const mf of minis) await mf.dispose();
+  for (const p of procs) {
+    try {
+      process.kill(-p.pid, "SIGTERM");
+    } catch {}
+  }
+  origin.close();
+}
