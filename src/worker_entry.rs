@@ -6,21 +6,20 @@ use std::cell::RefCell;
 use std::collections::BTreeMap;
 use std::rc::Rc;
 
-use futures::FutureExt;
 use worker::{event, Context, Env, Headers, Request, Response};
 
 use crate::admin::{self, AdminContext, AdminRequest, ADMIN_PREFIX};
 use crate::clock::{Clock, SystemClock};
 use crate::config::{CachesConfig, Secrets};
 use crate::demo_origin;
-use crate::response_cache::{HttpRequest, HttpResponse, Io, Origin, ResponseCache};
+use crate::response_cache::{Io, Origin, ResponseCache};
 use crate::response_store::{BackendStore, ResponseStore};
 use crate::routes::Routes;
 use crate::service::{BackendRegistry, CacheService};
 use crate::ttl::Timeout;
 use crate::workers::worker_registry;
 use crate::workers::{
-    from_worker_request, js_signal, sleeper, spawner, to_worker_response, upstream_origin, CfCacheStore,
+    from_worker_request, handler_origin, js_signal, sleeper, spawner, to_worker_response, upstream_origin, CfCacheStore,
 };
 
 /// Reserved store name for the Workers Cache API.
@@ -58,17 +57,16 @@ fn text_var(env: &Env, name: &str) -> Option<String> {
     env.var(name).ok().map(|v| v.to_string()).filter(|s| !s.is_empty())
 }
 
-fn demo(req: HttpRequest) -> futures::future::LocalBoxFuture<'static, Result<HttpResponse, String>> {
-    let path = url::Url::parse(&req.url)
-        .map(|u| u.path().to_string())
-        .unwrap_or_default();
-    let r = demo_origin::respond(&path, SystemClock.now_ms());
-    let resp = HttpResponse {
-        status: r.status,
-        headers: r.headers.into_iter().map(|(k, v)| (k.to_string(), v)).collect(),
-        body: r.body.into_bytes(),
-    };
-    async move { Ok(resp) }.boxed_local()
+/// The demo origin as an ordinary workers-rs handler, so every miss in
+/// the dev setup also exercises the handler path of `@Cache`
+/// (`workers::handler_origin`).
+async fn demo_handler(req: Request) -> worker::Result<Response> {
+    let r = demo_origin::respond(&req.path(), SystemClock.now_ms());
+    let headers = Headers::new();
+    for (k, v) in &r.headers {
+        headers.append(k, v)?;
+    }
+    Ok(Response::ok(r.body)?.with_status(r.status).with_headers(headers))
 }
 
 fn build_app(env: &Env) -> crate::Result<App> {
@@ -128,7 +126,7 @@ fn build_app(env: &Env) -> crate::Result<App> {
     }
     let origin: Origin = match text_var(env, "ORIGIN") {
         Some(o) => upstream_origin(o.trim_end_matches('/').to_string()),
-        None => Rc::new(demo),
+        None => handler_origin(demo_handler),
     };
     Ok(App {
         config,
