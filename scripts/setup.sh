@@ -35,7 +35,7 @@ else
   cargo install wasm-bindgen-cli --version "$WASM_BINDGEN_VERSION"
 fi
 
-step "npm packages (wrangler, miniflare, esbuild, binaryen)"
+step "npm packages (wrangler, miniflare, esbuild, binaryen, hono, playwright-core)"
 if [ -f node_modules/.package-lock.json ] && cmp -s package-lock.json node_modules/.edgecache-lock; then
   echo "present"
 else
@@ -44,7 +44,7 @@ else
 fi
 
 step "servers for the tests (Debian packages)"
-pkgs=(redis-server memcached webdis nutcracker wrk)
+pkgs=(redis-server memcached webdis nutcracker wrk chromium)
 missing=()
 for p in "${pkgs[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
 if [ ${#missing[@]} -eq 0 ]; then

@@ -184,6 +184,14 @@ async fn fetch(mut req: Request, env: Env, ctx: Context) -> worker::Result<Respo
 }
 
 async fn handle_admin(app: &App, mut req: Request, rest: &str) -> worker::Result<Response> {
+    if let Some((content_type, body)) = admin::dashboard_asset(&req.method().to_string(), rest) {
+        let headers = Headers::new();
+        headers.set("content-type", content_type)?;
+        for (k, v) in admin::DASHBOARD_HEADERS {
+            headers.set(k, v)?;
+        }
+        return Ok(Response::ok(body)?.with_headers(headers));
+    }
     let auth = req.headers().get("authorization")?;
     let reply =
         match admin::authorize(app.admin_token.as_deref(), auth.as_deref()) {
