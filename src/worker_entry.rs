@@ -184,7 +184,7 @@ async fn fetch(mut req: Request, env: Env, ctx: Context) -> worker::Result<Respo
 }
 
 async fn handle_admin(app: &App, mut req: Request, rest: &str) -> worker::Result<Response> {
-    if let Some((content_type, body)) = admin::dashboard_asset(&req.method().to_string(), rest) {
+    if let Some((content_type, body)) = admin::dashboard_asset(req.method().as_ref(), rest) {
         let headers = Headers::new();
         headers.set("content-type", content_type)?;
         for (k, v) in admin::DASHBOARD_HEADERS {
