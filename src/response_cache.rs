@@ -26,6 +26,9 @@ use crate::response_store::ResponseStore;
 use crate::single_flight::{oneshot_signal, Flight, Signal, SingleFlight};
 use crate::ttl::{Timeout, Ttl};
 
+/// How long an isolate trusts the generation it read for a key prefix.
+pub const GENERATION_REFRESH_MS: u64 = 1000;
+
 /// A request as plain data. Header names are lower-case.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct HttpRequest {
@@ -216,6 +219,8 @@ struct Inner {
     clock: Rc<dyn Clock>,
     flights: SingleFlight<FetchResult>,
     refreshing: RefCell<std::collections::HashSet<String>>,
+    /// Generations by store and prefix, with when they were read.
+    generations: RefCell<std::collections::HashMap<String, (u64, u64)>>,
     stats: Cell<ResponseStats>,
 }
 
@@ -239,6 +244,7 @@ impl ResponseCache {
                 clock,
                 flights: SingleFlight::with_signal(signal),
                 refreshing: RefCell::default(),
+                generations: RefCell::default(),
                 stats: Cell::default(),
             }),
         }
@@ -285,8 +291,29 @@ impl ResponseCache {
         format!("edgecache:generation:{prefix}")
     }
 
-    /// The current generation of a policy's key prefix (0 until bumped).
+    /// The current generation of a policy's key prefix (0 until bumped),
+    /// read from the store at most once per [`GENERATION_REFRESH_MS`] per
+    /// isolate: a bump made in this isolate shows at once, one made in
+    /// another isolate (on a shared store) within that time.
     pub async fn generation(&self, store: &dyn ResponseStore, policy: &CachePolicy) -> Result<u64> {
+        let id = format!(
+            "{}\u{1e}{}\u{1e}{:?}",
+            store.name(),
+            Self::generation_key(policy),
+            policy.version
+        );
+        let now = self.inner.clock.now_ms();
+        if let Some(&(g, at)) = self.inner.generations.borrow().get(&id) {
+            if now.saturating_sub(at) < GENERATION_REFRESH_MS {
+                return Ok(g);
+            }
+        }
+        let g = self.read_generation(store, policy).await?;
+        self.inner.generations.borrow_mut().insert(id, (g, now));
+        Ok(g)
+    }
+
+    async fn read_generation(&self, store: &dyn ResponseStore, policy: &CachePolicy) -> Result<u64> {
         Ok(match store.get(&Self::generation_key(policy), policy.version).await? {
             Some(raw) => std::str::from_utf8(&raw)
                 .ok()
@@ -301,7 +328,7 @@ impl ResponseCache {
     /// again and age out. Returns the new generation.
     pub async fn bump_generation(&self, policy: &CachePolicy) -> Result<u64> {
         let store = self.store(policy.backend.as_deref())?;
-        let next = self.generation(&*store, policy).await? + 1;
+        let next = self.read_generation(&*store, policy).await? + 1;
         store
             .put(
                 &Self::generation_key(policy),
@@ -310,6 +337,16 @@ impl ResponseCache {
                 policy.version,
             )
             .await?;
+        let id = format!(
+            "{}\u{1e}{}\u{1e}{:?}",
+            store.name(),
+            Self::generation_key(policy),
+            policy.version
+        );
+        self.inner
+            .generations
+            .borrow_mut()
+            .insert(id, (next, self.inner.clock.now_ms()));
         Ok(next)
     }
 
@@ -1112,6 +1149,48 @@ mod tests {
             status(&r.get(HttpRequest::get("https://e.com/x"), &other)).contains("hit"),
             "a bump touches one prefix only"
         );
+    }
+
+    #[test]
+    fn another_isolates_bump_shows_within_the_refresh_time() {
+        let clock = ManualClock::new(1_000_000);
+        let backend: Rc<dyn crate::backend::CacheBackend> = Rc::new(LocalBackend::with_clock(
+            "",
+            1,
+            Timeout::default(),
+            LocalOptions::default(),
+            Rc::new(clock.clone()),
+        ));
+        let store = || -> Rc<dyn ResponseStore> {
+            Rc::new(BackendStore {
+                name: "default".into(),
+                backend: backend.clone(),
+            })
+        };
+        let a = rig_with_store(store(), clock.clone());
+        let b = rig_with_store(store(), clock.clone());
+        let p = CachePolicy::default();
+        a.get(HttpRequest::get(URL), &p);
+        assert_eq!(body(&b.get(HttpRequest::get(URL), &p)), "v1", "b shares a's entry");
+        block_on(a.cache.bump_generation(&p)).unwrap();
+        assert_eq!(
+            body(&a.get(HttpRequest::get(URL), &p)),
+            "v2",
+            "a sees its own bump at once"
+        );
+        assert_eq!(
+            body(&b.get(HttpRequest::get(URL), &p)),
+            "v1",
+            "b trusts its generation for a while"
+        );
+        clock.advance_ms(GENERATION_REFRESH_MS);
+        let r = b.get(HttpRequest::get(URL), &p);
+        assert_eq!(
+            (body(&r).as_str(), status(&r).contains("hit")),
+            ("v2", true),
+            "b sees a's bump and a's new entry"
+        );
+        assert_eq!(b.calls.get(), 0);
     }
 
     #[test]
