@@ -411,7 +411,7 @@ impl ResponseCache {
                     self.count(|s| s.hits += 1);
                     let status = CacheStatus {
                         hit: true,
-                        ttl: Some(left.map_or(i64::MAX / 1000, |ms| (ms / 1000) as i64)),
+                        ttl: left.map(|ms| (ms / 1000) as i64),
                         ..Default::default()
                     };
                     return self.serve_entry(entry, status, now, is_head);
