@@ -36,6 +36,12 @@ impl Default for LocalOptions {
     }
 }
 
+/// Bytes an entry is charged besides the store's own per-entry overhead:
+/// the key, the value's encoded size, and the inline size of a [`Value`].
+fn charged(full_key: &str, stored_size: usize) -> usize {
+    full_key.len() + stored_size + std::mem::size_of::<Value>()
+}
+
 pub struct LocalBackend {
     keys: KeyMaker,
     timeout: Timeout,
@@ -94,7 +100,7 @@ impl LocalBackend {
             });
         }
         store
-            .insert(full, value, full.len() + size, expiry.deadline(now), now)
+            .insert(full, value, charged(full, size), expiry.deadline(now), now)
             .map_err(|Rejected::TooLarge { bytes, max_bytes }| CacheError::ValueTooLarge {
                 key: key.to_string(),
                 size: bytes,
@@ -195,7 +201,7 @@ impl CacheBackend for LocalBackend {
             .checked_add(delta)
             .ok_or_else(|| CacheError::Overflow { key: key.to_string() })?;
         let value = Value::from(next);
-        let size = full.len() + value.stored_size();
+        let size = charged(&full, value.stored_size());
         self.store
             .borrow_mut()
             .insert(&full, value, size, deadline, now)

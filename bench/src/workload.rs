@@ -1,0 +1,60 @@
+//! Seeded workloads, std only (also compiled into the wasm speed benchmark).
+
+/// SplitMix64: a small, seeded, good-enough generator for workloads.
+#[derive(Clone, Debug)]
+pub struct Rng(u64);
+
+impl Rng {
+    pub fn new(seed: u64) -> Self {
+        Rng(seed)
+    }
+
+    pub fn next_u64(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    }
+
+    /// Uniform in [0, 1).
+    pub fn next_f64(&mut self) -> f64 {
+        (self.next_u64() >> 11) as f64 * (1.0 / (1u64 << 53) as f64)
+    }
+}
+
+/// Seeded Zipf sampler over ranks `0..n` (rank 0 the most popular), by
+/// inverting the exact cumulative distribution.
+pub struct Zipf {
+    cdf: Vec<f64>,
+    rng: Rng,
+}
+
+impl Zipf {
+    pub fn new(n: usize, exponent: f64, seed: u64) -> Self {
+        let mut cdf = Vec::with_capacity(n);
+        let mut sum = 0.0;
+        for i in 1..=n {
+            sum += 1.0 / (i as f64).powf(exponent);
+            cdf.push(sum);
+        }
+        for c in &mut cdf {
+            *c /= sum;
+        }
+        Zipf {
+            cdf,
+            rng: Rng::new(seed),
+        }
+    }
+
+    pub fn sample(&mut self) -> u64 {
+        let u = self.rng.next_f64();
+        self.cdf.partition_point(|&c| c < u).min(self.cdf.len() - 1) as u64
+    }
+}
+
+/// `ops` Zipf-distributed keys.
+pub fn zipf_trace(n: usize, exponent: f64, ops: usize, seed: u64) -> Vec<u64> {
+    let mut z = Zipf::new(n, exponent, seed);
+    (0..ops).map(|_| z.sample()).collect()
+}

@@ -1,0 +1,219 @@
+//! edgecache's store (`src/store.rs`) and `quick_cache` compiled into one wasm
+//! module with plain `extern "C"` exports (no wasm-bindgen), driven by
+//! `bench/wasm/speed.mjs` under Node (V8).
+//!
+//! A run replays `ops` Zipf-distributed requests as "get; on a miss, insert"
+//! through a fresh cache. The trace and the key strings are made by `setup`
+//! before the clock starts. Key kinds:
+//!
+//! * `0` (u64): the item's number, as a `u64` key in both caches (edgecache's
+//!   `Store<V, u64>`: the store is generic over its key type; the cache API
+//!   uses `Box<str>` keys looked up by `&str`).
+//! * `2` (u64 as decimal `&str`): edgecache's string-keyed store, each request
+//!   formatting the number into a stack buffer (counted in the timed loop);
+//!   quick_cache runs its `u64` keys here.
+//! * `1` (40-byte strings): `"session:"` + 32 hex digits, made once per item;
+//!   both caches look up a `&str` and copy it on insert (quick_cache into a
+//!   `String`, edgecache into a `Box<str>`).
+//!
+//! A counting global allocator also lets the module report the bytes the
+//! store allocates per entry on wasm32 (`store_overhead_x100`).
+
+#[path = "../../../src/store.rs"]
+#[allow(dead_code)]
+mod store;
+#[path = "../../src/workload.rs"]
+mod workload;
+
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::cell::RefCell;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use store::{Store, StoreKey, StoreLimits};
+
+struct Counting;
+
+static ALLOCATED: AtomicUsize = AtomicUsize::new(0);
+
+// SAFETY: forwards to the system allocator, only counting sizes.
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        ALLOCATED.fetch_add(layout.size(), Ordering::Relaxed);
+        System.alloc(layout)
+    }
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        ALLOCATED.fetch_sub(layout.size(), Ordering::Relaxed);
+        System.dealloc(ptr, layout)
+    }
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        ALLOCATED.fetch_add(new_size, Ordering::Relaxed);
+        ALLOCATED.fetch_sub(layout.size(), Ordering::Relaxed);
+        System.realloc(ptr, layout, new_size)
+    }
+}
+
+#[global_allocator]
+static GLOBAL: Counting = Counting;
+
+struct Workload {
+    capacity: usize,
+    /// Item number of each request.
+    trace: Vec<u32>,
+    /// 40-byte key of each item.
+    strings: Vec<String>,
+}
+
+thread_local! {
+    static WORK: RefCell<Option<Workload>> = const { RefCell::new(None) };
+}
+
+/// Makes the trace: `ops` requests over `items` items, Zipf `exponent_milli`
+/// / 1000, for caches of `capacity` entries. Returns the number of requests.
+#[no_mangle]
+pub extern "C" fn setup(items: u32, exponent_milli: u32, capacity: u32, ops: u32, seed: u32) -> u32 {
+    let trace: Vec<u32> = workload::zipf_trace(
+        items as usize,
+        exponent_milli as f64 / 1000.0,
+        ops as usize,
+        seed as u64,
+    )
+    .into_iter()
+    .map(|k| k as u32)
+    .collect();
+    let mut rng = workload::Rng::new(seed as u64 ^ 0xABCD);
+    let strings = (0..items as u64)
+        .map(|i| format!("session:{:016x}{:016x}", rng.next_u64(), i))
+        .collect();
+    let n = trace.len() as u32;
+    WORK.with(|w| {
+        *w.borrow_mut() = Some(Workload {
+            capacity: capacity as usize,
+            trace,
+            strings,
+        })
+    });
+    n
+}
+
+/// Decimal digits of `n` in `buf`.
+#[inline]
+fn fmt_u64(buf: &mut [u8; 20], mut n: u64) -> &str {
+    let mut i = buf.len();
+    loop {
+        i -= 1;
+        buf[i] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    std::str::from_utf8(&buf[i..]).unwrap_or("")
+}
+
+fn with_work<R>(f: impl FnOnce(&Workload) -> R) -> R {
+    WORK.with(|w| f(w.borrow().as_ref().expect("setup first")))
+}
+
+fn edge_store<K: StoreKey>(capacity: usize) -> Store<u64, K> {
+    Store::new(StoreLimits {
+        max_entries: capacity,
+        max_bytes: usize::MAX,
+    })
+}
+
+/// edgecache's store, keys of `kind` (0 = u64, 1 = 40-byte strings, 2 = u64
+/// formatted as decimal strings); returns hits.
+#[no_mangle]
+pub extern "C" fn run_edge(kind: u32) -> u32 {
+    with_work(|w| {
+        let mut hits = 0;
+        if kind == 0 {
+            let mut s = edge_store::<u64>(w.capacity);
+            for &item in &w.trace {
+                let key = item as u64;
+                if s.get(&key, 0).is_some() {
+                    hits += 1;
+                } else {
+                    let _ = s.insert(&key, key, 16, None, 0);
+                }
+            }
+            return hits;
+        }
+        let mut s = edge_store::<Box<str>>(w.capacity);
+        let mut buf = [0u8; 20];
+        for &item in &w.trace {
+            let key = if kind == 2 {
+                fmt_u64(&mut buf, item as u64)
+            } else {
+                &w.strings[item as usize]
+            };
+            if s.get(key, 0).is_some() {
+                hits += 1;
+            } else {
+                let _ = s.insert(key, item as u64, key.len() + 8, None, 0);
+            }
+        }
+        hits
+    })
+}
+
+/// quick_cache (foldhash), keys of `kind`; returns hits.
+#[no_mangle]
+pub extern "C" fn run_quick(kind: u32) -> u32 {
+    with_work(|w| {
+        let mut hits = 0;
+        if kind != 1 {
+            let mut c = quick_cache::unsync::Cache::<u64, u64>::new(w.capacity);
+            for &item in &w.trace {
+                let k = item as u64;
+                if c.get(&k).is_some() {
+                    hits += 1;
+                } else {
+                    c.insert(k, k);
+                }
+            }
+        } else {
+            let mut c = quick_cache::unsync::Cache::<String, u64>::new(w.capacity);
+            for &item in &w.trace {
+                let k: &str = &w.strings[item as usize];
+                if c.get(k).is_some() {
+                    hits += 1;
+                } else {
+                    c.insert(k.to_owned(), item as u64);
+                }
+            }
+        }
+        hits
+    })
+}
+
+/// Bytes the store allocates per entry beyond the key's bytes and the value
+/// (`u64`), × 100, once `entries` entries of `key_len`-byte keys fill a store
+/// bounded at `entries`. `with_key_header` = 0 also leaves out the key's
+/// pointer and length (`size_of::<Box<str>>()`).
+#[no_mangle]
+pub extern "C" fn store_overhead_x100(entries: u32, key_len: u32, with_key_header: u32) -> u32 {
+    let n = entries as usize;
+    let before = ALLOCATED.load(Ordering::Relaxed);
+    let mut s = edge_store::<Box<str>>(n);
+    let mut key = String::new();
+    let mut keys = 0;
+    for i in 0..n {
+        key.clear();
+        let digits = format!("{i}");
+        key.push_str(&digits);
+        while key.len() < key_len as usize {
+            key.push('.');
+        }
+        keys += key.len();
+        let _ = s.insert(&key, i as u64, key.len() + 8, None, 0);
+    }
+    let total = ALLOCATED.load(Ordering::Relaxed) - before;
+    let values = n * std::mem::size_of::<u64>();
+    let mut over = total - keys - values;
+    if with_key_header == 0 {
+        over -= n * std::mem::size_of::<Box<str>>();
+    }
+    drop(s);
+    (over * 100 / n) as u32
+}
