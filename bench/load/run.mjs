@@ -90,8 +90,8 @@ async function miniflare(name, dir, vars) {
 function wrk(url) {
   const out = execFileSync("wrk", ["-t", "2", "-c", String(conns), "-d", `${seconds}s`, "--latency", url], { encoding: "utf8" });
   const rps = Number(/Requests\/sec:\s+([\d.]+)/.exec(out)[1]);
-  const p50 = /50%\s+(\S+)/.exec(out)[1];
-  const p99 = /99%\s+(\S+)/.exec(out)[1];
+  const p50 = /^\s+50%\s+(\S+)/m.exec(out)[1];
+  const p99 = /^\s+99%\s+(\S+)/m.exec(out)[1];
   const non2xx = /Non-2xx or 3xx responses: (\d+)/.exec(out);
   return { rps, p50, p99, errors: non2xx ? Number(non2xx[1]) : 0 };
 }
