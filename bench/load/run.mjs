@@ -46,7 +46,9 @@ const procs = [];
 async function wranglerDev(name, dir, vars) {
   const port = await freePort();
   const inspector = await freePort();
-  const args = ["dev", "--config", path.join(dir, "wrangler.toml"), "--ip", "127.0.0.1", "--port", String(port), "--inspector-port", String(inspector)];
+  // A fresh state directory: no cache entries left from an earlier run.
+  const state = mkdtempSync(path.join(tmpdir(), "bench-wrangler-"));
+  const args = ["dev", "--config", path.join(dir, "wrangler.toml"), "--ip", "127.0.0.1", "--port", String(port), "--inspector-port", String(inspector), "--persist-to", state];
   for (const [k, v] of Object.entries(vars)) args.push("--var", `${k}:${v}`);
   const p = spawn(path.join(root, "node_modules/.bin/wrangler"), args, { cwd: root, detached: true, stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, WRANGLER_SEND_METRICS: "false" } });
   let out = "";
@@ -134,7 +136,7 @@ try {
   console.log("| Worker | origin requests | responses 200 |");
   console.log("|---|---:|---:|");
   for (const w of workers.slice(1)) {
-    const p = `/stampede-${w.name.split(" ")[0]}`;
+    const p = `/stampede-${w.name.split(" ")[0]}-${Date.now()}`;
     const rs = await Promise.all(Array.from({ length: 100 }, () => fetch(w.base + p).then(async (r) => (await r.text(), r.status))));
     console.log(`| ${w.name} | ${counts.get(p) || 0} | ${rs.filter((s) => s === 200).length} |`);
   }
