@@ -72,7 +72,8 @@
 //! # Memory
 //!
 //! Entries live in one dense `Vec` (a removal moves the last entry into the
-//! hole; an eviction made for an insert hands its slot to the new entry);
+//! hole; an eviction made for an insert hands its slot to the new entry, and
+//! a `Box<str>` key of the same length its allocation);
 //! each holds its key, its value `V` and 16 bytes of bookkeeping:
 //! deadline (47 bits), mark (1 bit), charged size (30 bits), queue (2 bits)
 //! and the queue links (two 24-bit indices). The key index is a Robin Hood
@@ -111,6 +112,11 @@
 //! The store is generic over its key type ([`StoreKey`]); the default,
 //! `Box<str>`, is looked up by `&str`, which is what the cache API uses.
 //! `u64` keys exist for callers (and benchmarks) whose keys are numbers.
+//! On wasm32, string keys are compared eight bytes at a time (the target's
+//! `memcmp` takes one byte per step). A `get` that misses remembers its key's
+//! hash when its probe met no slot with that hash's tag and home; until the
+//! table changes, an `insert` of a key with that hash (the cache API's
+//! get → miss → insert) knows the key is absent and skips its own probe.
 
 use std::mem::size_of;
 
@@ -217,12 +223,18 @@ impl<K: StoreKey, V> Node<K, V> {
             key: K::from_borrowed(key),
             value,
             a: 0,
-            b: (NIL as u64) | ((NIL as u64) << 24),
+            b: 0,
         };
-        n.set_deadline(deadline);
-        n.set_size(size);
-        n.set_queue(q);
+        n.reset(deadline, size, q);
         n
+    }
+    /// Fresh bookkeeping: unlinked, unmarked.
+    fn reset(&mut self, deadline: u64, size: usize, q: Q) {
+        self.a = 0;
+        self.b = (NIL as u64) | ((NIL as u64) << 24);
+        self.set_deadline(deadline);
+        self.set_size(size);
+        self.set_queue(q);
     }
     #[inline]
     fn deadline(&self) -> u64 {
@@ -347,8 +359,22 @@ pub trait StoreKey {
     /// What lookups take (`str` for `Box<str>`).
     type Borrowed: ?Sized + PartialEq;
     fn from_borrowed(key: &Self::Borrowed) -> Self;
+    /// Makes `self` equal to `key`, reusing what `self` owns where it can (an
+    /// evicted entry's key becomes the incoming entry's).
+    #[inline]
+    fn assign(&mut self, key: &Self::Borrowed)
+    where
+        Self: Sized,
+    {
+        *self = Self::from_borrowed(key);
+    }
     fn borrowed(&self) -> &Self::Borrowed;
     fn hash_of(key: &Self::Borrowed) -> u64;
+    /// Whether this key equals `key`.
+    #[inline]
+    fn matches(&self, key: &Self::Borrowed) -> bool {
+        self.borrowed() == key
+    }
 }
 
 impl StoreKey for Box<str> {
@@ -356,6 +382,19 @@ impl StoreKey for Box<str> {
     #[inline]
     fn from_borrowed(key: &str) -> Self {
         key.into()
+    }
+    /// Same length: the bytes are copied into the existing allocation (no
+    /// free and malloc per eviction when keys have one length).
+    #[inline]
+    fn assign(&mut self, key: &str) {
+        if self.len() == key.len() {
+            let mut s = std::mem::take(self).into_string();
+            s.clear();
+            s.push_str(key);
+            *self = s.into_boxed_str();
+        } else {
+            *self = key.into();
+        }
     }
     #[inline]
     fn borrowed(&self) -> &str {
@@ -365,6 +404,33 @@ impl StoreKey for Box<str> {
     fn hash_of(key: &str) -> u64 {
         hash_str(key)
     }
+    #[inline]
+    fn matches(&self, key: &str) -> bool {
+        if cfg!(target_arch = "wasm32") {
+            eq_bytes(self.as_bytes(), key.as_bytes())
+        } else {
+            **self == *key
+        }
+    }
+}
+
+/// Byte-slice equality eight bytes at a time: on wasm32, `==` on slices
+/// calls a `memcmp` that compares one byte per step (elsewhere the platform's
+/// `memcmp` is faster than this).
+#[inline]
+fn eq_bytes(a: &[u8], b: &[u8]) -> bool {
+    if a.len() != b.len() {
+        return false;
+    }
+    let (mut x, mut y) = (a.chunks_exact(8), b.chunks_exact(8));
+    for (c, d) in (&mut x).zip(&mut y) {
+        let w = u64::from_le_bytes([c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7]]);
+        let v = u64::from_le_bytes([d[0], d[1], d[2], d[3], d[4], d[5], d[6], d[7]]);
+        if w != v {
+            return false;
+        }
+    }
+    x.remainder().iter().zip(y.remainder()).all(|(c, d)| c == d)
 }
 
 impl StoreKey for u64 {
@@ -447,12 +513,14 @@ impl Sketch {
         ]
     }
 
+    #[inline]
     fn frequency(&self, hash: u32) -> u32 {
         let (base, m) = self.slots(hash);
         let c = Self::counts(&self.words[base..base + 4], &Self::shifts(m));
         c[0].min(c[1]).min(c[2]).min(c[3]) as u32
     }
 
+    #[inline]
     fn increment(&mut self, hash: u32) {
         let (base, m) = self.slots(hash);
         let sh = Self::shifts(m);
@@ -511,6 +579,7 @@ impl Ghost {
         (reduce(hash, self.words), bits)
     }
 
+    #[inline]
     fn insert(&mut self, hash: u32) {
         if self.inserted >= self.generation {
             self.current ^= 1;
@@ -523,10 +592,20 @@ impl Ghost {
         self.inserted += 1;
     }
 
+    #[inline]
     fn contains(&self, hash: u32) -> bool {
         let (w, bits) = self.probe(hash);
         self.bits[w] & bits == bits || self.bits[self.words + w] & bits == bits
     }
+}
+
+/// An entry waiting for room: it takes over the first evicted entry's slot.
+struct Incoming<'a, B: ?Sized, V> {
+    key: &'a B,
+    value: V,
+    deadline: u64,
+    size: usize,
+    hash: u64,
 }
 
 /// A bounded map from string keys (or other [`StoreKey`]s) to values with
@@ -558,6 +637,11 @@ pub struct Store<V, K: StoreKey = Box<str>> {
     earliest_deadline: u64,
     /// Whether `trim` ran.
     trimmed: bool,
+    /// Hash of the key of the last `get` that missed, if its probe met no
+    /// slot with the key's tag and home, and the table has not changed
+    /// since: then no key with this hash is present, and the `insert` that
+    /// follows a miss skips its own probe.
+    missed: Option<u64>,
 }
 
 #[inline]
@@ -590,6 +674,7 @@ impl<V, K: StoreKey> Store<V, K> {
             protected: Share::of(0, 0, 0.0),
             earliest_deadline: NO_DEADLINE,
             trimmed: false,
+            missed: None,
         };
         s.rebuild_table(16);
         s.set_shares();
@@ -649,6 +734,7 @@ impl<V, K: StoreKey> Store<V, K> {
     /// keeps displacements short); false if some entry would end up more than
     /// `MAX_DIST` from home (the table is then left for a rebuild).
     fn place(&mut self, h: u64, i: u32) -> bool {
+        self.missed = None;
         let n = self.table.len();
         let dist_mask = MAX_DIST << self.idx_bits;
         let mut p = self.home(h);
@@ -684,6 +770,7 @@ impl<V, K: StoreKey> Store<V, K> {
             let bits = usize::BITS - slots.leading_zeros();
             assert!(bits + DIST_BITS < 32, "table too large");
             self.idx_bits = bits;
+            self.missed = None;
             self.table = vec![EMPTY; slots];
             for i in 0..self.nodes.len() {
                 let h = K::hash_of(self.nodes[i].key.borrowed());
@@ -751,24 +838,33 @@ impl<V, K: StoreKey> Store<V, K> {
     /// Table position and entry index of `key` (hash `h`).
     #[inline]
     fn find(&self, key: &K::Borrowed, h: u64) -> Option<(usize, u32)> {
+        self.probe(key, h).ok()
+    }
+
+    /// Like `find`; a miss tells whether the probe met no slot with the
+    /// key's tag and home (then no key with hash `h` is present at all).
+    #[inline]
+    fn probe(&self, key: &K::Borrowed, h: u64) -> Result<(usize, u32), bool> {
         let n = self.table.len();
         let mask = self.idx_mask();
         let want = h as u32 & self.tag_mask();
         let mut p = self.home(h);
         let mut d = 0;
+        let mut clean = true;
         loop {
             let s = self.table[p];
             // Robin Hood order: past an entry nearer its home than we are
             // to ours, the key cannot be.
             if s == EMPTY || self.dist_of(s) < d {
-                return None;
+                return Err(clean);
             }
             // Right tag and right home (displacement == distance probed).
             if s & !mask == want | (d << self.idx_bits) {
                 let i = s & mask;
-                if self.nodes[i as usize].key.borrowed() == key {
-                    return Some((p, i));
+                if self.nodes[i as usize].key.matches(key) {
+                    return Ok((p, i));
                 }
+                clean = false;
             }
             d += 1;
             p += 1;
@@ -779,6 +875,7 @@ impl<V, K: StoreKey> Store<V, K> {
     }
 
     /// Table position of entry `i`, whose key hashes to `h`.
+    #[inline]
     fn position_of(&self, i: u32, h: u64) -> usize {
         let n = self.table.len();
         let mask = self.idx_mask();
@@ -795,7 +892,9 @@ impl<V, K: StoreKey> Store<V, K> {
     /// Empties table slot `p`, shifting the displaced entries after it back
     /// by one (Robin Hood backward-shift deletion: no rehashing, as the slots
     /// hold their displacement).
+    #[inline]
     fn clear_slot(&mut self, p: usize) {
+        self.missed = None;
         let n = self.table.len();
         let one = 1 << self.idx_bits;
         let mut hole = p;
@@ -813,6 +912,7 @@ impl<V, K: StoreKey> Store<V, K> {
 
     // ---- queues ------------------------------------------------------------
 
+    #[inline]
     fn unlink(&mut self, i: u32) {
         let (prev, next, q, size) = {
             let n = &self.nodes[i as usize];
@@ -833,6 +933,7 @@ impl<V, K: StoreKey> Store<V, K> {
         queue.bytes -= size;
     }
 
+    #[inline]
     fn push_front(&mut self, i: u32, q: Q) {
         let queue = &mut self.queues[q as usize];
         let head = queue.head;
@@ -1075,7 +1176,7 @@ impl<V, K: StoreKey> Store<V, K> {
         h: u64,
         keep: &mut Option<u32>,
         extra_entries: usize,
-        incoming: &mut Option<(Node<K, V>, u64)>,
+        incoming: &mut Option<Incoming<'_, K::Borrowed, V>>,
     ) {
         if self.nodes[i as usize].queue() == Q::Window {
             self.ghost_window.insert(h32(h));
@@ -1090,12 +1191,15 @@ impl<V, K: StoreKey> Store<V, K> {
         }
         let p = self.position_of(i, h);
         match incoming.take() {
-            Some((node, h_in)) => {
+            Some(inc) => {
                 self.clear_slot(p);
                 self.unlink(i);
-                let old = std::mem::replace(&mut self.nodes[i as usize], node);
-                self.bytes -= old.size();
-                if !self.place(h_in, i) {
+                let n = &mut self.nodes[i as usize];
+                self.bytes -= n.size();
+                n.key.assign(inc.key);
+                n.value = inc.value;
+                n.reset(inc.deadline, inc.size, Q::Window);
+                if !self.place(inc.hash, i) {
                     self.rebuild_table(self.table.len() * 2);
                 }
                 *keep = Some(i);
@@ -1137,7 +1241,7 @@ impl<V, K: StoreKey> Store<V, K> {
         extra_bytes: usize,
         now_ms: u64,
         mut keep: Option<u32>,
-        incoming: &mut Option<(Node<K, V>, u64)>,
+        incoming: &mut Option<Incoming<'_, K::Borrowed, V>>,
     ) -> Option<u32> {
         if self.fits(extra_entries, extra_bytes) {
             return None;
@@ -1202,13 +1306,19 @@ impl<V, K: StoreKey> Store<V, K> {
     /// and frequency.
     pub fn get(&mut self, key: &K::Borrowed, now_ms: u64) -> Option<&V> {
         let h = K::hash_of(key);
-        let found = match self.find(key, h) {
-            Some((p, i)) if expired(self.nodes[i as usize].deadline(), now_ms) => {
+        let found = match self.probe(key, h) {
+            Ok((p, i)) if expired(self.nodes[i as usize].deadline(), now_ms) => {
                 self.remove_at(i, p, &mut None);
                 self.stats.expirations += 1;
                 None
             }
-            other => other,
+            Ok(found) => Some(found),
+            Err(clean) => {
+                if clean {
+                    self.missed = Some(h);
+                }
+                None
+            }
         };
         match found {
             Some((_, i)) => {
@@ -1263,7 +1373,12 @@ impl<V, K: StoreKey> Store<V, K> {
         let deadline = expires_at.unwrap_or(NO_DEADLINE).min(NO_DEADLINE);
         self.earliest_deadline = self.earliest_deadline.min(deadline);
         let h = K::hash_of(key);
-        if let Some((_, i)) = self.find(key, h) {
+        let found = if self.missed == Some(h) {
+            None
+        } else {
+            self.find(key, h)
+        };
+        if let Some((_, i)) = found {
             let (old, q) = {
                 let n = &self.nodes[i as usize];
                 (n.size(), n.queue())
@@ -1281,13 +1396,20 @@ impl<V, K: StoreKey> Store<V, K> {
             self.make_room(0, 0, now_ms, Some(i), &mut None);
             return Ok(());
         }
-        let mut incoming = Some((Node::new(key, value, deadline, bytes, Q::Window), h));
+        let mut incoming = Some(Incoming {
+            key,
+            value,
+            deadline,
+            size: bytes,
+            hash: h,
+        });
         let i = match self.make_room(1, bytes, now_ms, None, &mut incoming) {
             Some(i) => i,
             None => {
                 self.reserve_one();
                 let i = self.nodes.len() as u32;
-                self.nodes.extend(incoming.map(|(node, _)| node));
+                self.nodes
+                    .extend(incoming.map(|inc| Node::new(key, inc.value, deadline, bytes, Q::Window)));
                 if !self.place(h, i) {
                     self.rebuild_table(self.table.len() * 2);
                 }
@@ -1537,6 +1659,50 @@ mod tests {
         assert!(s.peek("old-live", 10).is_some());
         assert_eq!(s.stats().expirations, 1);
         assert_eq!(s.stats().evicted_entries_bound, 0);
+    }
+
+    #[test]
+    fn word_wise_key_equality() {
+        let a: Vec<u8> = (0..40u8).map(|i| b'a' + i % 26).collect();
+        for len in 0..a.len() {
+            assert!(eq_bytes(&a[..len], &a[..len]));
+            assert!(!eq_bytes(&a[..len], &a[..len + 1]));
+            for at in 0..len {
+                let mut b = a[..len].to_vec();
+                b[at] ^= 1;
+                assert!(!eq_bytes(&a[..len], &b), "len {len}, differing at {at}");
+            }
+        }
+    }
+
+    #[test]
+    fn evicted_keys_are_reused_and_misses_remembered_soundly() {
+        let mut s = store(4, usize::MAX);
+        for round in 0..3u32 {
+            for i in 0..40u32 {
+                // Same-length and different-length keys through evicted slots.
+                let k = if i % 3 == 0 {
+                    format!("key{i:04}")
+                } else {
+                    format!("k{i}")
+                };
+                if s.get(&k, 0).is_none() {
+                    // Another key's miss and insert between this miss and its insert.
+                    let other = format!("other{round}-{i}");
+                    assert!(s.get(&other, 0).is_none());
+                    s.insert(&other, 0, 1, None, 0).unwrap();
+                    s.insert(&k, i, 1, None, 0).unwrap();
+                }
+                assert_eq!(s.get(&k, 0), Some(&i));
+                // An insert of a key just missed, twice: the second one updates.
+                let fresh = format!("fresh{round}-{i}");
+                assert!(s.get(&fresh, 0).is_none());
+                s.insert(&fresh, 1, 1, None, 0).unwrap();
+                s.insert(&fresh, 2, 1, None, 0).unwrap();
+                assert_eq!(s.peek(&fresh, 0), Some(&2));
+                s.check();
+            }
+        }
     }
 
     #[test]
