@@ -23,7 +23,7 @@ use crate::http_policy::{
     Staleness, StoreFacts, NOT_STORED, OWN_HEADERS,
 };
 use crate::response_store::ResponseStore;
-use crate::single_flight::{oneshot_signal, Flight, Signal, SingleFlight};
+use crate::single_flight::{Flight, Signal, SingleFlight};
 use crate::ttl::{Timeout, Ttl};
 
 /// How long an isolate trusts the generation it read for a key prefix.
@@ -232,8 +232,31 @@ pub struct Io {
 }
 
 impl ResponseCache {
+    /// With the runtime's wake-up signal: a JS promise on wasm32 (workerd
+    /// requires it, see [`crate::single_flight`]), a channel elsewhere.
     pub fn new(stores: BTreeMap<String, Rc<dyn ResponseStore>>, clock: Rc<dyn Clock>) -> Self {
-        Self::with_signal(stores, clock, oneshot_signal())
+        #[cfg(target_arch = "wasm32")]
+        let signal = crate::workers::js_signal();
+        #[cfg(not(target_arch = "wasm32"))]
+        let signal = crate::single_flight::oneshot_signal();
+        Self::with_signal(stores, clock, signal)
+    }
+
+    /// A response cache over every backend of a [`CacheService`], by name,
+    /// on the system clock.
+    pub fn for_service(service: &crate::service::CacheService) -> Self {
+        let stores = service
+            .names()
+            .into_iter()
+            .filter_map(|name| {
+                let backend = service.backend_rc(&name).ok()?;
+                Some((
+                    name.clone(),
+                    Rc::new(crate::response_store::BackendStore { name, backend }) as Rc<dyn ResponseStore>,
+                ))
+            })
+            .collect();
+        Self::new(stores, Rc::new(crate::clock::SystemClock))
     }
 
     /// With the wake-up signal of the runtime (see [`crate::single_flight`]).
@@ -1211,6 +1234,36 @@ mod tests {
         };
         let a = r.get(HttpRequest::get("https://e.com/big"), &small);
         assert!(status(&a).contains("detail=too-large"));
+    }
+
+    #[test]
+    fn for_service_uses_every_backend_by_name() {
+        let service = crate::service::CacheService::from_config(
+            r#"{"default": {"backend": "local"}, "pages": {"backend": "local", "ttl": 60}}"#,
+            &crate::config::NoSecrets,
+        )
+        .unwrap();
+        let cache = ResponseCache::for_service(&service);
+        assert_eq!(
+            cache.store(Some("pages")).unwrap().default_timeout(),
+            Timeout::Seconds(60.0)
+        );
+        let r = rig();
+        let io = Io {
+            origin: r.io.origin.clone(),
+            spawn: r.io.spawn.clone(),
+            sleep: r.io.sleep.clone(),
+        };
+        let p = CachePolicy {
+            backend: Some("pages".into()),
+            ..Default::default()
+        };
+        block_on(cache.handle(HttpRequest::get(URL), &p, &io));
+        let hit = block_on(cache.handle(HttpRequest::get(URL), &p, &io));
+        let st = status(&hit);
+        assert!(st == "edgecache; hit; ttl=60" || st == "edgecache; hit; ttl=59", "{st}");
+        assert!(service.stats()["pages"]["entries"].as_u64().unwrap() >= 1);
+        assert!(cache.store(Some("nope")).is_err());
     }
 
     #[test]

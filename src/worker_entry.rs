@@ -19,7 +19,7 @@ use crate::service::{BackendRegistry, CacheService};
 use crate::ttl::Timeout;
 use crate::workers::worker_registry;
 use crate::workers::{
-    from_worker_request, handler_origin, js_signal, sleeper, spawner, to_worker_response, upstream_origin, CfCacheStore,
+    from_worker_request, handler_origin, sleeper, spawner, to_worker_response, upstream_origin, CfCacheStore,
 };
 
 /// Reserved store name for the Workers Cache API.
@@ -133,7 +133,7 @@ fn build_app(env: &Env) -> crate::Result<App> {
         registry,
         secrets,
         service,
-        responses: ResponseCache::with_signal(stores, Rc::new(SystemClock), js_signal()),
+        responses: ResponseCache::new(stores, Rc::new(SystemClock)),
         routes,
         origin,
         admin_token: EnvSecrets(env).secret("ADMIN_TOKEN").filter(|s| !s.is_empty()),
