@@ -8,6 +8,7 @@
 #[path = "../../src/store.rs"]
 pub mod store;
 
+pub mod counting;
 pub mod sims;
 pub mod workload;
 

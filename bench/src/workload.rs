@@ -58,3 +58,19 @@ pub fn zipf_trace(n: usize, exponent: f64, ops: usize, seed: u64) -> Vec<u64> {
     let mut z = Zipf::new(n, exponent, seed);
     (0..ops).map(|_| z.sample()).collect()
 }
+
+/// Decimal digits of `n` in `buf`, without allocating (what a caller with
+/// numeric keys pays to use the store's `&str` API).
+#[inline]
+pub fn fmt_u64(buf: &mut [u8; 20], mut n: u64) -> &str {
+    let mut i = buf.len();
+    loop {
+        i -= 1;
+        buf[i] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    std::str::from_utf8(&buf[i..]).unwrap_or("")
+}

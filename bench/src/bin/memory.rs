@@ -10,31 +10,8 @@
 //!
 //! Usage: `cargo run --release -p edgecache-bench --bin memory`
 
-use std::alloc::{GlobalAlloc, Layout, System};
-use std::sync::atomic::{AtomicUsize, Ordering};
-
+use edgecache_bench::counting::{allocated, Counting};
 use edgecache_bench::store::{Store, StoreLimits, ENTRY_OVERHEAD};
-
-struct Counting;
-
-static ALLOCATED: AtomicUsize = AtomicUsize::new(0);
-
-// SAFETY: forwards to the system allocator, only counting sizes.
-unsafe impl GlobalAlloc for Counting {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        ALLOCATED.fetch_add(layout.size(), Ordering::Relaxed);
-        System.alloc(layout)
-    }
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        ALLOCATED.fetch_sub(layout.size(), Ordering::Relaxed);
-        System.dealloc(ptr, layout)
-    }
-    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        ALLOCATED.fetch_add(new_size, Ordering::Relaxed);
-        ALLOCATED.fetch_sub(layout.size(), Ordering::Relaxed);
-        System.realloc(ptr, layout, new_size)
-    }
-}
 
 #[global_allocator]
 static GLOBAL: Counting = Counting;
@@ -51,12 +28,12 @@ fn key(i: usize, len: usize) -> String {
 /// bytes held, entries held, bytes charged).
 fn fill(limits: StoreLimits, n_keys: usize, key_len: usize) -> (usize, usize, usize, usize) {
     let keys: Vec<String> = (0..n_keys).map(|i| key(i, key_len)).collect();
-    let before = ALLOCATED.load(Ordering::Relaxed);
+    let before = allocated();
     let mut s: Store<u64> = Store::new(limits);
     for (i, k) in keys.iter().enumerate() {
         s.insert(k, i as u64, k.len() + 8, None, 0).expect("fits");
     }
-    let allocated = ALLOCATED.load(Ordering::Relaxed) - before;
+    let allocated = allocated() - before;
     let mut key_bytes = 0;
     for k in &keys {
         if s.peek(k, 0).is_some() {

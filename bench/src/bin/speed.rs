@@ -9,19 +9,7 @@
 use std::time::Instant;
 
 use edgecache_bench::store::{Store, StoreKey, StoreLimits};
-
-fn fmt_u64(buf: &mut [u8; 20], mut n: u64) -> &str {
-    let mut i = buf.len();
-    loop {
-        i -= 1;
-        buf[i] = b'0' + (n % 10) as u8;
-        n /= 10;
-        if n == 0 {
-            break;
-        }
-    }
-    std::str::from_utf8(&buf[i..]).unwrap_or("")
-}
+use edgecache_bench::workload::fmt_u64;
 
 fn edge_store<K: StoreKey>(cap: usize) -> Store<u64, K> {
     Store::new(StoreLimits {

@@ -19,38 +19,20 @@
 //! A counting global allocator also lets the module report the bytes the
 //! store allocates per entry on wasm32 (`store_overhead_x100`).
 
+#[path = "../../src/counting.rs"]
+mod counting;
 #[path = "../../../src/store.rs"]
 #[allow(dead_code)]
 mod store;
 #[path = "../../src/workload.rs"]
 mod workload;
 
-use std::alloc::{GlobalAlloc, Layout, System};
 use std::cell::RefCell;
-use std::sync::atomic::{AtomicUsize, Ordering};
+
+use counting::{allocated, Counting};
+use workload::fmt_u64;
 
 use store::{Store, StoreKey, StoreLimits};
-
-struct Counting;
-
-static ALLOCATED: AtomicUsize = AtomicUsize::new(0);
-
-// SAFETY: forwards to the system allocator, only counting sizes.
-unsafe impl GlobalAlloc for Counting {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        ALLOCATED.fetch_add(layout.size(), Ordering::Relaxed);
-        System.alloc(layout)
-    }
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        ALLOCATED.fetch_sub(layout.size(), Ordering::Relaxed);
-        System.dealloc(ptr, layout)
-    }
-    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        ALLOCATED.fetch_add(new_size, Ordering::Relaxed);
-        ALLOCATED.fetch_sub(layout.size(), Ordering::Relaxed);
-        System.realloc(ptr, layout, new_size)
-    }
-}
 
 #[global_allocator]
 static GLOBAL: Counting = Counting;
@@ -93,21 +75,6 @@ pub extern "C" fn setup(items: u32, exponent_milli: u32, capacity: u32, ops: u32
         })
     });
     n
-}
-
-/// Decimal digits of `n` in `buf`.
-#[inline]
-fn fmt_u64(buf: &mut [u8; 20], mut n: u64) -> &str {
-    let mut i = buf.len();
-    loop {
-        i -= 1;
-        buf[i] = b'0' + (n % 10) as u8;
-        n /= 10;
-        if n == 0 {
-            break;
-        }
-    }
-    std::str::from_utf8(&buf[i..]).unwrap_or("")
 }
 
 fn with_work<R>(f: impl FnOnce(&Workload) -> R) -> R {
@@ -194,7 +161,7 @@ pub extern "C" fn run_quick(kind: u32) -> u32 {
 #[no_mangle]
 pub extern "C" fn store_overhead_x100(entries: u32, key_len: u32, with_key_header: u32) -> u32 {
     let n = entries as usize;
-    let before = ALLOCATED.load(Ordering::Relaxed);
+    let before = allocated();
     let mut s = edge_store::<Box<str>>(n);
     let mut key = String::new();
     let mut keys = 0;
@@ -208,7 +175,7 @@ pub extern "C" fn store_overhead_x100(entries: u32, key_len: u32, with_key_heade
         keys += key.len();
         let _ = s.insert(&key, i as u64, key.len() + 8, None, 0);
     }
-    let total = ALLOCATED.load(Ordering::Relaxed) - before;
+    let total = allocated() - before;
     let values = n * std::mem::size_of::<u64>();
     let mut over = total - keys - values;
     if with_key_header == 0 {
