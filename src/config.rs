@@ -170,6 +170,21 @@ impl CachesConfig {
     }
 }
 
+/// Fails on the first key of `m` not in `known`, naming it with `path`.
+pub(crate) fn reject_unknown_fields(
+    m: &Map<String, Json>,
+    known: &[&str],
+    path: impl Fn(&str) -> String,
+) -> Result<()> {
+    match m.keys().find(|k| !known.contains(&k.as_str())) {
+        Some(k) => Err(CacheError::config(
+            path(k),
+            format!("unknown field (known: {})", known.join(", ")),
+        )),
+        None => Ok(()),
+    }
+}
+
 fn parse_backend(name: &str, v: &Json) -> Result<BackendConfig> {
     if name.is_empty() {
         return Err(CacheError::config("CACHES", "a backend name is empty"));
@@ -178,14 +193,7 @@ fn parse_backend(name: &str, v: &Json) -> Result<BackendConfig> {
         return Err(CacheError::config(name, format!("must be an object, got {v}")));
     };
     let f = |field: &str| format!("{name}.{field}");
-    for k in m.keys() {
-        if !FIELDS.contains(&k.as_str()) {
-            return Err(CacheError::config(
-                f(k),
-                format!("unknown field (known: {})", FIELDS.join(", ")),
-            ));
-        }
-    }
+    reject_unknown_fields(m, &FIELDS, f)?;
     let kind = match m.get("backend") {
         Some(Json::String(s)) if !s.is_empty() => s.clone(),
         Some(other) => {

@@ -113,14 +113,7 @@ fn parse_rule(i: usize, v: &Json) -> Result<RouteRule> {
             format!("must be an object, got {v}"),
         ));
     };
-    for k in m.keys() {
-        if !FIELDS.contains(&k.as_str()) {
-            return Err(CacheError::config(
-                at(k),
-                format!("unknown field (known: {})", FIELDS.join(", ")),
-            ));
-        }
-    }
+    crate::config::reject_unknown_fields(m, &FIELDS, at)?;
     let pattern = match m.get("path") {
         Some(Json::String(s)) if !s.is_empty() => s.clone(),
         _ => {
