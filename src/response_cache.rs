@@ -24,7 +24,7 @@ use crate::http_policy::{
 };
 use crate::response_store::ResponseStore;
 use crate::single_flight::{Flight, Signal, SingleFlight};
-use crate::ttl::{Timeout, Ttl};
+use crate::ttl::Ttl;
 
 /// How long an isolate trusts the generation it read for a key prefix.
 pub const GENERATION_REFRESH_MS: u64 = 1000;
@@ -765,13 +765,6 @@ impl ResponseCache {
         let start = format!("GET {}", normalize_url(url_prefix, policy.sort_query));
         store.delete_prefix(&start, policy.version).await
     }
-
-    /// The default ttl of a policy's store, for reporting.
-    pub fn timeout_of(&self, policy: &CachePolicy) -> Option<Timeout> {
-        self.store(policy.backend.as_deref())
-            .ok()
-            .map(|s| policy.ttl.or(s.default_timeout()))
-    }
 }
 
 #[cfg(test)]
@@ -780,6 +773,7 @@ mod tests {
     use crate::clock::ManualClock;
     use crate::local::{LocalBackend, LocalOptions};
     use crate::response_store::BackendStore;
+    use crate::ttl::Timeout;
     use futures::executor::{block_on, LocalPool};
     use futures::task::LocalSpawnExt;
 
