@@ -466,8 +466,7 @@ fn reduce(x: u32, n: usize) -> usize {
 /// Count-min sketch of 4-bit counters: blocks of four `u64` words; a key's
 /// four counters sit one in each word of its block.
 struct Sketch {
-    words: Vec<u64>,
-    blocks: usize,
+    blocks: Vec<[u64; 4]>,
     additions: usize,
     sample: usize,
     capacity: usize,
@@ -476,35 +475,24 @@ struct Sketch {
 impl Sketch {
     fn new(capacity: usize) -> Sketch {
         let capacity = capacity.max(16);
-        let blocks = capacity.div_ceil(ENTRIES_PER_BLOCK);
         Sketch {
-            words: vec![0; blocks * 4],
-            blocks,
+            blocks: vec![[0; 4]; capacity.div_ceil(ENTRIES_PER_BLOCK)],
             additions: 0,
             sample: capacity.saturating_mul(SAMPLE_PER_ENTRY),
             capacity,
         }
     }
 
-    /// First word of the key's block, and the nibble selector.
+    /// The key's block, and its four counters' shifts in the block's words.
     #[inline]
-    fn slots(&self, hash: u32) -> (usize, u32) {
-        (reduce(hash, self.blocks) * 4, hash.wrapping_mul(0x2545_F491))
-    }
-
-    /// The key's four counters' shifts in the four words of its block.
-    #[inline]
-    fn shifts(m: u32) -> [u32; 4] {
-        [
-            (m & 15) * 4,
-            ((m >> 8) & 15) * 4,
-            ((m >> 16) & 15) * 4,
-            ((m >> 24) & 15) * 4,
-        ]
+    fn slots(&self, hash: u32) -> (usize, [u64; 4]) {
+        let m = hash.wrapping_mul(0x2545_F491) as u64;
+        let sh = [(m & 15) << 2, (m >> 6) & 60, (m >> 14) & 60, (m >> 22) & 60];
+        (reduce(hash, self.blocks.len()), sh)
     }
 
     #[inline]
-    fn counts(block: &[u64], sh: &[u32; 4]) -> [u64; 4] {
+    fn counts(block: &[u64; 4], sh: &[u64; 4]) -> [u64; 4] {
         [
             (block[0] >> sh[0]) & 15,
             (block[1] >> sh[1]) & 15,
@@ -515,16 +503,15 @@ impl Sketch {
 
     #[inline]
     fn frequency(&self, hash: u32) -> u32 {
-        let (base, m) = self.slots(hash);
-        let c = Self::counts(&self.words[base..base + 4], &Self::shifts(m));
+        let (b, sh) = self.slots(hash);
+        let c = Self::counts(&self.blocks[b], &sh);
         c[0].min(c[1]).min(c[2]).min(c[3]) as u32
     }
 
     #[inline]
     fn increment(&mut self, hash: u32) {
-        let (base, m) = self.slots(hash);
-        let sh = Self::shifts(m);
-        let block = &mut self.words[base..base + 4];
+        let (b, sh) = self.slots(hash);
+        let block = &mut self.blocks[b];
         let c = Self::counts(block, &sh);
         let min = c[0].min(c[1]).min(c[2]).min(c[3]);
         if min == 15 {
@@ -536,66 +523,87 @@ impl Sketch {
         }
         self.additions += 1;
         if self.additions >= self.sample {
-            for w in &mut self.words {
-                *w = (*w >> 1) & 0x7777_7777_7777_7777;
-            }
-            self.additions /= 2;
+            self.halve();
         }
+    }
+
+    /// Ages popularity: every counter halved.
+    #[cold]
+    fn halve(&mut self) {
+        for w in self.blocks.iter_mut().flatten() {
+            *w = (*w >> 1) & 0x7777_7777_7777_7777;
+        }
+        self.additions /= 2;
     }
 }
 
-/// Two-generation Bloom filter of recently evicted keys' hashes: answers
-/// "was this key evicted lately?" at about ten bits per remembered key.
-struct Ghost {
-    /// Generation 0's `words` words, then generation 1's.
-    bits: Vec<u64>,
-    words: usize,
-    current: usize,
-    inserted: usize,
+/// Which queue evicted a key, for the regret filters.
+#[derive(Clone, Copy)]
+enum Side {
+    Window = 0,
+    Main = 1,
+}
+
+/// Two two-generation Bloom filters of recently evicted keys' hashes, one
+/// per side (window, main): "was this key evicted lately, and by whom?" at
+/// about ten bits per remembered key. The four words a key maps to (two
+/// sides × two generations) share one 32-byte block, so that the check made
+/// on every miss reads one cache line.
+struct Ghosts {
+    /// Per block: window generation 0 and 1, main generation 0 and 1.
+    blocks: Vec<[u64; 4]>,
+    /// Each side's current generation (0 or 1).
+    current: [usize; 2],
+    inserted: [usize; 2],
     generation: usize,
 }
 
-impl Ghost {
-    fn new(generation: usize) -> Ghost {
+impl Ghosts {
+    fn new(generation: usize) -> Ghosts {
         let generation = generation.max(16);
         // ~10 bits per key of a generation, 3 bits in one word: ~3 % false
         // positives.
-        let words = (generation * 10).div_ceil(64);
-        Ghost {
-            bits: vec![0; words * 2],
-            words,
-            current: 0,
-            inserted: 0,
+        Ghosts {
+            blocks: vec![[0; 4]; (generation * 10).div_ceil(64)],
+            current: [0; 2],
+            inserted: [0; 2],
             generation,
         }
     }
 
-    /// The key's word (per generation) and its three bits in it: one memory
-    /// access per generation (a blocked Bloom filter).
+    /// The key's block and its three bits in each word of it.
     #[inline]
     fn probe(&self, hash: u32) -> (usize, u64) {
         let m = hash.wrapping_mul(0x85EB_CA6B);
         let bits = (1u64 << (m & 63)) | (1u64 << ((m >> 6) & 63)) | (1u64 << ((m >> 12) & 63));
-        (reduce(hash, self.words), bits)
+        (reduce(hash, self.blocks.len()), bits)
     }
 
     #[inline]
-    fn insert(&mut self, hash: u32) {
-        if self.inserted >= self.generation {
-            self.current ^= 1;
-            let base = self.current * self.words;
-            self.bits[base..base + self.words].fill(0);
-            self.inserted = 0;
+    fn insert(&mut self, side: Side, hash: u32) {
+        let s = side as usize;
+        if self.inserted[s] >= self.generation {
+            self.current[s] ^= 1;
+            let lane = 2 * s + self.current[s];
+            for b in &mut self.blocks {
+                b[lane] = 0;
+            }
+            self.inserted[s] = 0;
         }
         let (w, bits) = self.probe(hash);
-        self.bits[self.current * self.words + w] |= bits;
-        self.inserted += 1;
+        self.blocks[w][2 * s + self.current[s]] |= bits;
+        self.inserted[s] += 1;
     }
 
+    /// Whether the key was evicted lately by the window, and by main.
     #[inline]
-    fn contains(&self, hash: u32) -> bool {
+    fn contains(&self, hash: u32) -> (bool, bool) {
         let (w, bits) = self.probe(hash);
-        self.bits[w] & bits == bits || self.bits[self.words + w] & bits == bits
+        let b = &self.blocks[w];
+        (
+            b[0] & bits == bits || b[1] & bits == bits,
+            b[2] & bits == bits || b[3] & bits == bits,
+        )
     }
 }
 
@@ -617,17 +625,18 @@ pub struct Store<V, K: StoreKey = Box<str>> {
     max_entries: usize,
     nodes: Vec<Node<K, V>>,
     /// Slot = entry index (low `idx_bits`) | displacement (`DIST_BITS`) | tag
-    /// (the rest); `EMPTY` if free.
+    /// (the rest); `EMPTY` if free. `homes` slots where keys hash to, then
+    /// `MAX_DIST + 1` more so that probes never wrap around.
     table: Vec<u32>,
+    homes: usize,
     idx_bits: u32,
     queues: [Queue; 3],
     bytes: usize,
     stats: StoreStats,
     sketch: Sketch,
-    /// Candidates recently evicted from the window (lost admission).
-    ghost_window: Ghost,
-    /// Victims recently evicted from main.
-    ghost_main: Ghost,
+    /// Candidates recently evicted from the window (lost admission) and
+    /// victims recently evicted from main.
+    ghosts: Ghosts,
     window_frac: f64,
     window_regrets: u32,
     main_regrets: u32,
@@ -660,13 +669,13 @@ impl<V, K: StoreKey> Store<V, K> {
                 .min(limits.max_bytes / ENTRY_OVERHEAD),
             nodes: Vec::new(),
             table: Vec::new(),
+            homes: 0,
             idx_bits: 0,
             queues: [EMPTY_QUEUE; 3],
             bytes: 0,
             stats: StoreStats::default(),
             sketch: Sketch::new(sketch_capacity),
-            ghost_window: Ghost::new(sketch_capacity / GHOST_DIV),
-            ghost_main: Ghost::new(sketch_capacity / GHOST_DIV),
+            ghosts: Ghosts::new(sketch_capacity / GHOST_DIV),
             window_frac: MIN_WINDOW,
             window_regrets: 0,
             main_regrets: 0,
@@ -719,14 +728,10 @@ impl<V, K: StoreKey> Store<V, K> {
         !((1u32 << (self.idx_bits + DIST_BITS)) - 1)
     }
 
+    /// Home slot of hash `h`, in `0..self.homes`.
     #[inline]
     fn home(&self, h: u64) -> usize {
-        reduce((h >> 32) as u32, self.table.len())
-    }
-
-    #[inline]
-    fn dist_of(&self, slot: u32) -> u32 {
-        (slot >> self.idx_bits) & MAX_DIST
+        reduce((h >> 32) as u32, self.homes)
     }
 
     /// Puts entry `i` (hash `h`) into the table, Robin Hood style (an entry
@@ -735,20 +740,21 @@ impl<V, K: StoreKey> Store<V, K> {
     /// `MAX_DIST` from home (the table is then left for a rebuild).
     fn place(&mut self, h: u64, i: u32) -> bool {
         self.missed = None;
-        let n = self.table.len();
-        let dist_mask = MAX_DIST << self.idx_bits;
-        let mut p = self.home(h);
+        let shift = self.idx_bits;
+        let dist_mask = MAX_DIST << shift;
+        let home = self.home(h);
         let mut cur = (h as u32 & self.tag_mask()) | i;
         let mut d = 0;
-        loop {
-            let s = self.table[p];
+        // No wrap-around: the table has MAX_DIST slots past the last home.
+        for slot in &mut self.table[home..] {
+            let s = *slot;
             if s == EMPTY {
-                self.table[p] = cur | (d << self.idx_bits);
+                *slot = cur | (d << shift);
                 return true;
             }
-            let sd = self.dist_of(s);
+            let sd = (s >> shift) & MAX_DIST;
             if sd < d {
-                self.table[p] = cur | (d << self.idx_bits);
+                *slot = cur | (d << shift);
                 cur = s & !dist_mask;
                 d = sd;
             }
@@ -756,26 +762,26 @@ impl<V, K: StoreKey> Store<V, K> {
             if d > MAX_DIST {
                 return false;
             }
-            p += 1;
-            if p == n {
-                p = 0;
-            }
         }
+        false
     }
 
-    /// Rebuilds the table with at least `slots` slots (rehashing every key).
-    fn rebuild_table(&mut self, slots: usize) {
-        let mut slots = slots.max(16);
+    /// Rebuilds the table with at least `homes` home slots (rehashing every
+    /// key).
+    fn rebuild_table(&mut self, homes: usize) {
+        let mut homes = homes.max(16);
         'retry: loop {
+            let slots = homes + MAX_DIST as usize + 1;
             let bits = usize::BITS - slots.leading_zeros();
             assert!(bits + DIST_BITS < 32, "table too large");
             self.idx_bits = bits;
             self.missed = None;
+            self.homes = homes;
             self.table = vec![EMPTY; slots];
             for i in 0..self.nodes.len() {
                 let h = K::hash_of(self.nodes[i].key.borrowed());
                 if !self.place(h, i as u32) {
-                    slots *= 2;
+                    homes *= 2;
                     continue 'retry;
                 }
             }
@@ -790,7 +796,7 @@ impl<V, K: StoreKey> Store<V, K> {
     fn reserve_one(&mut self) {
         let len = self.nodes.len() + 1;
         let grow_to = |len: usize, max: usize| (len + len / 4 + 4).min(max.max(len));
-        if len * 5 > self.table.len() * 3 {
+        if len * 5 > self.homes * 3 {
             // At most 60 % full.
             self.rebuild_table(grow_to(len, self.max_entries) * 5 / 3 + 1);
         }
@@ -815,8 +821,7 @@ impl<V, K: StoreKey> Store<V, K> {
             }
         }
         self.sketch = sketch;
-        self.ghost_window = Ghost::new(self.sketch.capacity / GHOST_DIV);
-        self.ghost_main = Ghost::new(self.sketch.capacity / GHOST_DIV);
+        self.ghosts = Ghosts::new(self.sketch.capacity / GHOST_DIV);
     }
 
     /// Called when the store first becomes full: gives back the spare room
@@ -826,7 +831,7 @@ impl<V, K: StoreKey> Store<V, K> {
         self.trimmed = true;
         let len = self.nodes.len().max(16);
         self.nodes.shrink_to_fit();
-        if self.table.len() > len * 5 / 3 + 1 {
+        if self.homes > len * 5 / 3 + 1 {
             self.rebuild_table(len * 5 / 3 + 1);
         }
         let sketch = len.max(INITIAL_SKETCH);
@@ -845,48 +850,40 @@ impl<V, K: StoreKey> Store<V, K> {
     /// key's tag and home (then no key with hash `h` is present at all).
     #[inline]
     fn probe(&self, key: &K::Borrowed, h: u64) -> Result<(usize, u32), bool> {
-        let n = self.table.len();
+        let shift = self.idx_bits;
         let mask = self.idx_mask();
         let want = h as u32 & self.tag_mask();
-        let mut p = self.home(h);
-        let mut d = 0;
+        let home = self.home(h);
         let mut clean = true;
-        loop {
-            let s = self.table[p];
+        let run = &self.table[home..home + MAX_DIST as usize + 1];
+        for (d, &s) in (0u32..).zip(run) {
             // Robin Hood order: past an entry nearer its home than we are
             // to ours, the key cannot be.
-            if s == EMPTY || self.dist_of(s) < d {
-                return Err(clean);
+            if s == EMPTY || (s >> shift) & MAX_DIST < d {
+                break;
             }
             // Right tag and right home (displacement == distance probed).
-            if s & !mask == want | (d << self.idx_bits) {
+            if s & !mask == want | (d << shift) {
                 let i = s & mask;
                 if self.nodes[i as usize].key.matches(key) {
-                    return Ok((p, i));
+                    return Ok((home + d as usize, i));
                 }
                 clean = false;
             }
-            d += 1;
-            p += 1;
-            if p == n {
-                p = 0;
-            }
         }
+        Err(clean)
     }
 
     /// Table position of entry `i`, whose key hashes to `h`.
     #[inline]
     fn position_of(&self, i: u32, h: u64) -> usize {
-        let n = self.table.len();
         let mask = self.idx_mask();
-        let mut p = self.home(h);
-        while self.table[p] == EMPTY || self.table[p] & mask != i {
-            p += 1;
-            if p == n {
-                p = 0;
-            }
-        }
-        p
+        let home = self.home(h);
+        let run = &self.table[home..home + MAX_DIST as usize + 1];
+        home + run
+            .iter()
+            .position(|&s| s != EMPTY && s & mask == i)
+            .expect("entry in the table")
     }
 
     /// Empties table slot `p`, shifting the displaced entries after it back
@@ -895,19 +892,20 @@ impl<V, K: StoreKey> Store<V, K> {
     #[inline]
     fn clear_slot(&mut self, p: usize) {
         self.missed = None;
-        let n = self.table.len();
-        let one = 1 << self.idx_bits;
-        let mut hole = p;
-        loop {
-            let q = if hole + 1 == n { 0 } else { hole + 1 };
-            let s = self.table[q];
-            if s == EMPTY || self.dist_of(s) == 0 {
+        let shift = self.idx_bits;
+        let one = 1 << shift;
+        let table = &mut self.table[p..];
+        let mut hole = 0;
+        // The table's last slot is always empty (no entry is MAX_DIST + 1
+        // from home), so the shift stops before the end.
+        while let Some(&s) = table.get(hole + 1) {
+            if s == EMPTY || (s >> shift) & MAX_DIST == 0 {
                 break;
             }
-            self.table[hole] = s - one;
-            hole = q;
+            table[hole] = s - one;
+            hole += 1;
         }
-        self.table[hole] = EMPTY;
+        table[hole] = EMPTY;
     }
 
     // ---- queues ------------------------------------------------------------
@@ -1010,12 +1008,9 @@ impl<V, K: StoreKey> Store<V, K> {
     /// A miss: if the key was evicted lately, count a regret for the side
     /// that evicted it, and move the window when the evidence suffices.
     fn regret(&mut self, hash: u32) {
-        if self.ghost_window.contains(hash) {
-            self.window_regrets += 1;
-        }
-        if self.ghost_main.contains(hash) {
-            self.main_regrets += 1;
-        }
+        let (window, main) = self.ghosts.contains(hash);
+        self.window_regrets += window as u32;
+        self.main_regrets += main as u32;
         let evidence = EVIDENCE.max((self.sketch.capacity / EVIDENCE_DIV) as u32);
         if self.window_regrets + self.main_regrets >= evidence {
             if self.window_regrets > self.main_regrets {
@@ -1178,11 +1173,12 @@ impl<V, K: StoreKey> Store<V, K> {
         extra_entries: usize,
         incoming: &mut Option<Incoming<'_, K::Borrowed, V>>,
     ) {
-        if self.nodes[i as usize].queue() == Q::Window {
-            self.ghost_window.insert(h32(h));
+        let side = if self.nodes[i as usize].queue() == Q::Window {
+            Side::Window
         } else {
-            self.ghost_main.insert(h32(h));
-        }
+            Side::Main
+        };
+        self.ghosts.insert(side, h32(h));
         // (`max_entries` may be lowered by the byte bound: that counts as bytes.)
         if self.nodes.len() + extra_entries > self.limits.max_entries.min(MAX_ENTRIES) {
             self.stats.evicted_entries_bound += 1;
@@ -1200,7 +1196,7 @@ impl<V, K: StoreKey> Store<V, K> {
                 n.value = inc.value;
                 n.reset(inc.deadline, inc.size, Q::Window);
                 if !self.place(inc.hash, i) {
-                    self.rebuild_table(self.table.len() * 2);
+                    self.rebuild_table(self.homes * 2);
                 }
                 *keep = Some(i);
             }
@@ -1411,7 +1407,7 @@ impl<V, K: StoreKey> Store<V, K> {
                 self.nodes
                     .extend(incoming.map(|inc| Node::new(key, inc.value, deadline, bytes, Q::Window)));
                 if !self.place(h, i) {
-                    self.rebuild_table(self.table.len() * 2);
+                    self.rebuild_table(self.homes * 2);
                 }
                 i
             }
