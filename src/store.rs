@@ -652,6 +652,9 @@ pub struct Store<V, K: StoreKey = Box<str>> {
     /// since: then no key with this hash is present, and the `insert` that
     /// follows a miss skips its own probe.
     missed: Option<u64>,
+    /// Tests only: always take `make_room`'s general path.
+    #[cfg(test)]
+    no_quick_path: bool,
 }
 
 #[inline]
@@ -685,6 +688,8 @@ impl<V, K: StoreKey> Store<V, K> {
             earliest_deadline: NO_DEADLINE,
             trimmed: false,
             missed: None,
+            #[cfg(test)]
+            no_quick_path: false,
         };
         s.rebuild_table(16);
         s.set_shares();
@@ -1176,6 +1181,23 @@ impl<V, K: StoreKey> Store<V, K> {
         extra_entries: usize,
         incoming: &mut Option<Incoming<'_, K::Borrowed, V>>,
     ) {
+        self.note_eviction(i, h, extra_entries);
+        let p = self.position_of(i, h);
+        match incoming.take() {
+            Some(inc) => {
+                self.reuse_slot(i, p, inc);
+                *keep = Some(i);
+            }
+            None => {
+                self.remove_at(i, p, keep);
+            }
+        }
+    }
+
+    /// Remembers that live entry `i` (hash `h`) is being evicted, while
+    /// `extra_entries` entries wait to be added: regret filter and counters.
+    #[inline]
+    fn note_eviction(&mut self, i: u32, h: u64, extra_entries: usize) {
         let side = if self.nodes[i as usize].queue() == Q::Window {
             Side::Window
         } else {
@@ -1188,25 +1210,65 @@ impl<V, K: StoreKey> Store<V, K> {
         } else {
             self.stats.evicted_bytes_bound += 1;
         }
-        let p = self.position_of(i, h);
-        match incoming.take() {
-            Some(inc) => {
-                self.clear_slot(p);
-                self.unlink(i);
-                let n = &mut self.nodes[i as usize];
-                self.bytes -= n.size();
-                n.key.assign(inc.key);
-                n.value = inc.value;
-                n.reset(inc.deadline, inc.size, Q::Window);
-                if !self.place(inc.hash, i) {
-                    self.rebuild_table(self.homes * 2);
-                }
-                *keep = Some(i);
-            }
-            None => {
-                self.remove_at(i, p, keep);
-            }
+    }
+
+    /// Drops entry `i` (at table position `p`) and puts `inc` in its slot,
+    /// unlinked from any queue (no other entry moves).
+    #[inline]
+    fn reuse_slot(&mut self, i: u32, p: usize, inc: Incoming<'_, K::Borrowed, V>) {
+        self.clear_slot(p);
+        self.unlink(i);
+        let n = &mut self.nodes[i as usize];
+        self.bytes -= n.size();
+        n.key.assign(inc.key);
+        n.value = inc.value;
+        n.reset(inc.deadline, inc.size, Q::Window);
+        if !self.place(inc.hash, i) {
+            self.rebuild_table(self.homes * 2);
         }
+    }
+
+    /// The common case of making room for a new entry, decided without
+    /// `make_room`'s general loop: the store is full and past its first
+    /// fill, no deadline has passed, the window's LRU entry (the candidate)
+    /// and probation's LRU entry (main's victim) are both unmarked (no second
+    /// chance or promotion is due), the incoming entry puts the window over
+    /// its share (so they compete), and evicting the loser makes room. Then
+    /// applies the admission (a winning candidate moves to probation) and
+    /// returns the entry to evict and its hash, exactly as `make_room` would
+    /// choose it; else changes nothing and returns `None`.
+    #[inline]
+    fn quick_evictee(&mut self, bytes: usize, now_ms: u64) -> Option<(u32, u64)> {
+        #[cfg(test)]
+        if self.no_quick_path {
+            return None;
+        }
+        if !self.trimmed || now_ms >= self.earliest_deadline || self.nodes.len() < self.max_entries {
+            return None;
+        }
+        let w = self.queues[Q::Window as usize];
+        let (c, v) = (w.tail, self.queues[Q::Probation as usize].tail);
+        if c == NIL
+            || v == NIL
+            || self.nodes[c as usize].referenced()
+            || self.nodes[v as usize].referenced()
+            || !self.window.exceeded(w.len + 1, w.bytes + bytes)
+        {
+            return None;
+        }
+        let hash = |s: &Self, i: u32| K::hash_of(s.nodes[i as usize].key.borrowed());
+        let (hc, hv) = (hash(self, c), hash(self, v));
+        let admitted = self.admit(c, h32(hc), v, h32(hv));
+        let (e, he) = if admitted { (v, hv) } else { (c, hc) };
+        if self.bytes - self.nodes[e as usize].size() + bytes > self.limits.max_bytes {
+            return None;
+        }
+        if admitted {
+            self.move_to_front(c, Q::Probation);
+        } else {
+            self.stats.admission_rejections += 1;
+        }
+        Some((e, he))
     }
 
     /// Drops every expired entry if a deadline may have passed.
@@ -1395,13 +1457,21 @@ impl<V, K: StoreKey> Store<V, K> {
             self.make_room(0, 0, now_ms, Some(i), &mut None);
             return Ok(());
         }
-        let mut incoming = Some(Incoming {
+        let inc = Incoming {
             key,
             value,
             deadline,
             size: bytes,
             hash: h,
-        });
+        };
+        if let Some((e, he)) = self.quick_evictee(bytes, now_ms) {
+            self.note_eviction(e, he, 1);
+            let p = self.position_of(e, he);
+            self.reuse_slot(e, p, inc);
+            self.finish_insert(e, bytes, h);
+            return Ok(());
+        }
+        let mut incoming = Some(inc);
         let i = match self.make_room(1, bytes, now_ms, None, &mut incoming) {
             Some(i) => i,
             None => {
@@ -1415,12 +1485,19 @@ impl<V, K: StoreKey> Store<V, K> {
                 i
             }
         };
+        self.finish_insert(i, bytes, h);
+        Ok(())
+    }
+
+    /// Counts in new entry `i` (`bytes`, hash `h`), just placed in the
+    /// table: it enters the window.
+    #[inline]
+    fn finish_insert(&mut self, i: u32, bytes: usize, h: u64) {
         self.bytes += bytes;
         self.push_front(i, Q::Window);
         self.sketch.increment(h32(h));
         self.spill_window();
         self.stats.inserts += 1;
-        Ok(())
     }
 
     /// Removes `key`; returns its value if it was live.
@@ -1590,6 +1667,42 @@ mod tests {
             s.check();
             s.retain(|k, _| k.len() % 2 == 0);
             s.check();
+        }
+    }
+
+    /// The quick eviction path decides exactly as the general one: same
+    /// hits, same counters, same residents, on skewed traffic with and
+    /// without a byte bound and with some marks, expiries and removals.
+    #[test]
+    fn quick_eviction_path_matches_the_general_path() {
+        for &(max_entries, max_bytes, ttl_every) in &[(100, usize::MAX, 0), (500, 60_000, 0), (200, usize::MAX, 50)] {
+            let mut quick: Store<u64> = Store::new(StoreLimits { max_entries, max_bytes });
+            let mut general: Store<u64> = Store::new(StoreLimits { max_entries, max_bytes });
+            general.no_quick_path = true;
+            let mut rng = 11;
+            for step in 0..60_000u64 {
+                // Skewed keys: a few hot, a long cold tail.
+                let r = lcg(&mut rng) % 1_000;
+                let k = format!("key-{}", (r * r) / 100);
+                let size = (lcg(&mut rng) % 120) as usize;
+                let ttl = (ttl_every > 0 && step % ttl_every == 0).then_some(step + 200);
+                for s in [&mut quick, &mut general] {
+                    if s.get(&k, step).is_none() {
+                        s.insert(&k, step, size, ttl, step).unwrap();
+                    }
+                    if step % 997 == 0 {
+                        s.remove("key-0", step);
+                    }
+                }
+            }
+            assert_eq!(quick.stats(), general.stats());
+            general.check();
+            quick.check();
+            let mut a: Vec<_> = quick.nodes.iter().map(|n| (n.key.clone(), n.value)).collect();
+            let mut b: Vec<_> = general.nodes.iter().map(|n| (n.key.clone(), n.value)).collect();
+            a.sort();
+            b.sort();
+            assert_eq!(a, b);
         }
     }
 
