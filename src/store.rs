@@ -652,6 +652,10 @@ pub struct Store<V, K: StoreKey = Box<str>> {
     /// since: then no key with this hash is present, and the `insert` that
     /// follows a miss skips its own probe.
     missed: Option<u64>,
+    /// Index and key hash of main's last victim: it usually stays the
+    /// victim for many inserts (candidates keep losing to it), and string
+    /// keys are not rehashed each time. Forgotten when that slot changes.
+    victim_hash: (u32, u64),
     /// Tests only: always take `make_room`'s general path.
     #[cfg(test)]
     no_quick_path: bool,
@@ -688,6 +692,7 @@ impl<V, K: StoreKey> Store<V, K> {
             earliest_deadline: NO_DEADLINE,
             trimmed: false,
             missed: None,
+            victim_hash: (NIL, 0),
             #[cfg(test)]
             no_quick_path: false,
         };
@@ -967,6 +972,9 @@ impl<V, K: StoreKey> Store<V, K> {
         self.clear_slot(pos);
         self.unlink(i);
         let last = (self.nodes.len() - 1) as u32;
+        if self.victim_hash.0 == i || self.victim_hash.0 == last {
+            self.victim_hash.0 = NIL;
+        }
         if i != last {
             // Repoint the table slot and the neighbours of the last entry.
             let h = K::hash_of(self.nodes[last as usize].key.borrowed());
@@ -1216,6 +1224,9 @@ impl<V, K: StoreKey> Store<V, K> {
     /// unlinked from any queue (no other entry moves).
     #[inline]
     fn reuse_slot(&mut self, i: u32, p: usize, inc: Incoming<'_, K::Borrowed, V>) {
+        if self.victim_hash.0 == i {
+            self.victim_hash.0 = NIL;
+        }
         self.clear_slot(p);
         self.unlink(i);
         let n = &mut self.nodes[i as usize];
@@ -1256,8 +1267,14 @@ impl<V, K: StoreKey> Store<V, K> {
         {
             return None;
         }
-        let hash = |s: &Self, i: u32| K::hash_of(s.nodes[i as usize].key.borrowed());
-        let (hc, hv) = (hash(self, c), hash(self, v));
+        let hc = K::hash_of(self.nodes[c as usize].key.borrowed());
+        let hv = if self.victim_hash.0 == v {
+            self.victim_hash.1
+        } else {
+            let hv = K::hash_of(self.nodes[v as usize].key.borrowed());
+            self.victim_hash = (v, hv);
+            hv
+        };
         let admitted = self.admit(c, h32(hc), v, h32(hv));
         let (e, he) = if admitted { (v, hv) } else { (c, hc) };
         if self.bytes - self.nodes[e as usize].size() + bytes > self.limits.max_bytes {
