@@ -242,7 +242,7 @@ impl ResponseCache {
         Self::with_signal(stores, clock, signal)
     }
 
-    /// A response cache over every backend of a [`CacheService`], by name,
+    /// A response cache over every backend of a [`CacheService`](crate::CacheService), by name,
     /// on the system clock.
     pub fn for_service(service: &crate::service::CacheService) -> Self {
         let stores = service

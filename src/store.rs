@@ -77,23 +77,23 @@
 //! a `Box<str>` key of the same length its allocation);
 //! each holds its key, its value `V` and 16 bytes of bookkeeping:
 //! deadline (47 bits), mark (1 bit), charged size (30 bits), queue (2 bits)
-//! and the queue links (two 24-bit indices). The key index is a Robin Hood
-//! open-addressing table of `u32` slots (linear probing, at most 60 % full;
-//! each slot holds an entry index, its displacement from its home slot and
-//! hash tag bits, so that deletion shifts back without rehashing and most
-//! failed probes never touch an entry). No hash is stored per entry: the few
-//! keys an eviction needs are rehashed. Per entry, beyond the key (`Box<str>`:
-//! pointer, length and bytes) and the value (`size_of::<V>()` plus whatever it
-//! owns):
+//! and the queue links (two 24-bit indices). The key index is a cuckoo
+//! table of `u32` slots in buckets of four (two candidate buckets per key,
+//! at most 80 % full; each slot holds an entry index and an 8-bit hash tag,
+//! so that most failed lookups never touch an entry; see `Table`). No hash
+//! is stored per entry: the few keys an eviction needs are rehashed (main's
+//! victim's hash is remembered while it stays the victim). Per entry, beyond
+//! the key (`Box<str>`: pointer, length and bytes) and the value
+//! (`size_of::<V>()` plus whatever it owns):
 //!
 //! ```text
 //! overhead = 16                 entry bookkeeping
-//!          + 4 / load           table slot: 6.7 once full (load 0.6), up to
-//!                               8.3 while growing (load 0.48)
+//!          + 4 / load           table slot: 5.0 once full (load 0.8), up to
+//!                               6.25 while growing (load 0.64)
 //!          + 8                  frequency sketch (16 four-bit counters)
 //!          + 0.625              two regret filters (2 × 2 generations of
 //!                               capacity / 8 keys at 10 bits)
-//!          ≈ 31.3 bytes once full (bench: 31.3 on wasm32 and x86-64)
+//!          ≈ 29.6 bytes once full (bench: 29.6 on wasm32 and x86-64)
 //! ```
 //!
 //! plus padding of the entry to 8 bytes when `size_of::<V>()` is not a
@@ -105,7 +105,7 @@
 //! growth for byte-bounded stores. [`ENTRY_OVERHEAD`] charges 32 bytes plus the
 //! key's pointer and length, so the byte bound covers the store's own memory;
 //! the caller declares the key's and value's bytes (`bench/src/bin/memory.rs`
-//! measures allocation at 0.993 of `max_bytes` for small entries). At most
+//! measures allocation at 0.975 of `max_bytes` for small entries). At most
 //! 1 GiB per entry.
 //!
 //! # Keys
@@ -115,9 +115,10 @@
 //! `u64` keys exist for callers (and benchmarks) whose keys are numbers.
 //! On wasm32, string keys are compared eight bytes at a time (the target's
 //! `memcmp` takes one byte per step). A `get` that misses remembers its key's
-//! hash when its probe met no slot with that hash's tag and home; until the
-//! table changes, an `insert` of a key with that hash (the cache API's
-//! get → miss → insert) knows the key is absent and skips its own probe.
+//! hash when its probe met no slot with that hash's tag in its two buckets;
+//! until the table changes, an `insert` of a key with that hash (the cache
+//! API's get → miss → insert) knows the key is absent and skips its own
+//! probe.
 
 use std::mem::size_of;
 
@@ -134,11 +135,6 @@ const NIL: u32 = (1 << 24) - 1;
 const NO_DEADLINE: u64 = (1 << 47) - 1;
 /// Largest charged size of one entry (30 bits).
 const MAX_ENTRY_BYTES: usize = (1 << 30) - 1;
-
-const EMPTY: u32 = u32::MAX;
-/// Bits of a table slot that hold the displacement from the home slot.
-const DIST_BITS: u32 = 6;
-const MAX_DIST: u32 = (1 << DIST_BITS) - 1;
 
 /// Counters per entry of capacity = 64 / this.
 const ENTRIES_PER_BLOCK: usize = 4;
@@ -608,6 +604,177 @@ impl Ghosts {
     }
 }
 
+/// A free table slot.
+const SLOT_EMPTY: u32 = u32::MAX;
+/// Slots per bucket.
+const BUCKET: usize = 4;
+/// Bits of a slot that hold the entry index (the rest is the tag).
+const IDX_BITS: u32 = 24;
+/// Displacements an insert tries before asking for a rebuild.
+const MAX_KICKS: usize = 64;
+
+/// The key index: buckets of four `u32` slots (8-bit hash tag, 24-bit entry
+/// index), two candidate buckets per key (cuckoo hashing, 2 × 4-way).
+///
+/// Why this shape: a lookup reads two 16-byte buckets whose addresses are
+/// known at once and compares eight tags without a data-dependent loop; a
+/// removal clears one slot (no tombstones, nothing shifts); an insert takes
+/// a free slot of either bucket, and only when both are full moves an entry
+/// to its other bucket (rare below 80 % load, where 2 × 4-way cuckoo tables
+/// almost never fail). A slot-at-a-time probe (Robin Hood, linear) took about
+/// a third of a miss's time under V8, mostly in mispredicted loop exits.
+struct Table {
+    buckets: Vec<[u32; BUCKET]>,
+    items: usize,
+    /// Rotates the slot a displacement starts from.
+    kick: usize,
+}
+
+impl Table {
+    fn new(slots: usize) -> Table {
+        let n = slots.div_ceil(BUCKET).max(4);
+        Table {
+            buckets: vec![[SLOT_EMPTY; BUCKET]; n],
+            items: 0,
+            kick: 0,
+        }
+    }
+
+    /// Slots for `entries` entries at the table's target load (4/5).
+    fn slots_for(entries: usize) -> usize {
+        (entries * 5).div_ceil(4) + BUCKET
+    }
+
+    fn slots(&self) -> usize {
+        self.buckets.len() * BUCKET
+    }
+
+    #[cfg(test)]
+    fn len(&self) -> usize {
+        self.items
+    }
+
+    /// The key's two buckets and its slot tag (never 0xFF, which marks a
+    /// free slot).
+    #[inline]
+    fn place_of(&self, h: u64) -> (usize, usize, u32) {
+        let n = self.buckets.len();
+        let b1 = reduce((h >> 32) as u32, n);
+        let b2 = reduce(h as u32, n);
+        let tag = ((h >> 32) as u32 & 0xFF).min(0xFE);
+        (b1, b2, tag << IDX_BITS)
+    }
+
+    /// Bit `k` set where slot `k` of `b`, masked by `mask`, equals `want`.
+    #[inline]
+    fn matches(b: &[u32; BUCKET], mask: u32, want: u32) -> u32 {
+        ((b[0] & mask == want) as u32)
+            | ((b[1] & mask == want) as u32) << 1
+            | ((b[2] & mask == want) as u32) << 2
+            | ((b[3] & mask == want) as u32) << 3
+    }
+
+    /// Bit `k` set where slot `k` of `b` has tag `tag` (shifted into place).
+    #[inline]
+    fn tag_matches(b: &[u32; BUCKET], tag: u32) -> u32 {
+        Self::matches(b, !((1 << IDX_BITS) - 1), tag)
+    }
+
+    #[inline]
+    fn free(b: &[u32; BUCKET]) -> u32 {
+        Self::matches(b, u32::MAX, SLOT_EMPTY)
+    }
+
+    /// Slot and index of the entry with hash `h` for which `is` holds; a
+    /// miss tells whether no slot with `h`'s tag was met (then no entry with
+    /// hash `h` is present).
+    #[inline]
+    fn find(&self, h: u64, mut is: impl FnMut(u32) -> bool) -> Result<(usize, u32), bool> {
+        let (b1, b2, tag) = self.place_of(h);
+        let mut clean = true;
+        for b in [b1, b2] {
+            let bucket = &self.buckets[b];
+            let mut m = Self::tag_matches(bucket, tag);
+            while m != 0 {
+                let k = m.trailing_zeros() as usize;
+                m &= m - 1;
+                let i = bucket[k] & ((1 << IDX_BITS) - 1);
+                if is(i) {
+                    return Ok((b * BUCKET + k, i));
+                }
+                clean = false;
+            }
+        }
+        Err(clean)
+    }
+
+    /// Slot of entry `i`, whose key hashes to `h`.
+    #[inline]
+    fn find_index(&self, h: u64, i: u32) -> Option<usize> {
+        let (b1, b2, tag) = self.place_of(h);
+        let want = tag | i;
+        for b in [b1, b2] {
+            let m = Self::matches(&self.buckets[b], u32::MAX, want);
+            if m != 0 {
+                return Some(b * BUCKET + m.trailing_zeros() as usize);
+            }
+        }
+        None
+    }
+
+    /// Adds entry `i` with hash `h` (not present). When both of its buckets
+    /// are full, entries move to their other bucket (`hash_of` gives an
+    /// entry's hash); false if that found no room within `MAX_KICKS` moves:
+    /// the table is then missing one entry and must be rebuilt.
+    #[inline]
+    fn insert(&mut self, h: u64, i: u32, hash_of: impl Fn(u32) -> u64) -> bool {
+        let (b1, b2, tag) = self.place_of(h);
+        for b in [b1, b2] {
+            let f = Self::free(&self.buckets[b]);
+            if f != 0 {
+                self.buckets[b][f.trailing_zeros() as usize] = tag | i;
+                self.items += 1;
+                return true;
+            }
+        }
+        self.displace(b1, tag | i, hash_of)
+    }
+
+    /// Cuckoo displacement: puts `slot` into full bucket `b`, moving one of
+    /// its entries to that entry's other bucket, and so on.
+    #[cold]
+    fn displace(&mut self, mut b: usize, mut slot: u32, hash_of: impl Fn(u32) -> u64) -> bool {
+        for _ in 0..MAX_KICKS {
+            self.kick = (self.kick + 1) % BUCKET;
+            let out = std::mem::replace(&mut self.buckets[b][self.kick], slot);
+            let (c1, c2, _) = self.place_of(hash_of(out & ((1 << IDX_BITS) - 1)));
+            b = if c1 == b { c2 } else { c1 };
+            let f = Self::free(&self.buckets[b]);
+            if f != 0 {
+                self.buckets[b][f.trailing_zeros() as usize] = out;
+                self.items += 1;
+                return true;
+            }
+            slot = out;
+        }
+        false
+    }
+
+    /// Frees slot `p`.
+    #[inline]
+    fn remove(&mut self, p: usize) {
+        self.buckets[p / BUCKET][p % BUCKET] = SLOT_EMPTY;
+        self.items -= 1;
+    }
+
+    /// Slot `p` now holds entry `i` (same key).
+    #[inline]
+    fn repoint(&mut self, p: usize, i: u32) {
+        let s = &mut self.buckets[p / BUCKET][p % BUCKET];
+        *s = (*s & !((1 << IDX_BITS) - 1)) | i;
+    }
+}
+
 /// An entry waiting for room: it takes over the first evicted entry's slot.
 struct Incoming<'a, B: ?Sized, V> {
     key: &'a B,
@@ -625,12 +792,8 @@ pub struct Store<V, K: StoreKey = Box<str>> {
     /// by what indices address and by `max_bytes / ENTRY_OVERHEAD`.
     max_entries: usize,
     nodes: Vec<Node<K, V>>,
-    /// Slot = entry index (low `idx_bits`) | displacement (`DIST_BITS`) | tag
-    /// (the rest); `EMPTY` if free. `homes` slots where keys hash to, then
-    /// `MAX_DIST + 1` more so that probes never wrap around.
-    table: Vec<u32>,
-    homes: usize,
-    idx_bits: u32,
+    /// Key → entry index.
+    table: Table,
     queues: [Queue; 3],
     bytes: usize,
     stats: StoreStats,
@@ -676,9 +839,7 @@ impl<V, K: StoreKey> Store<V, K> {
                 .min(MAX_ENTRIES)
                 .min(limits.max_bytes / ENTRY_OVERHEAD),
             nodes: Vec::new(),
-            table: Vec::new(),
-            homes: 0,
-            idx_bits: 0,
+            table: Table::new(16),
             queues: [EMPTY_QUEUE; 3],
             bytes: 0,
             stats: StoreStats::default(),
@@ -696,7 +857,6 @@ impl<V, K: StoreKey> Store<V, K> {
             #[cfg(test)]
             no_quick_path: false,
         };
-        s.rebuild_table(16);
         s.set_shares();
         s
     }
@@ -729,73 +889,39 @@ impl<V, K: StoreKey> Store<V, K> {
 
     // ---- hash table ------------------------------------------------------
 
+    /// Puts entry `i` (hash `h`) into the table, rebuilding it instead if
+    /// the insert found no room (the rebuild places every entry, `i`
+    /// included).
     #[inline]
-    fn idx_mask(&self) -> u32 {
-        (1 << self.idx_bits) - 1
-    }
-
-    #[inline]
-    fn tag_mask(&self) -> u32 {
-        !((1u32 << (self.idx_bits + DIST_BITS)) - 1)
-    }
-
-    /// Home slot of hash `h`, in `0..self.homes`.
-    #[inline]
-    fn home(&self, h: u64) -> usize {
-        reduce((h >> 32) as u32, self.homes)
-    }
-
-    /// Puts entry `i` (hash `h`) into the table, Robin Hood style (an entry
-    /// farther from its home takes the slot of one nearer to its own, which
-    /// keeps displacements short); false if some entry would end up more than
-    /// `MAX_DIST` from home (the table is then left for a rebuild).
-    fn place(&mut self, h: u64, i: u32) -> bool {
+    fn place(&mut self, h: u64, i: u32) {
         self.missed = None;
-        let shift = self.idx_bits;
-        let dist_mask = MAX_DIST << shift;
-        let home = self.home(h);
-        let mut cur = (h as u32 & self.tag_mask()) | i;
-        let mut d = 0;
-        // No wrap-around: the table has MAX_DIST slots past the last home.
-        for slot in &mut self.table[home..] {
-            let s = *slot;
-            if s == EMPTY {
-                *slot = cur | (d << shift);
-                return true;
-            }
-            let sd = (s >> shift) & MAX_DIST;
-            if sd < d {
-                *slot = cur | (d << shift);
-                cur = s & !dist_mask;
-                d = sd;
-            }
-            d += 1;
-            if d > MAX_DIST {
-                return false;
-            }
+        let nodes = &self.nodes;
+        if !self
+            .table
+            .insert(h, i, |j| K::hash_of(nodes[j as usize].key.borrowed()))
+        {
+            self.rebuild_table(self.table.slots());
         }
-        false
     }
 
-    /// Rebuilds the table with at least `homes` home slots (rehashing every
-    /// key).
-    fn rebuild_table(&mut self, homes: usize) {
-        let mut homes = homes.max(16);
+    /// Rebuilds the table with at least `slots` slots, and enough for every
+    /// entry at the table's target load (rehashing every key); grows it
+    /// while some entry finds no room.
+    #[cold]
+    fn rebuild_table(&mut self, slots: usize) {
+        self.missed = None;
+        let mut slots = slots.max(Table::slots_for(self.nodes.len()));
         'retry: loop {
-            let slots = homes + MAX_DIST as usize + 1;
-            let bits = usize::BITS - slots.leading_zeros();
-            assert!(bits + DIST_BITS < 32, "table too large");
-            self.idx_bits = bits;
-            self.missed = None;
-            self.homes = homes;
-            self.table = vec![EMPTY; slots];
-            for i in 0..self.nodes.len() {
-                let h = K::hash_of(self.nodes[i].key.borrowed());
-                if !self.place(h, i as u32) {
-                    homes *= 2;
+            let mut table = Table::new(slots);
+            let nodes = &self.nodes;
+            let hash = |j: u32| K::hash_of(nodes[j as usize].key.borrowed());
+            for i in 0..nodes.len() as u32 {
+                if !table.insert(hash(i), i, hash) {
+                    slots += slots / 8 + BUCKET;
                     continue 'retry;
                 }
             }
+            self.table = table;
             return;
         }
     }
@@ -807,9 +933,8 @@ impl<V, K: StoreKey> Store<V, K> {
     fn reserve_one(&mut self) {
         let len = self.nodes.len() + 1;
         let grow_to = |len: usize, max: usize| (len + len / 4 + 4).min(max.max(len));
-        if len * 5 > self.homes * 3 {
-            // At most 60 % full.
-            self.rebuild_table(grow_to(len, self.max_entries) * 5 / 3 + 1);
+        if Table::slots_for(len) > self.table.slots() {
+            self.rebuild_table(Table::slots_for(grow_to(len, self.max_entries)));
         }
         if self.nodes.len() == self.nodes.capacity() {
             let add = grow_to(self.nodes.len(), self.max_entries) - self.nodes.len();
@@ -842,8 +967,8 @@ impl<V, K: StoreKey> Store<V, K> {
         self.trimmed = true;
         let len = self.nodes.len().max(16);
         self.nodes.shrink_to_fit();
-        if self.homes > len * 5 / 3 + 1 {
-            self.rebuild_table(len * 5 / 3 + 1);
+        if self.table.slots() > Table::slots_for(len) {
+            self.rebuild_table(Table::slots_for(len));
         }
         let sketch = len.max(INITIAL_SKETCH);
         if self.sketch.capacity > sketch + sketch / 16 {
@@ -858,65 +983,24 @@ impl<V, K: StoreKey> Store<V, K> {
     }
 
     /// Like `find`; a miss tells whether the probe met no slot with the
-    /// key's tag and home (then no key with hash `h` is present at all).
+    /// key's tag (then no key with hash `h` is present at all).
     #[inline]
     fn probe(&self, key: &K::Borrowed, h: u64) -> Result<(usize, u32), bool> {
-        let shift = self.idx_bits;
-        let mask = self.idx_mask();
-        let want = h as u32 & self.tag_mask();
-        let home = self.home(h);
-        let mut clean = true;
-        let run = &self.table[home..home + MAX_DIST as usize + 1];
-        for (d, &s) in (0u32..).zip(run) {
-            // Robin Hood order: past an entry nearer its home than we are
-            // to ours, the key cannot be.
-            if s == EMPTY || (s >> shift) & MAX_DIST < d {
-                break;
-            }
-            // Right tag and right home (displacement == distance probed).
-            if s & !mask == want | (d << shift) {
-                let i = s & mask;
-                if self.nodes[i as usize].key.matches(key) {
-                    return Ok((home + d as usize, i));
-                }
-                clean = false;
-            }
-        }
-        Err(clean)
+        let nodes = &self.nodes;
+        self.table.find(h, |i| nodes[i as usize].key.matches(key))
     }
 
     /// Table position of entry `i`, whose key hashes to `h`.
     #[inline]
     fn position_of(&self, i: u32, h: u64) -> usize {
-        let mask = self.idx_mask();
-        let home = self.home(h);
-        let run = &self.table[home..home + MAX_DIST as usize + 1];
-        home + run
-            .iter()
-            .position(|&s| s != EMPTY && s & mask == i)
-            .expect("entry in the table")
+        self.table.find_index(h, i).expect("entry in the table")
     }
 
-    /// Empties table slot `p`, shifting the displaced entries after it back
-    /// by one (Robin Hood backward-shift deletion: no rehashing, as the slots
-    /// hold their displacement).
+    /// Empties table slot `p`.
     #[inline]
     fn clear_slot(&mut self, p: usize) {
         self.missed = None;
-        let shift = self.idx_bits;
-        let one = 1 << shift;
-        let table = &mut self.table[p..];
-        let mut hole = 0;
-        // The table's last slot is always empty (no entry is MAX_DIST + 1
-        // from home), so the shift stops before the end.
-        while let Some(&s) = table.get(hole + 1) {
-            if s == EMPTY || (s >> shift) & MAX_DIST == 0 {
-                break;
-            }
-            table[hole] = s - one;
-            hole += 1;
-        }
-        table[hole] = EMPTY;
+        self.table.remove(p);
     }
 
     // ---- queues ------------------------------------------------------------
@@ -979,7 +1063,7 @@ impl<V, K: StoreKey> Store<V, K> {
             // Repoint the table slot and the neighbours of the last entry.
             let h = K::hash_of(self.nodes[last as usize].key.borrowed());
             let p = self.position_of(last, h);
-            self.table[p] = (self.table[p] & !self.idx_mask()) | i;
+            self.table.repoint(p, i);
             let (prev, next, q) = {
                 let n = &self.nodes[last as usize];
                 (n.prev(), n.next(), n.queue())
@@ -1234,9 +1318,7 @@ impl<V, K: StoreKey> Store<V, K> {
         n.key.assign(inc.key);
         n.value = inc.value;
         n.reset(inc.deadline, inc.size, Q::Window);
-        if !self.place(inc.hash, i) {
-            self.rebuild_table(self.homes * 2);
-        }
+        self.place(inc.hash, i);
     }
 
     /// The common case of making room for a new entry, decided without
@@ -1496,9 +1578,7 @@ impl<V, K: StoreKey> Store<V, K> {
                 let i = self.nodes.len() as u32;
                 self.nodes
                     .extend(incoming.map(|inc| Node::new(key, inc.value, deadline, bytes, Q::Window)));
-                if !self.place(h, i) {
-                    self.rebuild_table(self.homes * 2);
-                }
+                self.place(h, i);
                 i
             }
         };
@@ -1560,7 +1640,7 @@ impl<V, K: StoreKey> Store<V, K> {
     fn check(&self) {
         assert!(self.nodes.len() <= self.max_entries);
         assert!(self.bytes <= self.limits.max_bytes);
-        let used = self.table.iter().filter(|&&s| s != EMPTY).count();
+        let used = self.table.len();
         assert_eq!(used, self.nodes.len(), "table slots vs entries");
         for (i, n) in self.nodes.iter().enumerate() {
             let key = n.key.borrowed();
@@ -1685,6 +1765,40 @@ mod tests {
             s.retain(|k, _| k.len() % 2 == 0);
             s.check();
         }
+    }
+
+    /// The key index finds every entry, moves entries between their two
+    /// buckets when both are full, frees slots, and reports a full table.
+    #[test]
+    fn cuckoo_table_places_finds_and_removes() {
+        let hash = |i: u32| <u64 as StoreKey>::hash_of(&(i as u64));
+        let mut t = Table::new(400);
+        let n = t.slots() as u32;
+        // Fill to 92 %: past the target load, displacements are needed.
+        let placed = n * 23 / 25;
+        for i in 0..placed {
+            assert!(t.insert(hash(i), i, hash), "entry {i} of {placed} in {n} slots");
+        }
+        assert_eq!(t.len(), placed as usize);
+        for i in 0..placed {
+            let p = t.find_index(hash(i), i).expect("placed entry found");
+            assert_eq!(t.find(hash(i), |j| j == i), Ok((p, i)));
+        }
+        // Remove every other entry; the rest stay findable, the removed not.
+        for i in (0..placed).step_by(2) {
+            let p = t.find_index(hash(i), i).unwrap();
+            t.remove(p);
+        }
+        for i in 0..placed {
+            assert_eq!(t.find_index(hash(i), i).is_some(), i % 2 == 1, "entry {i}");
+        }
+        // An entry moves to another index: repoint.
+        let p = t.find_index(hash(1), 1).unwrap();
+        t.repoint(p, 7_000);
+        assert_eq!(t.find(hash(1), |j| j == 7_000), Ok((p, 7_000)));
+        // Overfull: inserts eventually report that a rebuild is needed.
+        let mut t = Table::new(64);
+        assert!((0..200).any(|i| !t.insert(hash(i), i, hash)));
     }
 
     /// The quick eviction path decides exactly as the general one: same
