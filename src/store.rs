@@ -464,6 +464,8 @@ fn reduce(x: u32, n: usize) -> usize {
 /// four counters sit one in each word of its block.
 struct Sketch {
     blocks: Vec<[u64; 4]>,
+    /// Halvings so far.
+    epoch: u32,
     additions: usize,
     sample: usize,
     capacity: usize,
@@ -474,6 +476,7 @@ impl Sketch {
         let capacity = capacity.max(16);
         Sketch {
             blocks: vec![[0; 4]; capacity.div_ceil(ENTRIES_PER_BLOCK)],
+            epoch: 0,
             additions: 0,
             sample: capacity.saturating_mul(SAMPLE_PER_ENTRY),
             capacity,
@@ -505,14 +508,17 @@ impl Sketch {
         c[0].min(c[1]).min(c[2]).min(c[3]) as u32
     }
 
+    /// Counts one access; returns the block it changed (`usize::MAX` if
+    /// none), so that callers holding an estimate from that block know it is
+    /// stale.
     #[inline]
-    fn increment(&mut self, hash: u32) {
+    fn increment(&mut self, hash: u32) -> usize {
         let (b, sh) = self.slots(hash);
         let block = &mut self.blocks[b];
         let c = Self::counts(block, &sh);
         let min = c[0].min(c[1]).min(c[2]).min(c[3]);
         if min == 15 {
-            return;
+            return usize::MAX;
         }
         // Conservative update: raise only the counters at the minimum.
         for r in 0..4 {
@@ -522,6 +528,15 @@ impl Sketch {
         if self.additions >= self.sample {
             self.halve();
         }
+        b
+    }
+
+    /// The key's block and its estimated frequency.
+    #[inline]
+    fn block_and_frequency(&self, hash: u32) -> (usize, u32) {
+        let (b, sh) = self.slots(hash);
+        let c = Self::counts(&self.blocks[b], &sh);
+        (b, c[0].min(c[1]).min(c[2]).min(c[3]) as u32)
     }
 
     /// Ages popularity: every counter halved.
@@ -531,6 +546,7 @@ impl Sketch {
             *w = (*w >> 1) & 0x7777_7777_7777_7777;
         }
         self.additions /= 2;
+        self.epoch = self.epoch.wrapping_add(1);
     }
 }
 
@@ -776,6 +792,29 @@ impl Table {
     }
 }
 
+/// What the store remembers of main's victim between inserts.
+#[derive(Clone, Copy)]
+struct VictimMemo {
+    /// Entry index (`NIL`: none).
+    index: u32,
+    hash: u64,
+    /// Sketch block of its counters (`usize::MAX`: `freq` unknown), and the
+    /// sketch's halvings when `freq` was read.
+    block: usize,
+    epoch: u32,
+    freq: u32,
+}
+
+impl VictimMemo {
+    const NONE: VictimMemo = VictimMemo {
+        index: NIL,
+        hash: 0,
+        block: usize::MAX,
+        epoch: 0,
+        freq: 0,
+    };
+}
+
 /// An entry waiting for room: it takes over the first evicted entry's slot.
 struct Incoming<'a, B: ?Sized, V> {
     key: &'a B,
@@ -816,10 +855,10 @@ pub struct Store<V, K: StoreKey = Box<str>> {
     /// since: then no key with this hash is present, and the `insert` that
     /// follows a miss skips its own probe.
     missed: Option<u64>,
-    /// Index and key hash of main's last victim: it usually stays the
-    /// victim for many inserts (candidates keep losing to it), and string
-    /// keys are not rehashed each time. Forgotten when that slot changes.
-    victim_hash: (u32, u64),
+    /// Main's last victim, which usually stays the victim for many inserts
+    /// (candidates keep losing to it): its key's hash and its frequency
+    /// estimate are not recomputed each time.
+    victim: VictimMemo,
     /// Tests only: always take `make_room`'s general path.
     #[cfg(test)]
     no_quick_path: bool,
@@ -854,7 +893,7 @@ impl<V, K: StoreKey> Store<V, K> {
             earliest_deadline: NO_DEADLINE,
             trimmed: false,
             missed: None,
-            victim_hash: (NIL, 0),
+            victim: VictimMemo::NONE,
             #[cfg(test)]
             no_quick_path: false,
         };
@@ -958,6 +997,7 @@ impl<V, K: StoreKey> Store<V, K> {
             }
         }
         self.sketch = sketch;
+        self.victim.block = usize::MAX;
         self.ghosts = Ghosts::new(self.sketch.capacity / GHOST_DIV);
     }
 
@@ -1057,8 +1097,8 @@ impl<V, K: StoreKey> Store<V, K> {
         self.clear_slot(pos);
         self.unlink(i);
         let last = (self.nodes.len() - 1) as u32;
-        if self.victim_hash.0 == i || self.victim_hash.0 == last {
-            self.victim_hash.0 = NIL;
+        if self.victim.index == i || self.victim.index == last {
+            self.victim = VictimMemo::NONE;
         }
         if i != last {
             // Repoint the table slot and the neighbours of the last entry.
@@ -1123,6 +1163,14 @@ impl<V, K: StoreKey> Store<V, K> {
         }
     }
 
+    /// Counts an access to the key with hash `h` in the sketch.
+    #[inline]
+    fn count_access(&mut self, h: u64) {
+        if self.sketch.increment(h32(h)) == self.victim.block {
+            self.victim.block = usize::MAX;
+        }
+    }
+
     /// Recomputes the window's and protected's shares of the bounds.
     fn set_shares(&mut self) {
         let (e, b) = (self.max_entries, self.limits.max_bytes);
@@ -1130,12 +1178,10 @@ impl<V, K: StoreKey> Store<V, K> {
         self.protected = Share::of(e, b, (1.0 - self.window_frac) * PROTECTED_SHARE);
     }
 
-    /// Whether the window's candidate (hash `hc`) should replace main's
-    /// victim (hash `hv`).
-    fn admit(&self, candidate: u32, hc: u32, victim: u32, hv: u32) -> bool {
+    /// Whether the window's candidate (estimated frequency `fc`) should
+    /// replace main's victim (frequency `fv`).
+    fn admit(&self, candidate: u32, mut fc: u32, victim: u32, mut fv: u32) -> bool {
         let (c, v) = (&self.nodes[candidate as usize], &self.nodes[victim as usize]);
-        let mut fc = self.sketch.frequency(hc);
-        let mut fv = self.sketch.frequency(hv);
         // Object hit ratio: an entry n ≥ 4 times the other's size must be
         // log2(n) − 1 counts more popular to win (within 4× sizes compete on
         // popularity alone: a penalty from 2× cost the CDN trace 0.5 point at
@@ -1309,8 +1355,8 @@ impl<V, K: StoreKey> Store<V, K> {
     /// unlinked from any queue (no other entry moves).
     #[inline]
     fn reuse_slot(&mut self, i: u32, p: usize, inc: Incoming<'_, K::Borrowed, V>) {
-        if self.victim_hash.0 == i {
-            self.victim_hash.0 = NIL;
+        if self.victim.index == i {
+            self.victim = VictimMemo::NONE;
         }
         self.clear_slot(p);
         self.unlink(i);
@@ -1351,14 +1397,21 @@ impl<V, K: StoreKey> Store<V, K> {
             return None;
         }
         let hc = K::hash_of(self.nodes[c as usize].key.borrowed());
-        let hv = if self.victim_hash.0 == v {
-            self.victim_hash.1
-        } else {
-            let hv = K::hash_of(self.nodes[v as usize].key.borrowed());
-            self.victim_hash = (v, hv);
-            hv
-        };
-        let admitted = self.admit(c, h32(hc), v, h32(hv));
+        if self.victim.index != v {
+            let hash = K::hash_of(self.nodes[v as usize].key.borrowed());
+            self.victim = VictimMemo {
+                index: v,
+                hash,
+                ..VictimMemo::NONE
+            };
+        }
+        let hv = self.victim.hash;
+        if self.victim.block == usize::MAX || self.victim.epoch != self.sketch.epoch {
+            (self.victim.block, self.victim.freq) = self.sketch.block_and_frequency(h32(hv));
+            self.victim.epoch = self.sketch.epoch;
+        }
+        let fc = self.sketch.frequency(h32(hc));
+        let admitted = self.admit(c, fc, v, self.victim.freq);
         let (e, he) = if admitted { (v, hv) } else { (c, hc) };
         if self.bytes - self.nodes[e as usize].size() + bytes > self.limits.max_bytes {
             return None;
@@ -1425,7 +1478,8 @@ impl<V, K: StoreKey> Store<V, K> {
                 (c, Some(v)) => {
                     if self.window.exceeded(w.len + entering, w.bytes + extra_bytes) {
                         let (hc, hv) = (hash(self, c), hash(self, v));
-                        if self.admit(c, h32(hc), v, h32(hv)) {
+                        let (fc, fv) = (self.sketch.frequency(h32(hc)), self.sketch.frequency(h32(hv)));
+                        if self.admit(c, fc, v, fv) {
                             self.move_to_front(c, Q::Probation);
                             (v, hv)
                         } else {
@@ -1484,7 +1538,7 @@ impl<V, K: StoreKey> Store<V, K> {
         match found {
             Some((_, i)) => {
                 self.stats.hits += 1;
-                self.sketch.increment(h32(h));
+                self.count_access(h);
                 self.touch(i);
                 Some(&self.nodes[i as usize].value)
             }
@@ -1593,7 +1647,7 @@ impl<V, K: StoreKey> Store<V, K> {
     fn finish_insert(&mut self, i: u32, bytes: usize, h: u64) {
         self.bytes += bytes;
         self.push_front(i, Q::Window);
-        self.sketch.increment(h32(h));
+        self.count_access(h);
         self.spill_window();
         self.stats.inserts += 1;
     }
