@@ -201,18 +201,21 @@ enum Q {
 struct Node<K, V> {
     key: K,
     value: V,
-    /// Deadline (low 47 bits) | referenced since last looked at (bit 47) |
-    /// charged size >> 14 (high 16 bits).
+    /// Charged size (low 30 bits) | deadline's low 34 bits.
     a: u64,
-    /// prev (24 bits) | next (24 bits) | charged size & 0x3fff (14 bits) |
-    /// queue (2 bits).
+    /// prev (24 bits) | next (24 bits) | queue (2 bits) | referenced since
+    /// last looked at (1 bit) | deadline's high 13 bits. The fields an
+    /// eviction reads (links, queue, size) each sit in one word; the deadline,
+    /// read once per hit, is the one split.
     b: u64,
 }
 
 const M24: u64 = (1 << 24) - 1;
-const M48: u64 = (1 << 48) - 1;
-const M47: u64 = (1 << 47) - 1;
-const REFERENCED: u64 = 1 << 47;
+const M30: u64 = (1 << 30) - 1;
+const M34: u64 = (1 << 34) - 1;
+const M51: u64 = (1 << 51) - 1;
+const QUEUE_SHIFT: u32 = 48;
+const REFERENCED: u64 = 1 << 50;
 
 impl<K: StoreKey, V> Node<K, V> {
     fn new(key: &K::Borrowed, value: V, deadline: u64, size: usize, q: Q) -> Self {
@@ -227,39 +230,37 @@ impl<K: StoreKey, V> Node<K, V> {
     }
     /// Fresh bookkeeping: unlinked, unmarked.
     fn reset(&mut self, deadline: u64, size: usize, q: Q) {
-        self.a = 0;
-        self.b = (NIL as u64) | ((NIL as u64) << 24);
-        self.set_deadline(deadline);
-        self.set_size(size);
-        self.set_queue(q);
+        let d = deadline.min(NO_DEADLINE);
+        self.a = size as u64 | ((d & M34) << 30);
+        self.b = (NIL as u64) | ((NIL as u64) << 24) | ((q as u64) << QUEUE_SHIFT) | ((d >> 34) << 51);
     }
     #[inline]
     fn deadline(&self) -> u64 {
-        self.a & M47
+        ((self.b >> 51) << 34) | (self.a >> 30)
     }
     fn set_deadline(&mut self, d: u64) {
-        self.a = (self.a & !M47) | d.min(NO_DEADLINE);
+        let d = d.min(NO_DEADLINE);
+        self.a = (self.a & M30) | ((d & M34) << 30);
+        self.b = (self.b & M51) | ((d >> 34) << 51);
     }
     #[inline]
     fn referenced(&self) -> bool {
-        self.a & REFERENCED != 0
+        self.b & REFERENCED != 0
     }
     #[inline]
     fn set_referenced(&mut self, r: bool) {
-        self.a = (self.a & !REFERENCED) | if r { REFERENCED } else { 0 };
+        self.b = (self.b & !REFERENCED) | if r { REFERENCED } else { 0 };
     }
     #[inline]
     fn size(&self) -> usize {
-        (((self.a >> 48) << 14) | ((self.b >> 48) & 0x3fff)) as usize
+        (self.a & M30) as usize
     }
     fn set_size(&mut self, s: usize) {
-        let s = s as u64;
-        self.a = (self.a & M48) | ((s >> 14) << 48);
-        self.b = (self.b & !(0x3fff << 48)) | ((s & 0x3fff) << 48);
+        self.a = (self.a & !M30) | s as u64;
     }
     #[inline]
     fn queue(&self) -> Q {
-        match self.b >> 62 {
+        match (self.b >> QUEUE_SHIFT) & 3 {
             0 => Q::Window,
             1 => Q::Probation,
             _ => Q::Protected,
@@ -267,7 +268,7 @@ impl<K: StoreKey, V> Node<K, V> {
     }
     #[inline]
     fn set_queue(&mut self, q: Q) {
-        self.b = (self.b & !(3 << 62)) | ((q as u64) << 62);
+        self.b = (self.b & !(3 << QUEUE_SHIFT)) | ((q as u64) << QUEUE_SHIFT);
     }
     #[inline]
     fn prev(&self) -> u32 {
