@@ -1424,13 +1424,13 @@ impl<V, K: StoreKey> Store<V, K> {
 
     /// The common case of making room for a new entry, decided without
     /// `make_room`'s general loop: the store is full and past its first
-    /// fill, no deadline has passed, the window's LRU entry (the candidate)
-    /// and probation's LRU entry (main's victim) are both unmarked (no second
-    /// chance or promotion is due), the incoming entry puts the window over
-    /// its share (so they compete), and evicting the loser makes room. Then
-    /// applies the admission (a winning candidate moves to probation) and
-    /// returns the entry to evict and its hash, exactly as `make_room` would
-    /// choose it; else changes nothing and returns `None`.
+    /// fill, no deadline has passed, the window's LRU entry (the candidate,
+    /// if any) and probation's LRU entry (main's victim) are both unmarked
+    /// (no second chance or promotion is due), and one eviction makes room.
+    /// If the incoming entry puts the window over its share, candidate and
+    /// victim compete (a winning candidate moves to probation); else the
+    /// victim goes. Returns the entry to evict and its hash, exactly as
+    /// `make_room` would choose it; else changes nothing and returns `None`.
     #[inline]
     fn quick_evictee(&mut self, bytes: usize, now_ms: u64) -> Option<(u32, u64)> {
         #[cfg(test)]
@@ -1442,15 +1442,9 @@ impl<V, K: StoreKey> Store<V, K> {
         }
         let w = self.queues[Q::Window as usize];
         let (c, v) = (w.tail, self.queues[Q::Probation as usize].tail);
-        if c == NIL
-            || v == NIL
-            || self.nodes[c as usize].referenced()
-            || self.nodes[v as usize].referenced()
-            || !self.window.exceeded(w.len + 1, w.bytes + bytes)
-        {
+        if v == NIL || self.nodes[v as usize].referenced() || (c != NIL && self.nodes[c as usize].referenced()) {
             return None;
         }
-        let hc = K::hash_of(self.nodes[c as usize].key.borrowed());
         if self.victim.index != v {
             let hash = K::hash_of(self.nodes[v as usize].key.borrowed());
             self.victim = VictimMemo {
@@ -1460,6 +1454,14 @@ impl<V, K: StoreKey> Store<V, K> {
             };
         }
         let hv = self.victim.hash;
+        if c == NIL || !self.window.exceeded(w.len + 1, w.bytes + bytes) {
+            // The window has room: main's victim goes, no contest.
+            if self.bytes - self.nodes[v as usize].size() + bytes > self.limits.max_bytes {
+                return None;
+            }
+            return Some((v, hv));
+        }
+        let hc = K::hash_of(self.nodes[c as usize].key.borrowed());
         if self.victim.block == usize::MAX || self.victim.epoch != self.sketch.epoch {
             (self.victim.block, self.victim.freq) = self.sketch.block_and_frequency(h32(hv));
             self.victim.epoch = self.sketch.epoch;
@@ -1976,9 +1978,15 @@ mod tests {
             general.no_quick_path = true;
             let mut rng = 11;
             for step in 0..60_000u64 {
-                // Skewed keys: a few hot, a long cold tail.
+                // Skewed keys (a few hot, a long cold tail), and in every
+                // other stretch of 5,000 requests a sliding working set that
+                // grows the window (then main's victim goes without contest).
                 let r = lcg(&mut rng) % 1_000;
-                let k = format!("key-{}", (r * r) / 100);
+                let k = if (step / 5_000) % 2 == 1 {
+                    format!("slide-{}", step / 4 + r % 64)
+                } else {
+                    format!("key-{}", (r * r) / 100)
+                };
                 let size = (lcg(&mut rng) % 120) as usize;
                 let ttl = (ttl_every > 0 && step % ttl_every == 0).then_some(step + 200);
                 for s in [&mut quick, &mut general] {
