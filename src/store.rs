@@ -230,9 +230,9 @@ impl<K: StoreKey, V> Node<K, V> {
     }
     /// Fresh bookkeeping: unlinked, unmarked.
     fn reset(&mut self, deadline: u64, size: usize, q: Q) {
-        let d = deadline.min(NO_DEADLINE);
-        self.a = size as u64 | ((d & M34) << 30);
-        self.b = (NIL as u64) | ((NIL as u64) << 24) | ((q as u64) << QUEUE_SHIFT) | ((d >> 34) << 51);
+        self.a = size as u64;
+        self.b = (NIL as u64) | ((NIL as u64) << 24) | ((q as u64) << QUEUE_SHIFT);
+        self.set_deadline(deadline);
     }
     #[inline]
     fn deadline(&self) -> u64 {
@@ -504,9 +504,7 @@ impl Sketch {
 
     #[inline]
     fn frequency(&self, hash: u32) -> u32 {
-        let (b, sh) = self.slots(hash);
-        let c = Self::counts(&self.blocks[b], &sh);
-        c[0].min(c[1]).min(c[2]).min(c[3]) as u32
+        self.block_and_frequency(hash).1
     }
 
     /// Counts one access; returns the block it changed (`usize::MAX` if
@@ -658,7 +656,6 @@ struct Table {
     /// Slots that found no room in their buckets.
     stash: Vec<u32>,
     stash_limit: usize,
-    items: usize,
     /// Rotates the slot a displacement starts from.
     kick: usize,
 }
@@ -670,7 +667,6 @@ impl Table {
             buckets: vec![[SLOT_EMPTY; BUCKET]; n],
             stash: Vec::new(),
             stash_limit: STASH_LIMIT,
-            items: 0,
             kick: 0,
         }
     }
@@ -684,9 +680,12 @@ impl Table {
         self.buckets.len() * BUCKET
     }
 
+    /// Entries held (tests only: counted, not kept up to date on every
+    /// insert and removal).
     #[cfg(test)]
     fn len(&self) -> usize {
-        self.items
+        let full = self.buckets.iter().flatten().filter(|&&s| s != SLOT_EMPTY).count();
+        full + self.stash.len()
     }
 
     /// Whether the stash is past its limit (the table should be rebuilt
@@ -787,7 +786,6 @@ impl Table {
     #[inline]
     fn insert(&mut self, h: u64, i: u32, hash_of: impl Fn(u32) -> u64) -> bool {
         let (b1, b2, tag) = self.place_of(h);
-        self.items += 1;
         for b in [b1, b2] {
             let f = Self::free(&self.buckets[b]);
             if f != 0 {
@@ -829,7 +827,6 @@ impl Table {
                 self.stash.swap_remove(p - slots);
             }
         }
-        self.items -= 1;
     }
 
     /// Slot `p` now holds entry `i` (same key).
