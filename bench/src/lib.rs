@@ -9,6 +9,7 @@
 pub mod store;
 
 pub mod counting;
+pub mod replay;
 pub mod sims;
 pub mod workload;
 

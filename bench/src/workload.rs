@@ -59,6 +59,15 @@ pub fn zipf_trace(n: usize, exponent: f64, ops: usize, seed: u64) -> Vec<u64> {
     (0..ops).map(|_| z.sample()).collect()
 }
 
+/// One 40-byte key per item: `"session:"` + 32 hex digits (16 random, then
+/// the item's number), made before any clock starts.
+pub fn session_keys(items: usize, seed: u64) -> Vec<String> {
+    let mut rng = Rng::new(seed ^ 0xABCD);
+    (0..items as u64)
+        .map(|i| format!("session:{:016x}{:016x}", rng.next_u64(), i))
+        .collect()
+}
+
 /// Decimal digits of `n` in `buf`, without allocating (what a caller with
 /// numeric keys pays to use the store's `&str` API).
 #[inline]

@@ -24,15 +24,15 @@ mod counting;
 #[path = "../../../src/store.rs"]
 #[allow(dead_code)]
 mod store;
+#[path = "../../src/replay.rs"]
+mod replay;
 #[path = "../../src/workload.rs"]
 mod workload;
 
 use std::cell::RefCell;
 
 use counting::{allocated, Counting};
-use workload::fmt_u64;
-
-use store::{Store, StoreKey, StoreLimits};
+use replay::edge_store;
 
 #[global_allocator]
 static GLOBAL: Counting = Counting;
@@ -62,10 +62,7 @@ pub extern "C" fn setup(items: u32, exponent_milli: u32, capacity: u32, ops: u32
     .into_iter()
     .map(|k| k as u32)
     .collect();
-    let mut rng = workload::Rng::new(seed as u64 ^ 0xABCD);
-    let strings = (0..items as u64)
-        .map(|i| format!("session:{:016x}{:016x}", rng.next_u64(), i))
-        .collect();
+    let strings = workload::session_keys(items as usize, seed as u64);
     let n = trace.len() as u32;
     WORK.with(|w| {
         *w.borrow_mut() = Some(Workload {
@@ -81,77 +78,17 @@ fn with_work<R>(f: impl FnOnce(&Workload) -> R) -> R {
     WORK.with(|w| f(w.borrow().as_ref().expect("setup first")))
 }
 
-fn edge_store<K: StoreKey>(capacity: usize) -> Store<u64, K> {
-    Store::new(StoreLimits {
-        max_entries: capacity,
-        max_bytes: usize::MAX,
-    })
-}
-
 /// edgecache's store, keys of `kind` (0 = u64, 1 = 40-byte strings, 2 = u64
 /// formatted as decimal strings); returns hits.
 #[no_mangle]
 pub extern "C" fn run_edge(kind: u32) -> u32 {
-    with_work(|w| {
-        let mut hits = 0;
-        if kind == 0 {
-            let mut s = edge_store::<u64>(w.capacity);
-            for &item in &w.trace {
-                let key = item as u64;
-                if s.get(&key, 0).is_some() {
-                    hits += 1;
-                } else {
-                    let _ = s.insert(&key, key, 16, None, 0);
-                }
-            }
-            return hits;
-        }
-        let mut s = edge_store::<Box<str>>(w.capacity);
-        let mut buf = [0u8; 20];
-        for &item in &w.trace {
-            let key = if kind == 2 {
-                fmt_u64(&mut buf, item as u64)
-            } else {
-                &w.strings[item as usize]
-            };
-            if s.get(key, 0).is_some() {
-                hits += 1;
-            } else {
-                let _ = s.insert(key, item as u64, key.len() + 8, None, 0);
-            }
-        }
-        hits
-    })
+    with_work(|w| replay::run_edge(&w.trace, &w.strings, w.capacity, kind))
 }
 
 /// quick_cache (foldhash), keys of `kind`; returns hits.
 #[no_mangle]
 pub extern "C" fn run_quick(kind: u32) -> u32 {
-    with_work(|w| {
-        let mut hits = 0;
-        if kind != 1 {
-            let mut c = quick_cache::unsync::Cache::<u64, u64>::new(w.capacity);
-            for &item in &w.trace {
-                let k = item as u64;
-                if c.get(&k).is_some() {
-                    hits += 1;
-                } else {
-                    c.insert(k, k);
-                }
-            }
-        } else {
-            let mut c = quick_cache::unsync::Cache::<String, u64>::new(w.capacity);
-            for &item in &w.trace {
-                let k: &str = &w.strings[item as usize];
-                if c.get(k).is_some() {
-                    hits += 1;
-                } else {
-                    c.insert(k.to_owned(), item as u64);
-                }
-            }
-        }
-        hits
-    })
+    with_work(|w| replay::run_quick(&w.trace, &w.strings, w.capacity, kind))
 }
 
 /// Bytes the store allocates per entry beyond the key's bytes and the value
