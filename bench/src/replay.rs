@@ -2,12 +2,12 @@
 //! and the wasm module (`bench/wasm`, which includes this file by path):
 //! Zipf requests as "get; on a miss, insert" through a fresh cache, for
 //! edgecache's store and for quick_cache. Key kinds: 0 = the item's number
-//! as a `u64` key, 1 = the item's 40-byte string (`workload::session_keys`),
+//! as a `u64` key, 1 = the item's 40-byte string (`workload::SessionKeys`),
 //! 2 = the number formatted in decimal for edgecache's `&str`-keyed store
 //! (quick_cache keeps `u64` keys there).
 
 use crate::store::{Store, StoreKey, StoreLimits};
-use crate::workload::fmt_u64;
+use crate::workload::{fmt_u64, SessionKeys};
 
 /// edgecache's store bounded at `capacity` entries only.
 pub fn edge_store<K: StoreKey>(capacity: usize) -> Store<u64, K> {
@@ -18,7 +18,7 @@ pub fn edge_store<K: StoreKey>(capacity: usize) -> Store<u64, K> {
 }
 
 /// Replays `trace` (item numbers) through edgecache's store; returns hits.
-pub fn run_edge(trace: &[u32], strings: &[String], capacity: usize, kind: u32) -> u32 {
+pub fn run_edge(trace: &[u32], keys: &SessionKeys, capacity: usize, kind: u32) -> u32 {
     let mut hits = 0;
     if kind == 0 {
         let mut s = edge_store::<u64>(capacity);
@@ -38,7 +38,7 @@ pub fn run_edge(trace: &[u32], strings: &[String], capacity: usize, kind: u32) -
         let key = if kind == 2 {
             fmt_u64(&mut buf, item as u64)
         } else {
-            &strings[item as usize]
+            keys.key(item as usize)
         };
         if s.get(key, 0).is_some() {
             hits += 1;
@@ -50,7 +50,7 @@ pub fn run_edge(trace: &[u32], strings: &[String], capacity: usize, kind: u32) -
 }
 
 /// Replays `trace` through quick_cache; returns hits.
-pub fn run_quick(trace: &[u32], strings: &[String], capacity: usize, kind: u32) -> u32 {
+pub fn run_quick(trace: &[u32], keys: &SessionKeys, capacity: usize, kind: u32) -> u32 {
     let mut hits = 0;
     if kind != 1 {
         let mut c = quick_cache::unsync::Cache::<u64, u64>::new(capacity);
@@ -65,7 +65,7 @@ pub fn run_quick(trace: &[u32], strings: &[String], capacity: usize, kind: u32) 
     } else {
         let mut c = quick_cache::unsync::Cache::<String, u64>::new(capacity);
         for &item in trace {
-            let k: &str = &strings[item as usize];
+            let k: &str = keys.key(item as usize);
             if c.get(k).is_some() {
                 hits += 1;
             } else {

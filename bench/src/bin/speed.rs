@@ -9,7 +9,7 @@
 use std::time::Instant;
 
 use edgecache_bench::replay::{run_edge, run_quick};
-use edgecache_bench::workload::session_keys;
+use edgecache_bench::workload::SessionKeys;
 
 fn median_ns(ops: usize, runs: usize, mut f: impl FnMut() -> u32) -> f64 {
     f();
@@ -41,13 +41,13 @@ fn main() {
             .into_iter()
             .map(|k| k as u32)
             .collect();
-        let strings = session_keys(items, 42);
+        let keys = SessionKeys::new(items, 42);
         for (kind, label) in [(0u32, "u64"), (2, "u64 as decimal str"), (1, "40-byte str")] {
-            let e = median_ns(ops, runs, || run_edge(&trace, &strings, cap, kind));
+            let e = median_ns(ops, runs, || run_edge(&trace, &keys, cap, kind));
             let q = if only.is_some() {
                 0.0
             } else {
-                median_ns(ops, runs, || run_quick(&trace, &strings, cap, kind))
+                median_ns(ops, runs, || run_quick(&trace, &keys, cap, kind))
             };
             println!("| {items} | {s:.1} | {cap} | {label} | {e:.1} | {q:.1} |");
         }

@@ -12,8 +12,9 @@
 //! * `2` (u64 as decimal `&str`): edgecache's string-keyed store, each request
 //!   formatting the number into a stack buffer (counted in the timed loop);
 //!   quick_cache runs its `u64` keys here.
-//! * `1` (40-byte strings): `"session:"` + 32 hex digits, made once per item;
-//!   both caches look up a `&str` and copy it on insert (quick_cache into a
+//! * `1` (40-byte strings): `"session:"` + 32 hex digits, made once per item
+//!   into one buffer (`workload::SessionKeys`); both caches look up a `&str`
+//!   slice of it and copy it on insert (quick_cache into a
 //!   `String`, edgecache into a `Box<str>`).
 //!
 //! A counting global allocator also lets the module report the bytes the
@@ -42,7 +43,7 @@ struct Workload {
     /// Item number of each request.
     trace: Vec<u32>,
     /// 40-byte key of each item.
-    strings: Vec<String>,
+    keys: workload::SessionKeys,
 }
 
 thread_local! {
@@ -62,13 +63,13 @@ pub extern "C" fn setup(items: u32, exponent_milli: u32, capacity: u32, ops: u32
     .into_iter()
     .map(|k| k as u32)
     .collect();
-    let strings = workload::session_keys(items as usize, seed as u64);
+    let keys = workload::SessionKeys::new(items as usize, seed as u64);
     let n = trace.len() as u32;
     WORK.with(|w| {
         *w.borrow_mut() = Some(Workload {
             capacity: capacity as usize,
             trace,
-            strings,
+            keys,
         })
     });
     n
@@ -82,13 +83,13 @@ fn with_work<R>(f: impl FnOnce(&Workload) -> R) -> R {
 /// formatted as decimal strings); returns hits.
 #[no_mangle]
 pub extern "C" fn run_edge(kind: u32) -> u32 {
-    with_work(|w| replay::run_edge(&w.trace, &w.strings, w.capacity, kind))
+    with_work(|w| replay::run_edge(&w.trace, &w.keys, w.capacity, kind))
 }
 
 /// quick_cache (foldhash), keys of `kind`; returns hits.
 #[no_mangle]
 pub extern "C" fn run_quick(kind: u32) -> u32 {
-    with_work(|w| replay::run_quick(&w.trace, &w.strings, w.capacity, kind))
+    with_work(|w| replay::run_quick(&w.trace, &w.keys, w.capacity, kind))
 }
 
 /// Bytes the store allocates per entry beyond the key's bytes and the value
