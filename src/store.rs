@@ -774,18 +774,17 @@ impl Table {
     fn find(&self, h: u64, mut is: impl FnMut(u32) -> bool) -> Result<(usize, u32), bool> {
         let (b1, b2, tag) = self.place_of(h);
         let mut clean = true;
-        for b in [b1, b2] {
-            let bucket = &self.buckets[b];
-            let mut m = Self::tag_matches(bucket, tag);
-            while m != 0 {
-                let k = m.trailing_zeros() as usize;
-                m &= m - 1;
-                let i = bucket[k] & IDX_MASK;
-                if is(i) {
-                    return Ok((b * BUCKET + k, i));
-                }
-                clean = false;
+        // Both buckets' matches in one mask: bits 0–3 for `b1`, 4–7 for `b2`.
+        let mut m = Self::tag_matches(&self.buckets[b1], tag) | Self::tag_matches(&self.buckets[b2], tag) << 4;
+        while m != 0 {
+            let k = m.trailing_zeros() as usize;
+            m &= m - 1;
+            let b = if k < BUCKET { b1 } else { b2 };
+            let i = self.buckets[b][k % BUCKET] & IDX_MASK;
+            if is(i) {
+                return Ok((b * BUCKET + k % BUCKET, i));
             }
+            clean = false;
         }
         if !self.stash.is_empty() {
             return self.find_in_stash(tag, is, clean);
