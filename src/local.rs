@@ -133,14 +133,10 @@ impl CacheBackend for LocalBackend {
         let full = self.make_key(key, version)?;
         let now = self.clock.now_ms();
         let mut store = self.store.borrow_mut();
-        let Some(v) = store.get(&full, now).cloned() else {
-            return Ok(None);
-        };
-        let left = store
-            .peek_with_expiry(&full, now)
-            .and_then(|(_, t)| t)
-            .map(|t| t.saturating_sub(now) as f64 / 1000.0);
-        Ok(Some((v, left)))
+        Ok(store.get_with_expiry(&full, now).map(|(v, deadline)| {
+            let left = deadline.map(|t| t.saturating_sub(now) as f64 / 1000.0);
+            (v.clone(), left)
+        }))
     }
 
     async fn set(&self, key: &str, value: Value, ttl: Ttl, version: Option<i64>) -> Result<()> {

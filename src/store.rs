@@ -1625,7 +1625,22 @@ impl<V, K: StoreKey> Store<V, K> {
 
     /// Looks a key up, counting a hit or a miss and refreshing its recency
     /// and frequency.
+    #[inline]
     pub fn get(&mut self, key: &K::Borrowed, now_ms: u64) -> Option<&V> {
+        let i = self.lookup(key, now_ms)?;
+        Some(&self.nodes[i as usize].value)
+    }
+
+    /// Like [`Store::get`], also returning the entry's expiry.
+    pub fn get_with_expiry(&mut self, key: &K::Borrowed, now_ms: u64) -> Option<(&V, Option<u64>)> {
+        let i = self.lookup(key, now_ms)?;
+        let n = &self.nodes[i as usize];
+        Some((&n.value, n.expiry()))
+    }
+
+    /// `get`'s work: the live entry's index, with the hit or miss counted.
+    #[inline(always)]
+    fn lookup(&mut self, key: &K::Borrowed, now_ms: u64) -> Option<u32> {
         let h = K::hash_of(key);
         let found = match self.probe(key, h) {
             Ok((p, i)) if expired(self.nodes[i as usize].deadline(), now_ms) => {
@@ -1649,7 +1664,7 @@ impl<V, K: StoreKey> Store<V, K> {
                     self.count_access(h);
                 }
                 self.touch(i);
-                Some(&self.nodes[i as usize].value)
+                Some(i)
             }
             None => {
                 self.stats.misses += 1;
