@@ -162,6 +162,7 @@ impl<'a> Suite<'a> {
         case!(fractional_ttl);
         case!(zero_ttl_removes);
         case!(never_expires);
+        case!(ttl_is_reported);
         case!(default_ttl);
         case!(touch);
         case!(incr_decr);
@@ -338,6 +339,34 @@ impl<'a> Suite<'a> {
         };
         self.time.advance_ms(wait).await;
         check!(ok!(self.b().get("n", None).await).is_some(), "Ttl::Never key expired");
+        Ok(())
+    }
+
+    /// `get_with_ttl`: the value, and the seconds left where the backend
+    /// reports them (`None` is allowed: "never" or "unknown"), but never more
+    /// than were set, and none for a key that never expires.
+    async fn ttl_is_reported(&self) -> CaseResultT {
+        check!(
+            ok!(self.b().get_with_ttl("gt-missing", None).await).is_none(),
+            "get_with_ttl of a missing key must be None"
+        );
+        ok!(self.b().set("gt", Value::from("v"), Ttl::Seconds(100.0), None).await);
+        ok!(self.b().set("gt-never", Value::from(2), Ttl::Never, None).await);
+        let got = ok!(self.b().get_with_ttl("gt", None).await);
+        match got {
+            Some((v, left)) => {
+                check!(v == Value::from("v"), "get_with_ttl returned {v:?}");
+                if let Some(left) = left {
+                    check!(left > 0.0 && left <= 100.0, "{left} s left of a 100 s TTL");
+                }
+            }
+            None => return Err("get_with_ttl lost a live key".into()),
+        }
+        let got = ok!(self.b().get_with_ttl("gt-never", None).await);
+        check!(
+            matches!(got, Some((ref v, None)) if *v == Value::from(2)),
+            "a Ttl::Never key must come back with no TTL, got {got:?}"
+        );
         Ok(())
     }
 
@@ -705,6 +734,18 @@ mod tests {
             let report = block_on(suite.run());
             assert!(report.all_passed(), "ttl {timeout:?}:\n{report}");
         }
+    }
+
+    #[test]
+    fn local_reports_the_exact_ttl_left() {
+        let clock = ManualClock::new(1_700_000_000_000);
+        let b = local("", Timeout::default(), &clock);
+        block_on(b.set("k", Value::from(1), Ttl::Seconds(100.0), None)).unwrap();
+        clock.advance_ms(40_000);
+        let got = block_on(b.get_with_ttl("k", None)).unwrap();
+        assert_eq!(got, Some((Value::from(1), Some(60.0))));
+        clock.advance_ms(60_000);
+        assert_eq!(block_on(b.get_with_ttl("k", None)).unwrap(), None);
     }
 
     /// The suite must be able to fail: a backend that forgets expiry fails it.

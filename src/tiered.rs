@@ -114,8 +114,10 @@ impl CacheBackend for TieredBackend {
     }
 
     async fn get_with_ttl(&self, key: &str, version: Option<i64>) -> Result<Option<(Value, Option<f64>)>> {
-        if let Some(found) = self.near.get_with_ttl(key, version).await? {
-            return Ok(Some(found));
+        if let Some(v) = self.near.get(key, version).await? {
+            // The near copy's lifetime is capped at `near_ttl`, so it does
+            // not tell the key's: unknown.
+            return Ok(Some((v, None)));
         }
         let found = self.far.get_with_ttl(key, version).await?;
         if let Some((v, left)) = &found {
