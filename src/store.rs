@@ -1693,7 +1693,9 @@ impl<V, K: StoreKey> Store<V, K> {
     /// Inserts or replaces `key`. `bytes` is the caller's size of key and value;
     /// [`ENTRY_OVERHEAD`] is added to it. Other entries are evicted (expired
     /// ones first) until both bounds hold; the entry written is never evicted
-    /// by its own insert, so an immediate `get` finds it.
+    /// by its own insert, so an immediate `get` finds it. An `expires_at`
+    /// already reached removes the key instead (a zero TTL) and evicts
+    /// nothing.
     pub fn insert(
         &mut self,
         key: &K::Borrowed,
@@ -1710,8 +1712,17 @@ impl<V, K: StoreKey> Store<V, K> {
             });
         }
         let deadline = expires_at.unwrap_or(NO_DEADLINE).min(NO_DEADLINE);
-        self.earliest_deadline = self.earliest_deadline.min(deadline);
         let h = K::hash_of(key);
+        if expired(deadline, now_ms) {
+            // Dead on arrival (a zero TTL): the write removes the key and
+            // evicts nothing.
+            if let Some((p, i)) = self.find(key, h) {
+                self.remove_at(i, p, &mut None);
+                self.stats.expirations += 1;
+            }
+            return Ok(());
+        }
+        self.earliest_deadline = self.earliest_deadline.min(deadline);
         let found = if self.missed == Some(h) {
             None
         } else {
@@ -1769,6 +1780,9 @@ impl<V, K: StoreKey> Store<V, K> {
     /// table: it enters the window.
     #[inline(always)]
     fn finish_insert(&mut self, i: u32, bytes: usize, h: u64) {
+        // Again: a purge while making room recomputed the bound without the
+        // new entry.
+        self.earliest_deadline = self.earliest_deadline.min(self.nodes[i as usize].deadline());
         self.bytes += bytes;
         self.push_front(i, Q::Window);
         self.count_access(h);
@@ -1819,6 +1833,12 @@ impl<V, K: StoreKey> Store<V, K> {
     fn check(&self) {
         assert!(self.nodes.len() <= self.max_entries);
         assert!(self.bytes <= self.limits.max_bytes);
+        let earliest = self.nodes.iter().map(|n| n.deadline()).min();
+        assert!(
+            earliest.is_none_or(|d| self.earliest_deadline <= d),
+            "earliest_deadline {} above a held deadline {earliest:?}",
+            self.earliest_deadline
+        );
         let used = self.table.len();
         assert_eq!(used, self.nodes.len(), "table slots vs entries");
         for (i, n) in self.nodes.iter().enumerate() {
@@ -1914,6 +1934,7 @@ mod tests {
                 let k = format!("k{}", lcg(&mut rng) % (max_entries as u64 * 3));
                 let now = step / 10;
                 let op = lcg(&mut rng) % 10;
+                let evicted = s.stats().evicted_entries_bound + s.stats().evicted_bytes_bound;
                 match op {
                     0..=4 => {
                         if s.get(&k, now).is_none() {
@@ -1936,6 +1957,10 @@ mod tests {
                         s.set_expiry(&k, Some(now + 5), now);
                     }
                 }
+                if s.stats().evicted_entries_bound + s.stats().evicted_bytes_bound > evicted {
+                    let held = s.nodes.iter().filter(|n| expired(n.deadline(), now)).count();
+                    assert_eq!(held, 0, "step {step}: a live entry went while expired ones stayed");
+                }
                 if step.is_multiple_of(7) {
                     s.check();
                 }
@@ -1946,8 +1971,6 @@ mod tests {
         }
     }
 
-    /// The key index finds every entry, moves entries between their two
-    /// buckets when both are full, frees slots, and reports a full table.
     #[test]
     fn string_hash_and_equality_see_every_byte() {
         // Every length from 0 to 40 (word, tail and overlapping-load paths):
@@ -1969,6 +1992,8 @@ mod tests {
         }
     }
 
+    /// The key index finds every entry, moves entries between their two
+    /// buckets when both are full, frees slots, and reports a full table.
     #[test]
     fn cuckoo_table_places_finds_and_removes() {
         let hash = |i: u32| <u64 as StoreKey>::hash_of(&(i as u64));
@@ -2163,6 +2188,47 @@ mod tests {
         assert!(s.peek("old-live", 10).is_some());
         assert_eq!(s.stats().expirations, 1);
         assert_eq!(s.stats().evicted_entries_bound, 0);
+    }
+
+    /// An entry inserted while a purge ran keeps its deadline in the
+    /// earliest-deadline bound, so once expired it goes before a live entry
+    /// (entry bound, then byte bound).
+    #[test]
+    fn an_entry_inserted_during_a_purge_still_expires_first() {
+        let mut s = store(2, usize::MAX);
+        s.insert("a", 1, 1, Some(10), 0).unwrap();
+        s.insert("b", 2, 1, None, 0).unwrap();
+        s.insert("c", 3, 1, Some(20), 10).unwrap(); // purges "a"
+        s.insert("d", 4, 1, None, 20).unwrap(); // "c" has expired: it goes, not "b"
+        s.check();
+        assert_eq!(s.peek("b", 20), Some(&2));
+        assert_eq!((s.stats().expirations, s.stats().evicted_entries_bound), (2, 0));
+
+        let per = 10 + ENTRY_OVERHEAD;
+        let mut s = store(100, 4 * per);
+        s.insert("t", 0, 10, Some(5), 0).unwrap();
+        for k in ["a", "b", "c"] {
+            s.insert(k, 1, 10, None, 0).unwrap();
+        }
+        s.insert("x", 2, 10, Some(50), 5).unwrap(); // purges "t"
+        s.insert("y", 3, 10, None, 60).unwrap(); // "x" has expired
+        s.check();
+        assert_eq!((s.stats().expirations, s.stats().evicted_bytes_bound), (2, 0));
+    }
+
+    #[test]
+    fn an_already_expired_insert_removes_the_key_and_evicts_nothing() {
+        let mut s = store(2, usize::MAX);
+        s.insert("a", 1, 1, None, 10).unwrap();
+        s.insert("b", 2, 1, None, 10).unwrap();
+        s.insert("dead", 3, 1, Some(5), 10).unwrap();
+        s.insert("a", 4, 1, Some(10), 10).unwrap(); // deadline = now
+        s.check();
+        assert_eq!(s.peek("a", 10), None);
+        assert_eq!(s.peek("b", 10), Some(&2));
+        assert_eq!(s.peek("dead", 10), None);
+        assert_eq!(s.len(), 1);
+        assert_eq!((s.stats().expirations, s.stats().evicted_entries_bound), (1, 0));
     }
 
     #[test]
