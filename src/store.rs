@@ -2231,6 +2231,128 @@ mod tests {
         assert_eq!((s.stats().expirations, s.stats().evicted_entries_bound), (1, 0));
     }
 
+    /// Keys with four distinct hashes among them (the stash and tag
+    /// collisions at work).
+    #[derive(Clone, PartialEq, Debug)]
+    struct Few(u32);
+
+    impl StoreKey for Few {
+        type Borrowed = u32;
+        fn from_borrowed(key: &u32) -> Self {
+            Few(*key)
+        }
+        fn borrowed(&self) -> &u32 {
+            &self.0
+        }
+        fn hash_of(key: &u32) -> u64 {
+            <u64 as StoreKey>::hash_of(&(*key as u64 % 4))
+        }
+    }
+
+    /// Two stores, one kept off the quick eviction path, fed the same
+    /// random operations (edge sizes and deadlines included) and checked
+    /// against the last value written per key: a read returns that value or
+    /// nothing (evicted), never an expired or older one; a fresh insert is
+    /// readable; no live entry goes while an expired one stays; both stores
+    /// decide alike; `check()` holds throughout.
+    fn model_fuzz<K: StoreKey + Clone>(max_entries: usize, max_bytes: usize, seed: u64, make: impl Fn(u32) -> K) {
+        use std::collections::HashMap;
+        let limits = StoreLimits { max_entries, max_bytes };
+        let (mut quick, mut general) = (Store::<u64, K>::new(limits), Store::<u64, K>::new(limits));
+        general.no_quick_path = true;
+        let mut last: HashMap<u32, (u64, u64)> = HashMap::new();
+        let (mut rng, mut now) = (seed, 100u64);
+        let fit = max_bytes.saturating_sub(ENTRY_OVERHEAD);
+        for step in 0..12_000u64 {
+            now += lcg(&mut rng) % 3;
+            let i = (lcg(&mut rng) % (max_entries as u64 * 3 + 2)) as u32;
+            let (key, op, r) = (make(i), lcg(&mut rng) % 10, lcg(&mut rng));
+            let size = match r % 16 {
+                0 => fit,
+                1 => fit + 1,
+                _ => (r / 16 % 64) as usize,
+            };
+            let ttl = match r / 1024 % 12 {
+                0 => Some(now),
+                1 => Some(now - 1),
+                2 => Some(u64::MAX),
+                3 => Some(NO_DEADLINE - 1),
+                4..=6 => Some(now + 1 + r % 30),
+                _ => None,
+            };
+            let ctx = format!("seed {seed} step {step} key {i} op {op}");
+            for s in [&mut quick, &mut general] {
+                let evicted = s.stats().evicted_entries_bound + s.stats().evicted_bytes_bound;
+                let read = match op {
+                    0..=4 => s.get(key.borrowed(), now).copied(),
+                    5 => s.peek(key.borrowed(), now).copied(),
+                    6 => s.remove(key.borrowed(), now),
+                    7 => {
+                        let live = s.peek(key.borrowed(), now).is_some();
+                        assert_eq!(s.set_expiry(key.borrowed(), ttl, now), live, "{ctx}");
+                        None
+                    }
+                    _ => None,
+                };
+                if let Some(v) = read {
+                    let (want, deadline) = last[&i];
+                    assert_eq!(v, want, "{ctx}: an older value came back");
+                    assert!(!expired(deadline, now), "{ctx}: an expired value came back");
+                }
+                let writes = op == 8 || op == 9 || (op <= 4 && read.is_none());
+                if writes
+                    && s.insert(key.borrowed(), step, size, ttl, now).is_ok()
+                    && !expired(ttl.unwrap_or(NO_DEADLINE).min(NO_DEADLINE), now)
+                {
+                    assert_eq!(
+                        s.peek(key.borrowed(), now),
+                        Some(&step),
+                        "{ctx}: fresh insert unreadable"
+                    );
+                }
+                if s.stats().evicted_entries_bound + s.stats().evicted_bytes_bound > evicted {
+                    let stale = s.nodes.iter().filter(|n| expired(n.deadline(), now)).count();
+                    assert_eq!(stale, 0, "{ctx}: a live entry went while expired ones stayed");
+                }
+                if max_entries <= 64 || step % 17 == 0 {
+                    s.check();
+                }
+            }
+            assert_eq!(quick.stats(), general.stats(), "{ctx}");
+            // What a later read may return.
+            match op {
+                6 => {
+                    last.remove(&i);
+                }
+                7 => {
+                    if let (Some(e), true) = (last.get_mut(&i), quick.peek(key.borrowed(), now).is_some()) {
+                        e.1 = ttl.unwrap_or(NO_DEADLINE).min(NO_DEADLINE);
+                    }
+                }
+                _ => {
+                    match quick.peek_with_expiry(key.borrowed(), now) {
+                        Some((v, d)) => last.insert(i, (*v, d.unwrap_or(NO_DEADLINE))),
+                        None => last.remove(&i),
+                    };
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn random_operations_match_a_model_on_both_eviction_paths() {
+        for (seed, max_entries, max_bytes) in [
+            (1, 1, usize::MAX),
+            (2, 3, usize::MAX),
+            (3, 16, 1_500),
+            (4, 64, usize::MAX),
+            (5, 300, 12_000),
+        ] {
+            model_fuzz::<Box<str>>(max_entries, max_bytes, seed, |i| format!("key-{i}").into());
+            model_fuzz::<Few>(max_entries, max_bytes, seed, Few);
+        }
+    }
+
     #[test]
     fn word_wise_key_equality() {
         let a: Vec<u8> = (0..40u8).map(|i| b'a' + i % 26).collect();
