@@ -55,10 +55,19 @@ fn directive(cc: &[(String, Option<String>)], name: &str) -> Option<Option<Strin
     cc.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone())
 }
 
+/// Largest delta-seconds a cache keeps (RFC 9111 §1.2.2: bigger values,
+/// and overflowing ones, count as 2^31).
+const MAX_DELTA_SECONDS: u64 = 1 << 31;
+
+/// A delta-seconds directive: absent → `None`; digits → their value, at most
+/// 2^31; anything else (`-1`, `10s`, no value) → 0, since invalid freshness
+/// information means stale (RFC 9111 §4.2.1).
 fn seconds(cc: &[(String, Option<String>)], name: &str) -> Option<f64> {
-    directive(cc, name)?
-        .and_then(|v| v.parse::<u64>().ok())
-        .map(|n| n as f64)
+    let v = directive(cc, name)?.unwrap_or_default();
+    if v.is_empty() || !v.bytes().all(|b| b.is_ascii_digit()) {
+        return Some(0.0);
+    }
+    Some(v.parse::<u64>().unwrap_or(MAX_DELTA_SECONDS).min(MAX_DELTA_SECONDS) as f64)
 }
 
 /// What to do with a request before looking at the cache.
@@ -129,7 +138,7 @@ impl Freshness {
     /// How long the backend must keep the entry: fresh plus the longer stale window.
     pub fn storage_secs(&self) -> Option<f64> {
         self.fresh_ms
-            .map(|f| (f + self.swr_ms.max(self.sie_ms)) as f64 / 1000.0)
+            .map(|f| f.saturating_add(self.swr_ms.max(self.sie_ms)) as f64 / 1000.0)
     }
 }
 
@@ -188,17 +197,28 @@ pub fn decide_store(f: &StoreFacts<'_>, rules: &FreshnessRules) -> Result<Freshn
         (None, Timeout::Never) => None,
         (None, Timeout::Seconds(s)) => Some(ms(s)),
     };
-    if fresh_ms == Some(0) && rules.stale_while_revalidate <= 0.0 && rules.stale_if_error <= 0.0 {
-        return Err("ttl-0");
-    }
+    // RFC 9111 §4.2.4: no stale answers where the response forbids them
+    // (s-maxage implies proxy-revalidate), unless, with `origin_ttl`, the
+    // origin grants a stale window itself (RFC 5861).
+    let no_stale = ["no-cache", "must-revalidate", "proxy-revalidate", "s-maxage"]
+        .iter()
+        .any(|d| directive(&cc, d).is_some());
     let pick = |name: &str, configured: f64| match (rules.origin_ttl, seconds(&cc, name)) {
         (true, Some(s)) => ms(s),
+        _ if no_stale => 0,
         _ => ms(configured),
     };
+    let (swr_ms, sie_ms) = (
+        pick("stale-while-revalidate", rules.stale_while_revalidate),
+        pick("stale-if-error", rules.stale_if_error),
+    );
+    if fresh_ms == Some(0) && swr_ms == 0 && sie_ms == 0 {
+        return Err("ttl-0");
+    }
     Ok(Freshness {
         fresh_ms,
-        swr_ms: pick("stale-while-revalidate", rules.stale_while_revalidate),
-        sie_ms: pick("stale-if-error", rules.stale_if_error),
+        swr_ms,
+        sie_ms,
     })
 }
 
@@ -387,9 +407,58 @@ mod tests {
             stale_while_revalidate: 1.0,
             ..on
         };
-        let f = decide_store(&facts(200, Some("no-cache")), &swr).unwrap();
-        assert_eq!(f.fresh_ms, Some(0));
-        assert_eq!(f.storage_secs(), Some(1.0));
+        // no-cache forbids serving stale: the configured window does not apply.
+        assert_eq!(decide_store(&facts(200, Some("no-cache")), &swr), Err("ttl-0"));
+        // An origin's own stale window is honoured with origin_ttl (RFC 5861).
+        let f = decide_store(&facts(200, Some("max-age=0, stale-while-revalidate=1")), &swr).unwrap();
+        assert_eq!((f.fresh_ms, f.swr_ms, f.storage_secs()), (Some(0), 1_000, Some(1.0)));
+    }
+
+    #[test]
+    fn directives_that_forbid_stale_answers_drop_the_configured_windows() {
+        let rules = FreshnessRules {
+            ttl: Timeout::Seconds(10.0),
+            stale_while_revalidate: 30.0,
+            stale_if_error: 60.0,
+            ..Default::default()
+        };
+        for origin_ttl in [false, true] {
+            let r = FreshnessRules { origin_ttl, ..rules };
+            for cc in ["max-age=10, must-revalidate", "proxy-revalidate", "s-maxage=10"] {
+                let f = decide_store(&facts(200, Some(cc)), &r).unwrap();
+                assert_eq!((f.swr_ms, f.sie_ms), (0, 0), "{cc}, origin_ttl {origin_ttl}");
+            }
+            let f = decide_store(&facts(200, Some("public")), &r).unwrap();
+            assert_eq!((f.swr_ms, f.sie_ms), (30_000, 60_000));
+        }
+        let on = FreshnessRules {
+            origin_ttl: true,
+            ..rules
+        };
+        let f = decide_store(&facts(200, Some("s-maxage=10, stale-while-revalidate=5")), &on).unwrap();
+        assert_eq!((f.fresh_ms, f.swr_ms, f.sie_ms), (Some(10_000), 5_000, 0));
+    }
+
+    #[test]
+    fn delta_seconds_are_capped_and_invalid_ones_mean_stale() {
+        let on = FreshnessRules {
+            origin_ttl: true,
+            ttl: Timeout::Seconds(300.0),
+            ..Default::default()
+        };
+        let fresh = |cc: &'static str| decide_store(&facts(200, Some(cc)), &on).map(|f| f.fresh_ms);
+        let cap = Some((1u64 << 31) * 1000);
+        assert_eq!(fresh("max-age=31536000000000000"), Ok(cap));
+        assert_eq!(fresh("max-age=99999999999999999999999"), Ok(cap));
+        assert_eq!(fresh("max-age=-1"), Err("ttl-0"));
+        assert_eq!(fresh("max-age=10s"), Err("ttl-0"));
+        assert_eq!(fresh("max-age=\"20\""), Ok(Some(20_000)));
+        let huge = decide_store(
+            &facts(200, Some("max-age=31536000000000000, stale-while-revalidate=60")),
+            &on,
+        )
+        .unwrap();
+        assert!(huge.storage_secs().unwrap() > 2e9);
     }
 
     #[test]

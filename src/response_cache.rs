@@ -148,6 +148,12 @@ impl Default for CachePolicy {
     }
 }
 
+/// `Cache-Status` `ttl` of an answer stale by `by_ms`: freshness lifetime
+/// minus age, in whole seconds rounded down (RFC 9211, RFC 9111 §4.2).
+fn stale_ttl(by_ms: u64) -> i64 {
+    -(by_ms.div_ceil(1000) as i64)
+}
+
 /// Normalizes a URL for keys: lower-case scheme and host, no default port,
 /// no fragment, no empty query; query parameters sorted when asked.
 pub fn normalize_url(raw: &str, sort_query: bool) -> String {
@@ -444,7 +450,7 @@ impl ResponseCache {
                     self.refresh_in_background(store.clone(), key.clone(), req.clone(), policy.clone(), io);
                     let status = CacheStatus {
                         hit: true,
-                        ttl: Some(-((by / 1000) as i64) - 1),
+                        ttl: Some(stale_ttl(by)),
                         detail: Some("stale-while-revalidate".into()),
                         ..Default::default()
                     };
@@ -462,11 +468,12 @@ impl ResponseCache {
                                 Ok((f, _)) => f.response.status,
                                 Err(_) => 502,
                             };
+                            // Forwarded, then answered from the cache:
+                            // `fwd=stale`, not `hit` (RFC 9211).
                             let status = CacheStatus {
-                                hit: true,
                                 fwd: Some("stale"),
                                 fwd_status: Some(fwd_status),
-                                ttl: Some(-((by / 1000) as i64) - 1),
+                                ttl: Some(stale_ttl(by)),
                                 detail: Some("stale-if-error".into()),
                                 ..Default::default()
                             };
@@ -486,7 +493,7 @@ impl ResponseCache {
         match self.fetch_collapsed(&*store, &key, &req, policy, io).await {
             Ok((f, collapsed)) => self.finish(f, fwd, collapsed, is_head),
             Err(e) => {
-                self.count(|s| s.origin_errors += 1);
+                // (Counted in origin_errors where the fetch failed.)
                 let mut r = HttpResponse::text(502, &format!("origin unreachable: {e}"));
                 r.set_header(
                     "cache-status",
@@ -548,9 +555,16 @@ impl ResponseCache {
         if !entry.is_variants() {
             return Ok(Some(entry));
         }
+        let corrupt = |what: &str| Err(CacheError::Corrupt(format!("{what} at {key:?}")));
+        if entry.vary.is_empty() {
+            return corrupt("a Vary pointer without header names");
+        }
         let vkey = variant_key(key, &entry.vary, |h| req.header(h));
         match store.get(&vkey, version).await? {
-            Some(raw) => Ok(Some(CachedResponse::decode(&raw)?)),
+            Some(raw) => match CachedResponse::decode(&raw)? {
+                v if v.is_variants() => corrupt("a Vary pointer to another pointer"),
+                v => Ok(Some(v)),
+            },
             None => Ok(None),
         }
     }
@@ -583,12 +597,16 @@ impl ResponseCache {
                 r.map(|f| (f, false))
             }
             Flight::Joined(Ok(f)) => {
-                // A varying answer is shared only with requests of the same variant.
+                // Shared only if it could have been stored (never another
+                // user's private, Set-Cookie, authorized or partial answer:
+                // those waiters ask the origin themselves, like Varnish's
+                // hit-for-pass), and only with requests of the same variant.
+                let shareable = matches!(f.refusal, None | Some("store-error") | Some("too-large"));
                 let mine = f.variant.as_ref().map(|_| {
                     let names = vary_names(&f.response.header("vary").unwrap_or_default());
                     variant_key(key, &names, |h| req.header(h))
                 });
-                if mine == f.variant {
+                if shareable && mine == f.variant {
                     self.count(|s| s.collapsed += 1);
                     Ok((f, true))
                 } else {
@@ -971,7 +989,8 @@ mod tests {
         r.clock.advance_ms(2000);
         let stale = r.get(HttpRequest::get(URL), &p);
         assert_eq!(body(&stale), "v1");
-        assert_eq!(status(&stale), "edgecache; hit; ttl=-2; detail=stale-while-revalidate");
+        // Lifetime 1 s, age 2 s: ttl = 1 − 2.
+        assert_eq!(status(&stale), "edgecache; hit; ttl=-1; detail=stale-while-revalidate");
         assert_eq!(r.calls.get(), 1, "the refresh runs after the response");
         let again = r.get(HttpRequest::get(URL), &p);
         assert_eq!(body(&again), "v1");
@@ -1003,7 +1022,7 @@ mod tests {
         assert_eq!(body(&a), "v1");
         assert_eq!(
             status(&a),
-            "edgecache; hit; fwd=stale; fwd-status=502; ttl=-5; detail=stale-if-error"
+            "edgecache; fwd=stale; fwd-status=502; ttl=-4; detail=stale-if-error"
         );
         r.set_reply(|_, _| Ok(HttpResponse::text(503, "down")));
         let b = r.get(HttpRequest::get(URL), &p);
@@ -1272,5 +1291,155 @@ mod tests {
             "http://ex.com/p?a=1&b=2"
         );
         assert_eq!(normalize_url("http://ex.com:8080/", false), "http://ex.com:8080/");
+    }
+
+    /// Two requests for one key, the second joining the first's origin
+    /// fetch (the origin answers only once both are waiting).
+    fn collapse_two(
+        r: &Rig,
+        first: HttpRequest,
+        second: HttpRequest,
+        reply: impl Fn(&HttpRequest) -> HttpResponse + 'static,
+    ) -> (HttpResponse, HttpResponse) {
+        let (tx, rx) = futures::channel::oneshot::channel::<()>();
+        let gate = Rc::new(RefCell::new(Some(rx)));
+        let calls = r.calls.clone();
+        let origin: Origin = Rc::new(move |req| {
+            calls.set(calls.get() + 1);
+            let wait = gate.borrow_mut().take();
+            let resp = reply(&req);
+            async move {
+                if let Some(w) = wait {
+                    let _ = w.await;
+                }
+                Ok(resp)
+            }
+            .boxed_local()
+        });
+        let io = Rc::new(Io {
+            origin,
+            spawn: r.io.spawn.clone(),
+            sleep: r.io.sleep.clone(),
+        });
+        let mut pool = LocalPool::new();
+        let out: Rc<RefCell<Vec<Option<HttpResponse>>>> = Rc::new(RefCell::new(vec![None, None]));
+        for (i, req) in [first, second].into_iter().enumerate() {
+            let (cache, io, out) = (r.cache.clone(), io.clone(), out.clone());
+            pool.spawner()
+                .spawn_local(async move {
+                    let resp = cache.handle(req, &CachePolicy::default(), &io).await;
+                    out.borrow_mut()[i] = Some(resp);
+                })
+                .unwrap();
+        }
+        pool.run_until_stalled();
+        tx.send(()).unwrap();
+        pool.run_until_stalled();
+        let o = out.borrow();
+        (o[0].clone().unwrap(), o[1].clone().unwrap())
+    }
+
+    #[test]
+    fn a_waiter_never_gets_another_users_private_answer() {
+        let r = rig();
+        let alice = HttpRequest::get(URL).with_header("authorization", "Bearer alice");
+        let (a, b) = collapse_two(&r, alice, HttpRequest::get(URL), |req| {
+            match req.header("authorization") {
+                Some(who) => ok(
+                    &format!("hello {who}"),
+                    &[("cache-control", "private"), ("set-cookie", "session=alice")],
+                ),
+                None => ok("hello anonymous", &[]),
+            }
+        });
+        assert_eq!(body(&a), "hello Bearer alice");
+        assert_eq!((body(&b).as_str(), b.header("set-cookie")), ("hello anonymous", None));
+        assert_eq!(r.calls.get(), 2);
+    }
+
+    #[test]
+    fn a_waiter_never_gets_a_partial_answer() {
+        let r = rig();
+        let ranged = HttpRequest::get(URL).with_header("range", "bytes=0-1");
+        let (_, b) = collapse_two(&r, ranged, HttpRequest::get(URL), |req| {
+            if req.header("range").is_some() {
+                HttpResponse {
+                    status: 206,
+                    headers: vec![("content-range".into(), "bytes 0-1/10".into())],
+                    body: b"01".to_vec(),
+                }
+            } else {
+                ok("0123456789", &[])
+            }
+        });
+        assert_eq!((b.status, body(&b).as_str()), (200, "0123456789"));
+    }
+
+    #[test]
+    fn a_waiter_shares_a_public_answer() {
+        let r = rig();
+        let (a, b) = collapse_two(&r, HttpRequest::get(URL), HttpRequest::get(URL), |_| ok("same", &[]));
+        assert_eq!((body(&a), body(&b)), ("same".to_string(), "same".to_string()));
+        assert!(status(&b).contains("collapsed"), "{}", status(&b));
+        assert_eq!(r.calls.get(), 1);
+    }
+
+    #[test]
+    fn must_revalidate_is_never_served_stale() {
+        let r = rig();
+        r.set_reply(|_, n| Ok(ok(&format!("v{n}"), &[("cache-control", "max-age=1, must-revalidate")])));
+        let p = CachePolicy {
+            origin_ttl: true,
+            stale_while_revalidate: 60.0,
+            ..Default::default()
+        };
+        r.get(HttpRequest::get(URL), &p);
+        r.clock.advance_ms(5_000);
+        let b = r.get(HttpRequest::get(URL), &p);
+        assert_eq!(body(&b), "v2", "{}", status(&b));
+    }
+
+    #[test]
+    fn a_huge_origin_max_age_is_capped_not_overflowed() {
+        let r = rig();
+        r.set_reply(|_, n| {
+            Ok(ok(
+                &format!("v{n}"),
+                &[("cache-control", "max-age=31536000000000000, stale-while-revalidate=60")],
+            ))
+        });
+        let p = CachePolicy {
+            origin_ttl: true,
+            ..Default::default()
+        };
+        assert!(status(&r.get(HttpRequest::get(URL), &p)).contains("stored"));
+        r.clock.advance_ms(86_400_000);
+        assert_eq!(body(&r.get(HttpRequest::get(URL), &p)), "v1");
+    }
+
+    #[test]
+    fn a_corrupt_vary_pointer_is_a_miss_not_an_answer() {
+        let r = rig();
+        let p = CachePolicy::default();
+        let key = r.cache.key_for(&HttpRequest::get(URL), &p);
+        let fresh = crate::http_policy::Freshness {
+            fresh_ms: Some(60_000),
+            swr_ms: 0,
+            sie_ms: 0,
+        };
+        let bad = CachedResponse::variants(vec![], 1_000_000, fresh);
+        let store = r.cache.store(None).unwrap();
+        block_on(store.put(&key, bad.encode(), Ttl::Seconds(60.0), None)).unwrap();
+        let a = r.get(HttpRequest::get(URL), &p);
+        assert_eq!((a.status, body(&a).as_str()), (200, "v1"), "{}", status(&a));
+        assert_eq!(r.cache.stats().store_errors, 1);
+    }
+
+    #[test]
+    fn an_origin_error_is_counted_once() {
+        let r = rig();
+        r.set_reply(|_, _| Err("down".into()));
+        assert_eq!(r.get(HttpRequest::get(URL), &CachePolicy::default()).status, 502);
+        assert_eq!(r.cache.stats().origin_errors, 1);
     }
 }
