@@ -218,6 +218,10 @@ impl Reply {
                 n.as_i64()
                     .ok_or_else(|| CacheError::Corrupt(format!("reply number {n} is not an integer")))?,
             ),
+            // Upstash sends the status reply OK as is, even with base64
+            // encoding on (its own clients special-case it); "OK" is not
+            // valid padded base64, so nothing else can be meant.
+            Json::String(s) if s == "OK" => Reply::Bytes(b"OK".to_vec()),
             Json::String(s) => Reply::Bytes(
                 base64::engine::general_purpose::STANDARD
                     .decode(s)
@@ -762,6 +766,11 @@ mod tests {
     fn replies() {
         assert_eq!(
             decode_reply(&json!({"result": "T0s="})).unwrap(),
+            Ok(Reply::Bytes(b"OK".to_vec()))
+        );
+        // Upstash's plain OK, sent unencoded whatever the encoding.
+        assert_eq!(
+            decode_reply(&json!({"result": "OK"})).unwrap(),
             Ok(Reply::Bytes(b"OK".to_vec()))
         );
         assert_eq!(decode_reply(&json!({"result": null})).unwrap(), Ok(Reply::Nil));

@@ -72,7 +72,9 @@ export function respClient(port) {
     const type = String.fromCharCode(b[i]);
     const line = b.subarray(i + 1, end).toString();
     const next = end + 2;
-    if (type === "+") return [Buffer.from(line), next];
+    // Upstash sends the status reply OK as plain "OK" even with base64
+    // encoding on (its own clients special-case it); other statuses as data.
+    if (type === "+") return [line === "OK" ? "OK" : Buffer.from(line), next];
     if (type === "-") return [new Error(line), next];
     if (type === ":") return [BigInt(line), next];
     if (type === "$") {
