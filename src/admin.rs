@@ -395,7 +395,9 @@ async fn selftest_backend(ctx: &AdminContext<'_>, name: &str) -> AdminReply {
     let Some((make, sleep)) = &ctx.selftest else {
         return AdminReply::error(501, "unsupported", "backend selftests are not available here");
     };
-    let built = make(name, "edgecache-selftest").and_then(|b| Ok((b, make(name, "edgecache-selftest-sibling")?)));
+    // The sibling's prefix extends the main one ("p" and "p:sibling"), the
+    // case where a prefix glob alone would let `clear` reach the sibling.
+    let built = make(name, "edgecache-selftest").and_then(|b| Ok((b, make(name, "edgecache-selftest:sibling")?)));
     let (b, s) = match built {
         Ok(pair) => pair,
         Err(e) => return AdminReply::from_cache_error(&e),

@@ -464,8 +464,9 @@ impl RedisRestBackend {
         Ok(self.command(false, &args).await? != Reply::Nil)
     }
 
-    /// Deletes every key matching `pattern` (a SCAN glob); returns how many.
-    async fn delete_matching(&self, pattern: &str) -> Result<usize> {
+    /// Deletes every key matching `pattern` (a SCAN glob) for which `ours`
+    /// holds; returns how many.
+    async fn delete_matching(&self, pattern: &str, ours: impl Fn(&[u8]) -> bool) -> Result<usize> {
         let mut cursor = "0".to_string();
         let mut deleted = 0usize;
         loop {
@@ -492,7 +493,7 @@ impl RedisRestBackend {
             let names: Vec<Arg> = keys
                 .into_iter()
                 .filter_map(|k| match k {
-                    Reply::Bytes(b) => Some(value_arg(b)),
+                    Reply::Bytes(b) if ours(&b) => Some(value_arg(b)),
                     _ => None,
                 })
                 .collect();
@@ -513,6 +514,14 @@ impl RedisRestBackend {
             cursor = next;
         }
     }
+}
+
+/// Whether `rest` (a key after its backend's "prefix:") starts with an
+/// Ellar version: an integer and a colon.
+fn is_versioned_key(rest: &[u8]) -> bool {
+    let digits = rest.strip_prefix(b"-").unwrap_or(rest);
+    let n = digits.iter().take_while(|b| b.is_ascii_digit()).count();
+    n > 0 && digits.get(n) == Some(&b':')
 }
 
 fn incr_error(key: &str, msg: &str) -> Option<CacheError> {
@@ -703,16 +712,21 @@ impl CacheBackend for RedisRestBackend {
             ));
         }
         let start = crate::key::default_key_func(prefix, &self.keys.prefix, self.keys.version_of(version));
-        self.delete_matching(&format!("{}*", glob_escape(&start))).await
+        self.delete_matching(&format!("{}*", glob_escape(&start)), |_| true)
+            .await
     }
 
     async fn clear(&self) -> Result<()> {
         let prefix = self.keys.clear_prefix().ok_or_else(|| {
             CacheError::Unsupported("clear needs the default key function to know this backend's keys".into())
         })?;
-        self.delete_matching(&format!("{}*", glob_escape(&prefix)))
-            .await
-            .map(|_| ())
+        // "app:*" also matches another backend's "app:beta:1:k": only keys
+        // whose next part is a version ("app:1:k") are this backend's.
+        self.delete_matching(&format!("{}*", glob_escape(&prefix)), |k| {
+            is_versioned_key(&k[prefix.len().min(k.len())..])
+        })
+        .await
+        .map(|_| ())
     }
 
     fn stats(&self) -> BackendStats {
@@ -760,6 +774,17 @@ mod tests {
                 "5".into()
             ]
         );
+    }
+
+    #[test]
+    fn clear_keeps_to_its_own_versioned_keys() {
+        assert!(is_versioned_key(b"1:k"));
+        assert!(is_versioned_key(b"-3:k:with:colons"));
+        assert!(is_versioned_key(b"12:"));
+        assert!(!is_versioned_key(b"beta:1:k"), "another backend's prefix app:beta");
+        assert!(!is_versioned_key(b"1"));
+        assert!(!is_versioned_key(b":1:k"));
+        assert!(!is_versioned_key(b"-:k"));
     }
 
     #[test]
