@@ -26,11 +26,39 @@ pub struct TieredBackend {
     near: Rc<dyn CacheBackend>,
     far: Rc<dyn CacheBackend>,
     near_ttl: f64,
+    /// Far writes finished in this isolate. A read fills near only if none
+    /// finished while it read far, so a read that raced a write (requests
+    /// run concurrently in an isolate) cannot put the old value back near.
+    writes: std::cell::Cell<u64>,
 }
 
 impl TieredBackend {
     pub fn new(near: Rc<dyn CacheBackend>, far: Rc<dyn CacheBackend>, near_ttl: f64) -> Self {
-        TieredBackend { near, far, near_ttl }
+        TieredBackend {
+            near,
+            far,
+            near_ttl,
+            writes: std::cell::Cell::new(0),
+        }
+    }
+
+    /// Runs a far write that makes the key's near copy stale: the copy is
+    /// dropped before and, against reads that filled it meanwhile, after.
+    async fn invalidating<T>(
+        &self,
+        key: &str,
+        version: Option<i64>,
+        far: impl std::future::Future<Output = Result<T>>,
+    ) -> Result<T> {
+        self.near.delete(key, version).await?;
+        let out = far.await;
+        self.wrote();
+        self.near.delete(key, version).await?;
+        out
+    }
+
+    fn wrote(&self) {
+        self.writes.set(self.writes.get() + 1);
     }
 
     /// Builds both tiers from a `tiered` config with `registry`.
@@ -119,7 +147,11 @@ impl CacheBackend for TieredBackend {
             // not tell the key's: unknown.
             return Ok(Some((v, None)));
         }
+        let writes = self.writes.get();
         let found = self.far.get_with_ttl(key, version).await?;
+        if writes != self.writes.get() {
+            return Ok(found);
+        }
         if let Some((v, left)) = &found {
             // The near copy never outlives the far one. One that does not
             // fit is no loss: far has it.
@@ -130,7 +162,12 @@ impl CacheBackend for TieredBackend {
     }
 
     async fn set(&self, key: &str, value: Value, ttl: Ttl, version: Option<i64>) -> Result<()> {
-        self.far.set(key, value.clone(), ttl, version).await?;
+        let far = self.far.set(key, value.clone(), ttl, version).await;
+        self.wrote();
+        if far.is_err() {
+            self.near.delete(key, version).await?;
+            return far;
+        }
         if self.near.set(key, value, self.near_ttl(ttl), version).await.is_err() {
             self.near.delete(key, version).await?;
         }
@@ -138,18 +175,24 @@ impl CacheBackend for TieredBackend {
     }
 
     async fn add(&self, key: &str, value: Value, ttl: Ttl, version: Option<i64>) -> Result<bool> {
-        let added = self.far.add(key, value.clone(), ttl, version).await?;
-        if added {
-            let _ = self.near.set(key, value, self.near_ttl(ttl), version).await;
-        } else {
+        let added = self.far.add(key, value.clone(), ttl, version).await;
+        self.wrote();
+        let added = match added {
+            Ok(a) => a,
+            Err(e) => {
+                self.near.delete(key, version).await?;
+                return Err(e);
+            }
+        };
+        // A near copy that cannot take the new value must not keep an old one.
+        if !added || self.near.set(key, value, self.near_ttl(ttl), version).await.is_err() {
             self.near.delete(key, version).await?;
         }
         Ok(added)
     }
 
     async fn delete(&self, key: &str, version: Option<i64>) -> Result<bool> {
-        self.near.delete(key, version).await?;
-        self.far.delete(key, version).await
+        self.invalidating(key, version, self.far.delete(key, version)).await
     }
 
     async fn has_key(&self, key: &str, version: Option<i64>) -> Result<bool> {
@@ -157,13 +200,12 @@ impl CacheBackend for TieredBackend {
     }
 
     async fn touch(&self, key: &str, ttl: Ttl, version: Option<i64>) -> Result<bool> {
-        self.near.delete(key, version).await?;
-        self.far.touch(key, ttl, version).await
+        self.invalidating(key, version, self.far.touch(key, ttl, version)).await
     }
 
     async fn incr(&self, key: &str, delta: i64, version: Option<i64>) -> Result<i64> {
-        self.near.delete(key, version).await?;
-        self.far.incr(key, delta, version).await
+        self.invalidating(key, version, self.far.incr(key, delta, version))
+            .await
     }
 
     async fn get_many(&self, keys: &[&str], version: Option<i64>) -> Result<HashMap<String, Value>> {
@@ -178,17 +220,26 @@ impl CacheBackend for TieredBackend {
 
     async fn delete_many(&self, keys: &[&str], version: Option<i64>) -> Result<usize> {
         self.near.delete_many(keys, version).await?;
-        self.far.delete_many(keys, version).await
+        let out = self.far.delete_many(keys, version).await;
+        self.wrote();
+        self.near.delete_many(keys, version).await?;
+        out
     }
 
     async fn delete_prefix(&self, prefix: &str, version: Option<i64>) -> Result<usize> {
         self.near.delete_prefix(prefix, version).await?;
-        self.far.delete_prefix(prefix, version).await
+        let out = self.far.delete_prefix(prefix, version).await;
+        self.wrote();
+        self.near.delete_prefix(prefix, version).await?;
+        out
     }
 
     async fn clear(&self) -> Result<()> {
         self.near.clear().await?;
-        self.far.clear().await
+        let out = self.far.clear().await;
+        self.wrote();
+        self.near.clear().await?;
+        out
     }
 
     async fn close(&self) -> Result<()> {
@@ -279,6 +330,110 @@ mod tests {
                 Some(Value::from(2)),
                 "refreshed after near_ttl"
             );
+        });
+    }
+
+    /// Yields once before finishing, like a network round trip.
+    struct YieldOnce(bool);
+
+    impl std::future::Future for YieldOnce {
+        type Output = ();
+        fn poll(mut self: std::pin::Pin<&mut Self>, cx: &mut std::task::Context<'_>) -> std::task::Poll<()> {
+            if self.0 {
+                return std::task::Poll::Ready(());
+            }
+            self.0 = true;
+            cx.waker().wake_by_ref();
+            std::task::Poll::Pending
+        }
+    }
+
+    /// A far tier whose operations take a round trip: a write lands after
+    /// it, a read is answered before it (its answer is on the way back).
+    struct Remote(LocalBackend);
+
+    #[async_trait(?Send)]
+    impl CacheBackend for Remote {
+        fn kind(&self) -> &str {
+            "remote"
+        }
+        fn key_maker(&self) -> &KeyMaker {
+            self.0.key_maker()
+        }
+        fn default_timeout(&self) -> Timeout {
+            self.0.default_timeout()
+        }
+        async fn get(&self, key: &str, version: Option<i64>) -> Result<Option<Value>> {
+            let answer = self.0.get(key, version).await;
+            YieldOnce(false).await;
+            answer
+        }
+        async fn get_with_ttl(&self, key: &str, version: Option<i64>) -> Result<Option<(Value, Option<f64>)>> {
+            let answer = self.0.get_with_ttl(key, version).await;
+            YieldOnce(false).await;
+            answer
+        }
+        async fn set(&self, key: &str, value: Value, ttl: Ttl, version: Option<i64>) -> Result<()> {
+            YieldOnce(false).await;
+            self.0.set(key, value, ttl, version).await
+        }
+        async fn add(&self, key: &str, value: Value, ttl: Ttl, version: Option<i64>) -> Result<bool> {
+            YieldOnce(false).await;
+            self.0.add(key, value, ttl, version).await
+        }
+        async fn delete(&self, key: &str, version: Option<i64>) -> Result<bool> {
+            YieldOnce(false).await;
+            self.0.delete(key, version).await
+        }
+        async fn touch(&self, key: &str, ttl: Ttl, version: Option<i64>) -> Result<bool> {
+            YieldOnce(false).await;
+            self.0.touch(key, ttl, version).await
+        }
+        async fn incr(&self, key: &str, delta: i64, version: Option<i64>) -> Result<i64> {
+            YieldOnce(false).await;
+            self.0.incr(key, delta, version).await
+        }
+        async fn clear(&self) -> Result<()> {
+            YieldOnce(false).await;
+            self.0.clear().await
+        }
+    }
+
+    /// A read racing a write in the same isolate must not put the old value
+    /// back in the near tier (it would be served for up to `near_ttl`).
+    #[test]
+    fn a_read_racing_a_write_leaves_no_stale_near_copy() {
+        let clock = ManualClock::new(0);
+        let local = |limit: usize| {
+            let options = LocalOptions {
+                max_value_bytes: limit,
+                ..LocalOptions::default()
+            };
+            LocalBackend::with_clock("p", 1, Timeout::Never, options, Rc::new(clock.clone()))
+        };
+        let t = TieredBackend::new(Rc::new(local(64)), Rc::new(Remote(local(1 << 20))), 5.0);
+        block_on(async {
+            t.set("k", Value::from("v"), Ttl::Never, None).await.unwrap();
+            t.near.delete("k", None).await.unwrap();
+            let (deleted, _) = futures::join!(t.delete("k", None), t.get("k", None));
+            assert!(deleted.unwrap());
+            assert_eq!(t.get("k", None).await.unwrap(), None, "deleted key read back");
+
+            t.set("c", Value::from(1), Ttl::Never, None).await.unwrap();
+            t.near.delete("c", None).await.unwrap();
+            let (n, _) = futures::join!(t.incr("c", 1, None), t.get("c", None));
+            assert_eq!(n.unwrap(), 2);
+            assert_eq!(
+                t.get("c", None).await.unwrap(),
+                Some(Value::from(2)),
+                "old count read back"
+            );
+
+            // add of a value too big for near: near must not keep an old copy.
+            t.near.set("a", Value::from("old"), Ttl::Never, None).await.unwrap();
+            let big = Value::from("x".repeat(200));
+            assert!(t.add("a", big.clone(), Ttl::Never, None).await.unwrap());
+            assert_eq!(t.get("a", None).await.unwrap(), Some(big));
         });
     }
 
