@@ -89,9 +89,16 @@ impl BackendConfig {
         match self.options.get(option) {
             None => Ok(default),
             Some(v) => {
-                v.as_u64().filter(|&n| n > 0).map(|n| n as usize).ok_or_else(|| {
-                    CacheError::config(self.field(option), format!("must be a positive integer, got {v}"))
-                })
+                // (try_from: on wasm32 a cast would wrap 2^32 to 0.)
+                v.as_u64()
+                    .filter(|&n| n > 0)
+                    .and_then(|n| usize::try_from(n).ok())
+                    .ok_or_else(|| {
+                        CacheError::config(
+                            self.field(option),
+                            format!("must be a positive integer below {}, got {v}", usize::MAX),
+                        )
+                    })
             }
         }
     }

@@ -322,10 +322,24 @@ impl<'a> Suite<'a> {
             ok!(self.b().get("z2", None).await).is_none(),
             "negative ttl must expire the key at once"
         );
+        // Django's add: true when the key was absent (written, and expired
+        // at once), false when present (left as it was).
         check!(
-            !ok!(self.b().add("z3", Value::from(1), Ttl::Seconds(0.0), None).await)
-                || ok!(self.b().get("z3", None).await).is_none(),
+            ok!(self.b().add("z3", Value::from(1), Ttl::Seconds(0.0), None).await),
+            "add with ttl 0 of an absent key must return true"
+        );
+        check!(
+            ok!(self.b().get("z3", None).await).is_none(),
             "add with ttl 0 stored a readable key"
+        );
+        ok!(self.b().set("z4", Value::from(4), LIVE, None).await);
+        check!(
+            !ok!(self.b().add("z4", Value::from(5), Ttl::Seconds(0.0), None).await),
+            "add with ttl 0 of a present key must return false"
+        );
+        check!(
+            ok!(self.b().get("z4", None).await) == Some(Value::from(4)),
+            "add with ttl 0 changed a present key"
         );
         Ok(())
     }

@@ -119,8 +119,28 @@ impl RedisRestOptions {
 
 fn check_url(u: &str, field: &str) -> Result<()> {
     match url::Url::parse(u) {
+        Ok(p) if p.username() != "" || p.password().is_some() => Err(CacheError::config(
+            field,
+            format!(
+                "{:?} carries credentials; give the URL without them and the token by name in token_secret",
+                without_credentials(u)
+            ),
+        )),
         Ok(p) if p.scheme() == "http" || p.scheme() == "https" => Ok(()),
-        _ => Err(CacheError::config(field, format!("{u:?} is not an http(s) URL"))),
+        _ => Err(CacheError::config(
+            field,
+            format!("{:?} is not an http(s) URL", without_credentials(u)),
+        )),
+    }
+}
+
+/// `u` with any `user:password@` part masked, for error messages.
+fn without_credentials(u: &str) -> String {
+    let start = u.find("://").map_or(0, |i| i + 3);
+    let end = u[start..].find(['/', '?', '#']).map_or(u.len(), |i| start + i);
+    match u[start..end].rfind('@') {
+        Some(at) => format!("{}***{}", &u[..start], &u[start + at..]),
+        None => u.to_string(),
     }
 }
 
@@ -352,28 +372,30 @@ impl RedisRestBackend {
         Ok(parsed)
     }
 
-    /// Runs one command; `Err(Ok(msg))` shapes are folded into CacheError by callers via `command`.
-    async fn raw(&self, read: bool, args: &[Arg]) -> Result<std::result::Result<Reply, String>> {
+    /// Runs one command on `base`; a Redis error reply comes back as
+    /// `Ok(Err(message))`.
+    async fn raw(&self, base: &str, read: bool, args: &[Arg]) -> Result<std::result::Result<Reply, String>> {
+        let enc = encode_command(args);
+        let reply = self.send(base, &enc.path, enc.body).await;
         if !read {
+            // From when the write is done (or failed): the window covers the
+            // replicas' lag after it, not the round trip.
             self.last_write_ms.set(Some(self.clock.now_ms()));
         }
-        let enc = encode_command(args);
-        let base = if read {
-            self.read_url().to_string()
-        } else {
-            self.options.url.clone()
-        };
-        let reply = self.send(&base, &enc.path, enc.body).await?;
-        decode_reply(&reply)
+        decode_reply(&reply?)
     }
 
     async fn command(&self, read: bool, args: &[Arg]) -> Result<Reply> {
+        if !read {
+            // Reads from now on go to the leader until the window passes.
+            self.last_write_ms.set(Some(self.clock.now_ms()));
+        }
         let url = if read {
             self.read_url().to_string()
         } else {
             self.options.url.clone()
         };
-        self.raw(read, args)
+        self.raw(&url, read, args)
             .await?
             .map_err(|e| self.fail(&url, format!("Redis error: {e}")))
     }
@@ -394,7 +416,9 @@ impl RedisRestBackend {
         self.last_write_ms.set(Some(self.clock.now_ms()));
         let reply = self
             .send(&url, "/pipeline", serde_json::to_vec(&body).expect("strings serialize"))
-            .await?;
+            .await;
+        self.last_write_ms.set(Some(self.clock.now_ms()));
+        let reply = reply?;
         let items = reply
             .as_array()
             .ok_or_else(|| self.fail(&url, format!("pipeline reply is not a list: {reply}")))?;
@@ -453,9 +477,11 @@ impl RedisRestBackend {
         // Expiry is relative for Redis: compute against 0.
         let expiry = ttl.or(self.timeout).expiry(0)?;
         if expiry == Expiry::Now {
-            if !nx {
-                self.command(false, &["DEL".into(), full.into()]).await?;
+            if nx {
+                // Django's add: "written and gone at once" if absent.
+                return Ok(self.command(false, &["EXISTS".into(), full.into()]).await?.int()? == 0);
             }
+            self.command(false, &["DEL".into(), full.into()]).await?;
             return Ok(false);
         }
         let bytes = value.encode();
@@ -622,7 +648,8 @@ impl CacheBackend for RedisRestBackend {
             full.into(),
             delta.to_string().into(),
         ];
-        match self.raw(false, &args).await? {
+        self.last_write_ms.set(Some(self.clock.now_ms()));
+        match self.raw(&self.options.url, false, &args).await? {
             Ok(Reply::Nil) => Err(CacheError::NotFound { key: key.to_string() }),
             Ok(Reply::Bytes(b)) => std::str::from_utf8(&b)
                 .ok()
@@ -774,6 +801,96 @@ mod tests {
                 "5".into()
             ]
         );
+    }
+
+    /// A transport that takes `latency_ms` of the clock per request and
+    /// answers OK to writes and a Redis error to reads.
+    struct Slow {
+        clock: crate::clock::ManualClock,
+        latency_ms: u64,
+        urls: std::cell::RefCell<Vec<String>>,
+    }
+
+    #[async_trait(?Send)]
+    impl HttpTransport for Slow {
+        async fn post(
+            &self,
+            url: &str,
+            _: &[(&str, &str)],
+            body: Vec<u8>,
+            _: u64,
+        ) -> std::result::Result<(u16, Vec<u8>), String> {
+            self.clock.advance_ms(self.latency_ms);
+            self.urls.borrow_mut().push(url.to_string());
+            let reply = if body.starts_with(br#"["SET""#) {
+                br#"{"result":"OK"}"#.to_vec()
+            } else {
+                br#"{"error":"WRONGTYPE Operation against a key holding the wrong kind of value"}"#.to_vec()
+            };
+            Ok((200, reply))
+        }
+    }
+
+    fn slow_backend(latency_ms: u64) -> (Rc<Slow>, RedisRestBackend) {
+        let clock = crate::clock::ManualClock::new(1_000_000);
+        let slow = Rc::new(Slow {
+            clock: clock.clone(),
+            latency_ms,
+            urls: Default::default(),
+        });
+        let options = RedisRestOptions {
+            url: "http://leader".into(),
+            read_urls: vec!["http://r0".into(), "http://r1".into()],
+            token: None,
+            timeout_ms: 5_000,
+            max_value_bytes: 1 << 20,
+            read_your_writes_ms: 2_000,
+        };
+        let turn = Rc::new(Cell::new(0usize));
+        let pick: Picker = Rc::new(move |n| {
+            turn.set(turn.get() + 1);
+            turn.get() % n
+        });
+        let config = BackendConfig::new("cache", "redis");
+        let b = RedisRestBackend::new(&config, options, slow.clone(), pick, Rc::new(clock));
+        (slow, b)
+    }
+
+    #[test]
+    fn reads_after_a_slow_write_still_go_to_the_leader() {
+        // The write takes 1.9 s; a read 0.2 s after it returns is within the
+        // 2 s window counted from the write's end, not its start.
+        let (slow, b) = slow_backend(1_900);
+        futures::executor::block_on(b.set("k", Value::from("v"), Ttl::Never, None)).unwrap();
+        slow.clock.advance_ms(200);
+        let _ = futures::executor::block_on(b.get("k", None));
+        assert_eq!(slow.urls.borrow().last().map(String::as_str), Some("http://leader"));
+    }
+
+    #[test]
+    fn a_redis_error_names_the_replica_that_answered() {
+        let (slow, b) = slow_backend(0);
+        for _ in 0..4 {
+            let e = futures::executor::block_on(b.get("k", None)).unwrap_err().to_string();
+            let asked = slow.urls.borrow().last().cloned().unwrap();
+            assert!(asked.starts_with("http://r"), "{asked}");
+            assert!(e.contains(&asked), "asked {asked}, error: {e}");
+        }
+    }
+
+    #[test]
+    fn url_errors_never_show_credentials() {
+        for bad in [
+            "rediss://default:s3cretPASS@eu1.example.io:6379",
+            "https://user:s3cretPASS@example.io",
+        ] {
+            let e = check_url(bad, "cache.options.url").unwrap_err().to_string();
+            assert!(!e.contains("s3cretPASS"), "{e}");
+            assert!(e.contains("cache.options.url") && e.contains("***@"), "{e}");
+        }
+        assert!(check_url("https://example.io/path", "f").is_ok());
+        assert_eq!(without_credentials("http://a@b/c@d"), "http://***@b/c@d");
+        assert_eq!(without_credentials("not a url"), "not a url");
     }
 
     #[test]

@@ -3,6 +3,9 @@
 
 use crate::error::{CacheError, Result};
 
+/// Lifetimes of at least this many ms (2^46, about 2,230 years) mean never.
+pub const FOREVER_MS: u64 = 1 << 46;
+
 /// A backend's default lifetime for entries (Ellar's `ttl`; `None` there is
 /// [`Timeout::Never`] here).
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -80,7 +83,9 @@ impl Timeout {
             Timeout::Seconds(s) if s <= 0.0 => Expiry::Now,
             Timeout::Seconds(s) => {
                 let ms = (s * 1000.0).ceil();
-                if ms >= u64::MAX as f64 {
+                // Beyond ~2,200 years is never: the store's deadlines stop at
+                // 2^47 ms, and Redis refuses a PX past i64::MAX − now.
+                if ms >= FOREVER_MS as f64 {
                     Expiry::Never
                 } else {
                     Expiry::At(now_ms.saturating_add(ms as u64))
@@ -120,6 +125,11 @@ mod tests {
         assert_eq!(Timeout::Seconds(-3.0).expiry(10).unwrap(), Expiry::Now);
         assert_eq!(Timeout::Seconds(1.5).expiry(10).unwrap(), Expiry::At(1510));
         assert_eq!(Timeout::Seconds(0.0001).expiry(10).unwrap(), Expiry::At(11));
+        assert_eq!(Timeout::Seconds(1e16).expiry(10).unwrap(), Expiry::Never);
+        assert_eq!(
+            Timeout::Seconds(((FOREVER_MS - 1) / 1000) as f64).expiry(0).unwrap(),
+            Expiry::At((FOREVER_MS - 1) / 1000 * 1000)
+        );
         assert!(Timeout::Seconds(f64::NAN).expiry(0).is_err());
         assert!(Timeout::Seconds(f64::INFINITY).expiry(0).is_err());
     }

@@ -94,6 +94,9 @@ impl Value {
                 "unknown type tag {:?} in wire format v1",
                 *tag as char
             ))),
+            [WIRE_VERSION] => Err(CacheError::Corrupt(
+                "wire format v1 header without a type tag (truncated value)".into(),
+            )),
             [v, ..] if v.is_ascii_digit() => Err(CacheError::Corrupt(format!(
                 "written in wire format v{} by a newer edgecache; this one reads v1",
                 *v as char
@@ -231,6 +234,8 @@ mod tests {
         assert!(e.to_string().contains("tag"), "{e}");
         let e = Value::decode(b"\x1eEC2j").unwrap_err();
         assert!(e.to_string().contains("v2"), "{e}");
+        let e = Value::decode(b"\x1eEC1").unwrap_err();
+        assert!(e.to_string().contains("truncated"), "{e}");
         assert_eq!(Value::decode(b"\x1eECx").unwrap(), Value::Bytes(b"\x1eECx".to_vec()));
     }
 
