@@ -150,6 +150,28 @@ pub struct StoreFacts<'a> {
     pub has_set_cookie: bool,
     pub vary: Option<&'a str>,
     pub request_has_authorization: bool,
+    /// The response's `Expires` and `Date` values, and when it arrived (ms
+    /// since the epoch; stands in for a missing `Date`).
+    pub expires: Option<&'a str>,
+    pub date: Option<&'a str>,
+    pub received_ms: u64,
+}
+
+/// Seconds since the epoch of an HTTP-date (any of RFC 9110's three forms).
+fn http_date_secs(v: &str) -> Option<u64> {
+    let t = httpdate::parse_http_date(v.trim()).ok()?;
+    t.duration_since(std::time::UNIX_EPOCH).ok().map(|d| d.as_secs())
+}
+
+/// Freshness lifetime from `Expires` − `Date` (RFC 9111 §4.2.1); an invalid
+/// `Expires` (such as `0`) means already expired (§5.3).
+fn expires_lifetime(f: &StoreFacts<'_>) -> Option<f64> {
+    let expires = f.expires?;
+    let Some(at) = http_date_secs(expires) else {
+        return Some(0.0);
+    };
+    let base = f.date.and_then(http_date_secs).unwrap_or(f.received_ms / 1000);
+    Some(at.saturating_sub(base).min(MAX_DELTA_SECONDS) as f64)
 }
 
 fn ms(secs: f64) -> u64 {
@@ -187,7 +209,9 @@ pub fn decide_store(f: &StoreFacts<'_>, rules: &FreshnessRules) -> Result<Freshn
         if directive(&cc, "no-cache").is_some() {
             Some(0.0)
         } else {
-            seconds(&cc, "s-maxage").or_else(|| seconds(&cc, "max-age"))
+            seconds(&cc, "s-maxage")
+                .or_else(|| seconds(&cc, "max-age"))
+                .or_else(|| expires_lifetime(f))
         }
     } else {
         None
@@ -437,6 +461,47 @@ mod tests {
         };
         let f = decide_store(&facts(200, Some("s-maxage=10, stale-while-revalidate=5")), &on).unwrap();
         assert_eq!((f.fresh_ms, f.swr_ms, f.sie_ms), (Some(10_000), 5_000, 0));
+    }
+
+    #[test]
+    fn expires_counts_from_date_when_no_max_age() {
+        let on = FreshnessRules {
+            origin_ttl: true,
+            ttl: Timeout::Seconds(300.0),
+            ..Default::default()
+        };
+        let fresh = |expires: &'static str, date: Option<&'static str>, cc: Option<&'static str>| {
+            let f = StoreFacts {
+                status: 200,
+                cache_control: cc,
+                expires: Some(expires),
+                date,
+                received_ms: 784_111_777_000, // Sun, 06 Nov 1994 08:49:37 GMT
+                ..Default::default()
+            };
+            decide_store(&f, &on).map(|f| f.fresh_ms)
+        };
+        let date = Some("Sun, 06 Nov 1994 08:49:37 GMT");
+        assert_eq!(fresh("Sun, 06 Nov 1994 08:50:37 GMT", date, None), Ok(Some(60_000)));
+        // The two obsolete forms are read too; no Date: the arrival time.
+        assert_eq!(fresh("Sunday, 06-Nov-94 08:51:37 GMT", None, None), Ok(Some(120_000)));
+        assert_eq!(fresh("Sun Nov  6 08:52:37 1994", date, None), Ok(Some(180_000)));
+        // In the past, or invalid: already expired.
+        assert_eq!(fresh("Thu, 01 Jan 1970 00:00:00 GMT", date, None), Err("ttl-0"));
+        assert_eq!(fresh("0", date, None), Err("ttl-0"));
+        // max-age wins over Expires.
+        assert_eq!(fresh("0", date, Some("max-age=10")), Ok(Some(10_000)));
+        // Without origin_ttl, the configured ttl rules.
+        let off = FreshnessRules {
+            origin_ttl: false,
+            ..on
+        };
+        let f = StoreFacts {
+            status: 200,
+            expires: Some("0"),
+            ..Default::default()
+        };
+        assert_eq!(decide_store(&f, &off).map(|f| f.fresh_ms), Ok(Some(300_000)));
     }
 
     #[test]

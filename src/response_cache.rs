@@ -639,22 +639,39 @@ impl ResponseCache {
                 return Err(e);
             }
         };
+        // RFC 9111 §4.2.3: with origin_ttl, the age the answer already has
+        // upstream counts against its freshness (read before `Age` goes).
+        let upstream_age_ms = match policy.origin_ttl {
+            true => response
+                .header("age")
+                .and_then(|a| a.trim().parse::<u64>().ok())
+                .unwrap_or(0),
+            false => 0,
+        }
+        .min(1 << 31)
+            * 1000;
         response
             .headers
             .retain(|(k, _)| !OWN_HEADERS.contains(&k.to_ascii_lowercase().as_str()));
         let vary = response.header("vary");
         let cc = response.header("cache-control");
+        let (expires, date) = (response.header("expires"), response.header("date"));
         let facts = StoreFacts {
             status: response.status,
             cache_control: cc.as_deref(),
             has_set_cookie: response.header("set-cookie").is_some(),
             vary: vary.as_deref(),
             request_has_authorization: req.header("authorization").is_some(),
+            expires: expires.as_deref(),
+            date: date.as_deref(),
+            received_ms: self.inner.clock.now_ms(),
         };
         let rules = Self::rules(policy, store);
         let decision = decide_store(&facts, &rules).and_then(|f| {
             if response.body.len() > policy.max_entry_bytes {
                 Err("too-large")
+            } else if f.storage_secs().is_some_and(|s| s * 1000.0 <= upstream_age_ms as f64) {
+                Err("too-old")
             } else {
                 Ok(f)
             }
@@ -669,7 +686,7 @@ impl ResponseCache {
             Ok(freshness) => {
                 let now = self.inner.clock.now_ms();
                 let ttl = match freshness.storage_secs() {
-                    Some(s) => Ttl::Seconds(s.max(0.001)),
+                    Some(s) => Ttl::Seconds((s - upstream_age_ms as f64 / 1000.0).max(0.001)),
                     None => Ttl::Never,
                 };
                 let entry = CachedResponse {
@@ -680,7 +697,7 @@ impl ResponseCache {
                         .filter(|(k, _)| !NOT_STORED.contains(&k.to_ascii_lowercase().as_str()))
                         .cloned()
                         .collect(),
-                    stored_at_ms: now,
+                    stored_at_ms: now.saturating_sub(upstream_age_ms),
                     freshness,
                     vary: names.clone(),
                     body: response.body.clone(),
@@ -770,11 +787,19 @@ impl ResponseCache {
         r
     }
 
-    /// Invalidates the entry of one URL (and, through its Vary pointer, its variants).
+    /// Invalidates the entry of one URL and its Vary variants (which live
+    /// under the key plus `\u{1f}`; a store that cannot delete by prefix,
+    /// the Cache API, keeps them until they expire, and they are served
+    /// again once a new pointer names the same headers).
     pub async fn purge_url(&self, url: &str, policy: &CachePolicy) -> Result<bool> {
         let store = self.store(policy.backend.as_deref())?;
         let key = self.full_key(&*store, &HttpRequest::get(url), policy).await?;
-        store.delete(&key, policy.version).await
+        let variants = match store.delete_prefix(&format!("{key}\u{1f}"), policy.version).await {
+            Ok(n) => n,
+            Err(CacheError::Unsupported(_)) => 0,
+            Err(e) => return Err(e),
+        };
+        Ok(store.delete(&key, policy.version).await? || variants > 0)
     }
 
     /// Invalidates every entry whose URL starts with `url_prefix` (stores that can list keys).
@@ -1441,5 +1466,66 @@ mod tests {
         r.set_reply(|_, _| Err("down".into()));
         assert_eq!(r.get(HttpRequest::get(URL), &CachePolicy::default()).status, 502);
         assert_eq!(r.cache.stats().origin_errors, 1);
+    }
+
+    #[test]
+    fn purge_url_drops_the_variants_too() {
+        let r = rig();
+        r.set_reply(|req, n| {
+            Ok(ok(
+                &format!("{}-{n}", req.header("accept-language").unwrap_or_default()),
+                &[("vary", "Accept-Language")],
+            ))
+        });
+        let p = CachePolicy::default();
+        let fr = || HttpRequest::get(URL).with_header("accept-language", "fr");
+        let de = || HttpRequest::get(URL).with_header("accept-language", "de");
+        r.get(fr(), &p);
+        assert_eq!(body(&r.get(de(), &p)), "de-2");
+        assert!(block_on(r.cache.purge_url(URL, &p)).unwrap());
+        assert_eq!(body(&r.get(fr(), &p)), "fr-3", "pointer rewritten");
+        assert_eq!(body(&r.get(de(), &p)), "de-4", "a purged variant came back");
+    }
+
+    #[test]
+    fn with_origin_ttl_the_origins_age_counts() {
+        let r = rig();
+        r.set_reply(|_, n| Ok(ok(&format!("v{n}"), &[("cache-control", "max-age=60"), ("age", "50")])));
+        let p = CachePolicy {
+            origin_ttl: true,
+            ..Default::default()
+        };
+        r.get(HttpRequest::get(URL), &p);
+        r.clock.advance_ms(5_000);
+        let a = r.get(HttpRequest::get(URL), &p);
+        assert_eq!(
+            (body(&a).as_str(), a.header("age")),
+            ("v1", Some("55".into())),
+            "{}",
+            status(&a)
+        );
+        assert!(status(&a).contains("ttl=5"), "{}", status(&a));
+        r.clock.advance_ms(15_000); // 70 s old
+        assert_eq!(body(&r.get(HttpRequest::get(URL), &p)), "v2");
+        // Older than its lifetime on arrival: not stored at all.
+        r.set_reply(|_, n| Ok(ok(&format!("v{n}"), &[("cache-control", "max-age=60"), ("age", "90")])));
+        let p2 = CachePolicy {
+            origin_ttl: true,
+            key_prefix: "other".into(),
+            ..Default::default()
+        };
+        assert!(status(&r.get(HttpRequest::get(URL), &p2)).contains("detail=too-old"));
+    }
+
+    #[test]
+    fn with_origin_ttl_an_expires_in_the_past_is_not_served_from_cache() {
+        let r = rig();
+        r.set_reply(|_, n| Ok(ok(&format!("v{n}"), &[("expires", "Thu, 01 Jan 1970 00:00:00 GMT")])));
+        let p = CachePolicy {
+            origin_ttl: true,
+            ..Default::default()
+        };
+        r.get(HttpRequest::get(URL), &p);
+        assert_eq!(body(&r.get(HttpRequest::get(URL), &p)), "v2");
     }
 }
