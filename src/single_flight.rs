@@ -114,6 +114,23 @@ impl<T> Drop for LeaderGuard<'_, T> {
     }
 }
 
+/// Takes a waiter's mailbox off the leader's list however the waiter
+/// leaves (woken, timed out, dropped), so a stuck leader does not collect
+/// them.
+struct Unlist<'a, T> {
+    table: &'a RefCell<HashMap<String, Waiters<T>>>,
+    key: &'a str,
+    value: Rc<RefCell<Option<T>>>,
+}
+
+impl<T> Drop for Unlist<'_, T> {
+    fn drop(&mut self) {
+        if let Some(ws) = self.table.borrow_mut().get_mut(self.key) {
+            ws.retain(|w| !Rc::ptr_eq(&w.value, &self.value));
+        }
+    }
+}
+
 impl<T: Clone> SingleFlight<T> {
     /// Number of keys with work in flight.
     pub fn in_flight(&self) -> usize {
@@ -163,9 +180,15 @@ impl<T: Clone> SingleFlight<T> {
                 Flight::Led(out)
             }
             Some((value, wait)) => {
+                let unlist = Unlist {
+                    table: &self.inflight,
+                    key,
+                    value: value.clone(),
+                };
                 let timeout = std::pin::pin!(timeout);
                 let woken = matches!(select(wait, timeout).await, Either::Left(_));
                 let got = value.borrow_mut().take();
+                drop(unlist);
                 match got {
                     Some(v) if woken => Flight::Joined(v),
                     _ => Flight::TimedOut(work().await),
@@ -267,5 +290,43 @@ mod tests {
         assert_eq!(sf.in_flight(), 0);
         let r = pool.run_until(sf.run("k", || async { 3 }, futures::future::pending()));
         assert_eq!(r, Flight::Led(3));
+    }
+
+    /// Waiters that time out, or are dropped, leave the leader's list (a
+    /// stuck leader must not collect them).
+    #[test]
+    fn waiters_that_leave_are_unlisted() {
+        let mut pool = LocalPool::new();
+        let sf: SingleFlight<u32> = SingleFlight::default();
+        let (_never_tx, never_rx) = oneshot::channel::<()>();
+        {
+            let sf = sf.clone();
+            pool.spawner()
+                .spawn_local(async move {
+                    let stuck = || async {
+                        let _ = never_rx.await;
+                        1
+                    };
+                    sf.run("k", stuck, futures::future::pending()).await;
+                })
+                .unwrap();
+        }
+        pool.run_until_stalled();
+        for _ in 0..100 {
+            assert_eq!(
+                pool.run_until(sf.run("k", || async { 2 }, async {})),
+                Flight::TimedOut(2)
+            );
+        }
+        let listed = || sf.inflight.borrow().get("k").map_or(0, |w| w.len());
+        assert_eq!(listed(), 0, "timed-out waiters still listed");
+        let waker = futures::task::noop_waker();
+        let mut cx = std::task::Context::from_waker(&waker);
+        for _ in 0..10 {
+            let mut w = Box::pin(sf.run("k", || async { 0 }, futures::future::pending()));
+            assert!(w.as_mut().poll(&mut cx).is_pending());
+            drop(w);
+        }
+        assert_eq!(listed(), 0, "dropped waiters still listed");
     }
 }
