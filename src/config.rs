@@ -96,7 +96,7 @@ impl BackendConfig {
                     .ok_or_else(|| {
                         CacheError::config(
                             self.field(option),
-                            format!("must be a positive integer below {}, got {v}", usize::MAX),
+                            format!("must be a positive integer of at most {}, got {v}", usize::MAX),
                         )
                     })
             }

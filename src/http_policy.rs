@@ -221,15 +221,17 @@ pub fn decide_store(f: &StoreFacts<'_>, rules: &FreshnessRules) -> Result<Freshn
         (None, Timeout::Never) => None,
         (None, Timeout::Seconds(s)) => Some(ms(s)),
     };
-    // RFC 9111 §4.2.4: no stale answers where the response forbids them
-    // (s-maxage implies proxy-revalidate), unless, with `origin_ttl`, the
-    // origin grants a stale window itself (RFC 5861).
-    let no_stale = ["no-cache", "must-revalidate", "proxy-revalidate", "s-maxage"]
-        .iter()
-        .any(|d| directive(&cc, d).is_some());
+    // RFC 9111 §4.2.4: no stale answers where the response forbids them:
+    // never under no-cache, must-revalidate or proxy-revalidate; under
+    // s-maxage (which implies proxy-revalidate) only a window the origin
+    // grants itself with `origin_ttl` (RFC 5861; the usual CDN idiom
+    // `s-maxage=60, stale-while-revalidate=30`).
+    let has = |d: &str| directive(&cc, d).is_some();
+    let never_stale = has("no-cache") || has("must-revalidate") || has("proxy-revalidate");
     let pick = |name: &str, configured: f64| match (rules.origin_ttl, seconds(&cc, name)) {
+        _ if never_stale => 0,
         (true, Some(s)) => ms(s),
-        _ if no_stale => 0,
+        _ if has("s-maxage") => 0,
         _ => ms(configured),
     };
     let (swr_ms, sie_ms) = (
@@ -433,9 +435,14 @@ mod tests {
         };
         // no-cache forbids serving stale: the configured window does not apply.
         assert_eq!(decide_store(&facts(200, Some("no-cache")), &swr), Err("ttl-0"));
-        // An origin's own stale window is honoured with origin_ttl (RFC 5861).
+        // An origin's own stale window is honoured with origin_ttl (RFC 5861)
+        // but not next to no-cache.
         let f = decide_store(&facts(200, Some("max-age=0, stale-while-revalidate=1")), &swr).unwrap();
         assert_eq!((f.fresh_ms, f.swr_ms, f.storage_secs()), (Some(0), 1_000, Some(1.0)));
+        assert_eq!(
+            decide_store(&facts(200, Some("no-cache, stale-while-revalidate=1")), &swr),
+            Err("ttl-0")
+        );
     }
 
     #[test]

@@ -134,11 +134,11 @@ fn check_url(u: &str, field: &str) -> Result<()> {
     }
 }
 
-/// `u` with any `user:password@` part masked, for error messages.
+/// `u` with everything up to its last `@` masked, for error messages (a
+/// password may hold `/`, `?` or `#`; masking a path's `@` too is harmless).
 fn without_credentials(u: &str) -> String {
     let start = u.find("://").map_or(0, |i| i + 3);
-    let end = u[start..].find(['/', '?', '#']).map_or(u.len(), |i| start + i);
-    match u[start..end].rfind('@') {
+    match u[start..].rfind('@') {
         Some(at) => format!("{}***{}", &u[..start], &u[start + at..]),
         None => u.to_string(),
     }
@@ -883,13 +883,16 @@ mod tests {
         for bad in [
             "rediss://default:s3cretPASS@eu1.example.io:6379",
             "https://user:s3cretPASS@example.io",
+            "https://user:s3cret/PASS@example.io",
+            "https://user:s3cret#PASS@example.io",
+            "https://user:s3cret?PASS@example.io",
         ] {
             let e = check_url(bad, "cache.options.url").unwrap_err().to_string();
             assert!(!e.contains("s3cretPASS"), "{e}");
             assert!(e.contains("cache.options.url") && e.contains("***@"), "{e}");
         }
         assert!(check_url("https://example.io/path", "f").is_ok());
-        assert_eq!(without_credentials("http://a@b/c@d"), "http://***@b/c@d");
+        assert_eq!(without_credentials("http://a@b/c"), "http://***@b/c");
         assert_eq!(without_credentials("not a url"), "not a url");
     }
 

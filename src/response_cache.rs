@@ -597,11 +597,17 @@ impl ResponseCache {
                 r.map(|f| (f, false))
             }
             Flight::Joined(Ok(f)) => {
-                // Shared only if it could have been stored (never another
-                // user's private, Set-Cookie, authorized or partial answer:
-                // those waiters ask the origin themselves, like Varnish's
-                // hit-for-pass), and only with requests of the same variant.
-                let shareable = matches!(f.refusal, None | Some("store-error") | Some("too-large"));
+                // Never shared: an answer meant for one request (private,
+                // Set-Cookie, authorized, no-store, Vary: *, or a partial
+                // 206); those waiters ask the origin themselves, like
+                // Varnish's hit-for-pass. Shared: what could be stored, and
+                // server errors (a failing origin is not asked again by
+                // every waiter). Only with requests of the same variant.
+                let shareable = match f.refusal {
+                    None | Some("store-error" | "too-large" | "too-old" | "ttl-0") => true,
+                    Some("status") => f.response.status >= 500,
+                    Some(_) => false,
+                };
                 let mine = f.variant.as_ref().map(|_| {
                     let names = vary_names(&f.response.header("vary").unwrap_or_default());
                     variant_key(key, &names, |h| req.header(h))
@@ -794,12 +800,13 @@ impl ResponseCache {
     pub async fn purge_url(&self, url: &str, policy: &CachePolicy) -> Result<bool> {
         let store = self.store(policy.backend.as_deref())?;
         let key = self.full_key(&*store, &HttpRequest::get(url), policy).await?;
+        let main = store.delete(&key, policy.version).await?;
         let variants = match store.delete_prefix(&format!("{key}\u{1f}"), policy.version).await {
             Ok(n) => n,
             Err(CacheError::Unsupported(_)) => 0,
             Err(e) => return Err(e),
         };
-        Ok(store.delete(&key, policy.version).await? || variants > 0)
+        Ok(main || variants > 0)
     }
 
     /// Invalidates every entry whose URL starts with `url_prefix` (stores that can list keys).
@@ -1527,5 +1534,21 @@ mod tests {
         };
         r.get(HttpRequest::get(URL), &p);
         assert_eq!(body(&r.get(HttpRequest::get(URL), &p)), "v2");
+    }
+
+    #[test]
+    fn waiters_share_a_failing_origins_error_but_not_a_no_store_answer() {
+        let r = rig();
+        let (_, b) = collapse_two(&r, HttpRequest::get(URL), HttpRequest::get(URL), |_| HttpResponse {
+            status: 503,
+            headers: vec![],
+            body: b"overloaded".to_vec(),
+        });
+        assert_eq!((b.status, r.calls.get()), (503, 1), "{}", status(&b));
+        let r = rig();
+        let (_, b) = collapse_two(&r, HttpRequest::get(URL), HttpRequest::get(URL), |_| {
+            ok("mine", &[("cache-control", "no-store")])
+        });
+        assert_eq!((body(&b).as_str(), r.calls.get()), ("mine", 2));
     }
 }
