@@ -42,6 +42,52 @@ impl Default for Routes {
     }
 }
 
+/// The form of a request path that rules are matched against: percent-
+/// encoded unreserved characters and slashes decoded, runs of slashes
+/// merged, dot segments resolved. `/%61pi/x`, `//api/x` and `/api%2Fx` meet
+/// the rule of `/api/x`, as an origin that normalizes paths would serve them
+/// the same page: a bypass rule cannot be dodged by spelling (which would
+/// let a private page be cached). Case is kept.
+pub fn match_path(raw: &str) -> String {
+    let b = raw.as_bytes();
+    let mut decoded = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while i < b.len() {
+        let hex = |c: u8| (c as char).to_digit(16);
+        if b[i] == b'%' && i + 2 < b.len() {
+            if let (Some(h), Some(l)) = (hex(b[i + 1]), hex(b[i + 2])) {
+                let c = (h * 16 + l) as u8;
+                if c.is_ascii_alphanumeric() || b"-._~/".contains(&c) {
+                    decoded.push(c);
+                } else {
+                    decoded.extend(format!("%{c:02X}").bytes());
+                }
+                i += 3;
+                continue;
+            }
+        }
+        decoded.push(b[i]);
+        i += 1;
+    }
+    let decoded = String::from_utf8_lossy(&decoded);
+    let mut segments: Vec<&str> = Vec::new();
+    for seg in decoded.split('/') {
+        match seg {
+            "" | "." => {}
+            ".." => {
+                segments.pop();
+            }
+            s => segments.push(s),
+        }
+    }
+    let mut out = format!("/{}", segments.join("/"));
+    let dir = decoded.ends_with('/') || decoded.ends_with("/.") || decoded.ends_with("/..");
+    if dir && !segments.is_empty() {
+        out.push('/');
+    }
+    out
+}
+
 /// Glob match where `*` is any run of characters.
 pub fn glob_match(pattern: &str, text: &str) -> bool {
     let parts: Vec<&str> = pattern.split('*').collect();
@@ -92,9 +138,10 @@ impl Routes {
         Ok(Routes { rules })
     }
 
-    /// The rule for a path, if any.
+    /// The rule for a path, if any (matched in its [`match_path`] form).
     pub fn find(&self, path: &str) -> Option<&RouteRule> {
-        self.rules.iter().find(|r| glob_match(&r.pattern, path))
+        let path = match_path(path);
+        self.rules.iter().find(|r| glob_match(&r.pattern, &path))
     }
 
     /// Rules with this key prefix (for invalidation by prefix).
@@ -114,12 +161,13 @@ fn parse_rule(i: usize, v: &Json) -> Result<RouteRule> {
         ));
     };
     crate::config::reject_unknown_fields(m, &FIELDS, at)?;
+    // Rules see paths only (no query or fragment), always starting with '/'.
     let pattern = match m.get("path") {
-        Some(Json::String(s)) if !s.is_empty() => s.clone(),
+        Some(Json::String(s)) if (s.starts_with('/') || s.starts_with('*')) && !s.contains(['?', '#']) => s.clone(),
         _ => {
             return Err(CacheError::config(
                 at("path"),
-                "required: a path pattern such as \"/blog/*\"",
+                "required: a path pattern starting with / or * and without ? or #, such as \"/blog/*\"",
             ))
         }
     };
@@ -168,10 +216,21 @@ fn parse_rule(i: usize, v: &Json) -> Result<RouteRule> {
     p.sort_query = boolean(m, "sort_query")?.unwrap_or(false);
     p.stale_while_revalidate = num(m, "stale_while_revalidate")?.unwrap_or(0.0);
     p.stale_if_error = num(m, "stale_if_error")?.unwrap_or(0.0);
-    if let Some(n) = num(m, "max_entry_bytes")? {
+    // Whole numbers; a lock timeout must fit the JS timer (a signed 32-bit
+    // ms count: larger values fire at once).
+    let whole = |f: &str, max: f64| -> Result<Option<f64>> {
+        match num(m, f)? {
+            Some(n) if n.fract() != 0.0 || n > max => Err(CacheError::config(
+                at(f),
+                format!("must be a whole number from 0 to {max}, got {n}"),
+            )),
+            n => Ok(n),
+        }
+    };
+    if let Some(n) = whole("max_entry_bytes", u32::MAX as f64)? {
         p.max_entry_bytes = n as usize;
     }
-    if let Some(n) = num(m, "lock_timeout_ms")? {
+    if let Some(n) = whole("lock_timeout_ms", i32::MAX as f64)? {
         p.lock_timeout_ms = n as u64;
     }
     Ok(RouteRule {
@@ -229,5 +288,49 @@ mod tests {
         assert!(e(r#"[{"path": "*"}, {"path": "*", "ttl": "x"}]"#).contains("ROUTES[1].ttl"));
         assert!(e(r#"[{"path": "*", "bypas": true}]"#).contains("ROUTES[0].bypas: unknown field"));
         assert!(e(r#"[{"path": "*", "origin_ttl": 1}]"#).contains("ROUTES[0].origin_ttl"));
+    }
+
+    #[test]
+    fn a_bypass_rule_cannot_be_dodged_by_spelling_the_path_differently() {
+        let r = Routes::parse(r#"[{"path": "/api/*", "bypass": true}, {"path": "*", "ttl": 60}]"#).unwrap();
+        for p in [
+            "/api/private",
+            "/%61pi/private",
+            "//api/private",
+            "/api%2Fprivate",
+            "/api%2fprivate",
+            "/x/../api/private",
+            "/x%2F..%2Fapi/private",
+            "/./api//private",
+        ] {
+            assert!(r.find(p).unwrap().bypass, "{p} escaped the bypass rule");
+        }
+        assert!(!r.find("/apix").unwrap().bypass);
+        assert_eq!(match_path("/a%20b/%7Euser/"), "/a%20b/~user/");
+        assert_eq!(match_path("/a/%zz/%"), "/a/%zz/%");
+        assert_eq!(match_path(""), "/");
+        assert_eq!(match_path("/.."), "/");
+        assert_eq!(match_path("/a/b/.."), "/a/");
+        assert_eq!(match_path("/caf%C3%A9"), "/caf%C3%A9");
+    }
+
+    #[test]
+    fn patterns_and_numbers_that_cannot_work_are_refused() {
+        for (rules, field) in [
+            (r#"[{"path": "/search?q=*"}]"#, "ROUTES[0].path"),
+            (r#"[{"path": "api/*"}]"#, "ROUTES[0].path"),
+            (
+                r#"[{"path": "*", "lock_timeout_ms": 3000000000}]"#,
+                "ROUTES[0].lock_timeout_ms",
+            ),
+            (
+                r#"[{"path": "*", "max_entry_bytes": 0.5}]"#,
+                "ROUTES[0].max_entry_bytes",
+            ),
+        ] {
+            let e = Routes::parse(rules).err().expect("refused").to_string();
+            assert!(e.contains(field), "{rules}: {e}");
+        }
+        assert!(Routes::parse(r#"[{"path": "*", "lock_timeout_ms": 2147483647, "max_entry_bytes": 10}]"#).is_ok());
     }
 }
