@@ -144,7 +144,11 @@ pub fn authorize(configured: Option<&str>, header: Option<&str>) -> Result<(), A
             "the admin API is disabled: set the ADMIN_TOKEN secret (wrangler secret put ADMIN_TOKEN) and send Authorization: Bearer <token>",
         ));
     };
-    let given = header.and_then(|h| h.strip_prefix("Bearer ")).unwrap_or("");
+    // The scheme is case-insensitive (RFC 9110 §11.1).
+    let given = header
+        .and_then(|h| h.split_once(' '))
+        .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
+        .map_or("", |(_, t)| t.trim_start());
     if constant_time_eq(given.as_bytes(), token.as_bytes()) {
         Ok(())
     } else {
@@ -208,9 +212,6 @@ pub async fn handle(ctx: &AdminContext<'_>, req: AdminRequest<'_>) -> AdminReply
 async fn route(ctx: &AdminContext<'_>, req: AdminRequest<'_>) -> Result<AdminReply, AdminReply> {
     let service = ctx.service;
     let cache = |r: Result<AdminReply, CacheError>| r.map_err(|e| AdminReply::from_cache_error(&e));
-    let version = parse_i64(query_param(req.query, "version"), "version", None)?;
-    let delta = parse_i64(query_param(req.query, "delta"), "delta", Some(1))?.unwrap_or(1);
-    let ttl = parse_ttl(query_param(req.query, "ttl").as_deref()).map_err(|e| AdminReply::from_cache_error(&e))?;
     let mut parts = req.path.splitn(3, '/');
     let action = parts.next().unwrap_or("");
     let backend_name = parts.next().map(decode_segment).transpose()?;
@@ -238,6 +239,23 @@ async fn route(ctx: &AdminContext<'_>, req: AdminRequest<'_>) -> Result<AdminRep
             .await,
         ),
         (method, action, Some(b), Some(k)) => {
+            // Query parameters are read only by the routes that use them.
+            let version = parse_i64(query_param(req.query, "version"), "version", None)?;
+            let ttl = match action {
+                "keys" | "add" | "touch" => {
+                    parse_ttl(query_param(req.query, "ttl").as_deref()).map_err(|e| AdminReply::from_cache_error(&e))?
+                }
+                _ => Ttl::Default,
+            };
+            let delta = match action {
+                "incr" | "decr" => parse_i64(query_param(req.query, "delta"), "delta", Some(1))?.unwrap_or(1),
+                _ => 1,
+            };
+            // A body that does not parse is the client's error (400).
+            let mut value = match (method, action) {
+                ("PUT", "keys") | ("POST", "add") => Some(body_value(&req)?),
+                _ => None,
+            };
             let backend = service.backend(Some(b)).map_err(|e| AdminReply::from_cache_error(&e))?;
             let full_key = backend
                 .make_key(k, version)
@@ -251,11 +269,15 @@ async fn route(ctx: &AdminContext<'_>, req: AdminRequest<'_>) -> Result<AdminRep
                         },
                         ("GET", "key") => AdminReply::json(200, json!({"key": full_key})),
                         ("PUT", "keys") => {
-                            backend.set(k, body_value(&req)?, ttl, version).await?;
+                            backend
+                                .set(k, value.take().expect("parsed above"), ttl, version)
+                                .await?;
                             AdminReply::json(200, json!({"stored": true}))
                         }
                         ("POST", "add") => {
-                            let added = backend.add(k, body_value(&req)?, ttl, version).await?;
+                            let added = backend
+                                .add(k, value.take().expect("parsed above"), ttl, version)
+                                .await?;
                             AdminReply::json(200, json!({"added": added}))
                         }
                         ("DELETE", "keys") => {
@@ -306,7 +328,13 @@ async fn purge(ctx: &AdminContext<'_>, req: &AdminRequest<'_>) -> AdminReply {
     let fail = |e: CacheError| AdminReply::from_cache_error(&e);
     if let Some(u) = body.get("url").and_then(|v| v.as_str()) {
         let url = absolute(u);
-        let path = url::Url::parse(&url).map(|p| p.path().to_string()).unwrap_or_default();
+        let Ok(path) = url::Url::parse(&url).map(|p| p.path().to_string()) else {
+            return AdminReply::error(
+                400,
+                "bad_request",
+                format!("{u:?} is neither an absolute URL nor a path starting with /"),
+            );
+        };
         return match routes.find(&path) {
             Some(rule) if !rule.bypass => match cache.purge_url(&url, &rule.policy).await {
                 Ok(found) => AdminReply::json(200, json!({"purged": found, "url": url})),
@@ -363,12 +391,20 @@ async fn purge(ctx: &AdminContext<'_>, req: &AdminRequest<'_>) -> AdminReply {
     AdminReply::error(400, "bad_request", "give one of \"url\", \"prefix\" or \"key_prefix\"")
 }
 
+/// The `x-edgecache-key` header value for a full key: percent-encoded so
+/// that it is a valid header and `decodeURIComponent` (the dashboard) gives
+/// the key back, `%` included.
+pub fn key_header_value(full_key: &str) -> String {
+    const SET: &percent_encoding::AsciiSet = &percent_encoding::CONTROLS.add(b'%');
+    percent_encoding::utf8_percent_encode(full_key, SET).to_string()
+}
+
 fn not_found(method: &str, path: &str) -> AdminReply {
     AdminReply::error(404, "no_route", format!("no admin route {method} {ADMIN_PREFIX}{path}"))
 }
 
 /// The request body as a value: JSON when declared so, bytes otherwise.
-fn body_value(req: &AdminRequest<'_>) -> Result<Value, CacheError> {
+fn body_value(req: &AdminRequest<'_>) -> Result<Value, AdminReply> {
     let is_json = req
         .content_type
         .map(|c| {
@@ -382,7 +418,7 @@ fn body_value(req: &AdminRequest<'_>) -> Result<Value, CacheError> {
     if is_json {
         serde_json::from_slice(&req.body)
             .map(Value::Json)
-            .map_err(|e| CacheError::Corrupt(format!("request body is not valid JSON: {e}")))
+            .map_err(|e| AdminReply::error(400, "bad_request", format!("request body is not valid JSON: {e}")))
     } else {
         Ok(Value::Bytes(req.body.clone()))
     }
@@ -556,12 +592,27 @@ mod tests {
                 req("PUT", "keys/default/k", None, b"{bad", Some("application/json")),
             )
             .await;
-            assert_eq!(r.status, 502);
+            assert_eq!((r.status, body(&r)["error"].as_str()), (400, Some("bad_request")));
             let r = handle(&s, req("GET", "bogus", None, b"", None)).await;
             assert_eq!(r.status, 404);
-            let r = handle(&s, req("GET", "stats", None, b"", None)).await;
+            // Parameters a route does not use are not read.
+            let r = handle(&s, req("GET", "stats", Some("ttl=x&version=y"), b"", None)).await;
             assert_eq!(body(&r)["backends"]["default"]["kind"], "local");
         });
+    }
+
+    #[test]
+    fn bearer_scheme_is_case_insensitive_and_keys_round_trip_in_their_header() {
+        assert!(authorize(Some("t0k"), Some("bearer t0k")).is_ok());
+        assert!(authorize(Some("t0k"), Some("BEARER t0k")).is_ok());
+        assert!(authorize(Some("t0k"), Some("Basic t0k")).is_err());
+        assert!(authorize(Some("t0k"), Some("Bearer t0")).is_err());
+        assert!(authorize(Some("t0k"), Some("t0k")).is_err());
+        for k in ["p:1:100%", "p:1:%41", "p:1:ü\u{1}"] {
+            let h = key_header_value(k);
+            assert!(h.is_ascii() && !h.bytes().any(|b| b.is_ascii_control()), "{h}");
+            assert_eq!(percent_decode_str(&h).decode_utf8().unwrap(), k);
+        }
     }
 
     #[test]

@@ -138,8 +138,31 @@ pub struct CachesConfig {
 }
 
 const FIELDS: [&str; 5] = ["backend", "ttl", "key_prefix", "version", "options"];
-/// Option names that would inline a secret.
-const INLINE_SECRETS: [&str; 4] = ["token", "password", "secret", "auth"];
+/// Words that make an option name look like an inlined secret (any case,
+/// anywhere in the name: `Token`, `api_token`, `PASSWORD`).
+const INLINE_SECRETS: [&str; 5] = ["token", "password", "passwd", "secret", "auth"];
+
+/// Refuses options that would inline a secret (names ending in `_secret`
+/// name one instead), also inside nested option objects such as a tiered
+/// backend's tiers.
+fn refuse_inline_secrets(options: &Map<String, Json>, at: &str) -> Result<()> {
+    for (k, v) in options {
+        let lower = k.to_ascii_lowercase();
+        let names_one = lower.ends_with("_secret");
+        if !names_one && INLINE_SECRETS.iter().any(|w| lower.contains(w)) {
+            return Err(CacheError::config(
+                format!("{at}.{k}"),
+                format!(
+                    "secrets are never inlined in config; store it as a Worker secret and name it with \"{k}_secret\""
+                ),
+            ));
+        }
+        if let Json::Object(inner) = v {
+            refuse_inline_secrets(inner, &format!("{at}.{k}"))?;
+        }
+    }
+    Ok(())
+}
 
 impl CachesConfig {
     /// Only a local default backend (what the Worker runs with no `CACHES`).
@@ -267,16 +290,7 @@ fn parse_backend(name: &str, v: &Json) -> Result<BackendConfig> {
             ))
         }
     };
-    for k in options.keys() {
-        if INLINE_SECRETS.contains(&k.as_str()) {
-            return Err(CacheError::config(
-                format!("{name}.options.{k}"),
-                format!(
-                    "secrets are never inlined in config; store it as a Worker secret and name it with \"{k}_secret\""
-                ),
-            ));
-        }
-    }
+    refuse_inline_secrets(&options, &format!("{name}.options"))?;
     Ok(BackendConfig {
         name: name.to_string(),
         kind,
@@ -335,6 +349,22 @@ mod tests {
         assert!(err(r#"{"default": {"backend": "local", "options": 3}}"#).starts_with("default.options:"));
         assert!(err(r#"{"default": {"backend": "redis", "options": {"token": "abc"}}}"#)
             .starts_with("default.options.token: secrets are never inlined"));
+        for (json, field) in [
+            (
+                r#"{"default": {"backend": "x", "options": {"Api_Token": "abc"}}}"#,
+                "default.options.Api_Token",
+            ),
+            (
+                r#"{"default": {"backend": "x", "options": {"PASSWORD": "abc"}}}"#,
+                "default.options.PASSWORD",
+            ),
+            (
+                r#"{"default": {"backend": "tiered", "options": {"far": {"backend": "redis", "options": {"token": "t"}}}}}"#,
+                "default.options.far.options.token",
+            ),
+        ] {
+            assert!(err(json).starts_with(field), "{json}: {}", err(json));
+        }
     }
 
     #[test]

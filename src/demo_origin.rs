@@ -20,7 +20,10 @@ pub fn respond(path: &str, now_ms: u64) -> DemoResponse {
             body,
         }
     };
-    let made = format!("{{\"path\":{:?},\"generated_at_ms\":{now_ms}", path);
+    let made = format!(
+        "{{\"path\":{},\"generated_at_ms\":{now_ms}",
+        serde_json::Value::from(path)
+    );
     match path {
         "/" => DemoResponse {
             status: 200,
@@ -42,11 +45,21 @@ pub fn respond(path: &str, now_ms: u64) -> DemoResponse {
             vec![("set-cookie", "demo=1; Path=/".into())],
         ),
         _ if path.starts_with("/status/") => {
-            let status = path[8..].parse().unwrap_or(400);
+            // Only statuses a Response can carry (200–599); no body where
+            // the status forbids one.
+            let status = path[8..]
+                .parse()
+                .ok()
+                .filter(|s| (200..=599).contains(s))
+                .unwrap_or(400);
+            let body = match status {
+                204 | 205 | 304 => String::new(),
+                _ => format!("status {status} at {now_ms}"),
+            };
             DemoResponse {
                 status,
                 headers: vec![("content-type", "text/plain".into())],
-                body: format!("status {status} at {now_ms}"),
+                body,
             }
         }
         _ => json(
@@ -67,5 +80,23 @@ mod tests {
         assert!(respond("/", 7).body.contains("Generated at 7 ms"));
         assert_eq!(respond("/status/404", 1).status, 404);
         assert!(respond("/cookie", 1).headers.iter().any(|(k, _)| *k == "set-cookie"));
+    }
+
+    #[test]
+    fn every_answer_can_be_sent() {
+        for (path, want) in [
+            ("/status/0", 400),
+            ("/status/99", 400),
+            ("/status/1000", 400),
+            ("/status/503", 503),
+        ] {
+            assert_eq!(respond(path, 1).status, want, "{path}");
+        }
+        for path in ["/status/204", "/status/304"] {
+            assert!(respond(path, 1).body.is_empty(), "{path}");
+        }
+        let r = respond("/a\u{1}\"b", 7);
+        let v: serde_json::Value = serde_json::from_str(&r.body).unwrap();
+        assert_eq!(v["path"], "/a\u{1}\"b");
     }
 }

@@ -236,8 +236,7 @@ async fn handle_admin(app: &App, mut req: Request, rest: &str) -> worker::Result
     headers.set("content-type", reply.content_type)?;
     headers.set("cache-control", "no-store")?;
     if let Some(k) = &reply.full_key {
-        let encoded = percent_encoding::utf8_percent_encode(k, percent_encoding::CONTROLS).to_string();
-        headers.set("x-edgecache-key", &encoded)?;
+        headers.set("x-edgecache-key", &admin::key_header_value(k))?;
     }
     Ok(Response::from_bytes(reply.body)?
         .with_status(reply.status)
