@@ -347,6 +347,11 @@ async fn purge(ctx: &AdminContext<'_>, req: &AdminRequest<'_>) -> AdminReply {
         };
     }
     if let Some(p) = body.get("prefix").and_then(|v| v.as_str()) {
+        // An empty prefix would purge every response of every host: say "/"
+        // (this host) to mean it.
+        if p.is_empty() {
+            return AdminReply::error(400, "bad_request", "an empty prefix would purge everything; use \"/\"");
+        }
         let prefix = absolute(p);
         let mut total = 0;
         let mut seen = Vec::new();
