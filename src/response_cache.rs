@@ -800,7 +800,16 @@ impl ResponseCache {
     pub async fn purge_url(&self, url: &str, policy: &CachePolicy) -> Result<bool> {
         let store = self.store(policy.backend.as_deref())?;
         let key = self.full_key(&*store, &HttpRequest::get(url), policy).await?;
+        // Only a Vary pointer has variants: other URLs skip the prefix
+        // delete, which on Redis scans the keyspace.
+        let varies = match store.get(&key, policy.version).await {
+            Ok(Some(raw)) => CachedResponse::decode(&raw).map_or(true, |e| e.is_variants()),
+            _ => true,
+        };
         let main = store.delete(&key, policy.version).await?;
+        if !varies {
+            return Ok(main);
+        }
         let variants = match store.delete_prefix(&format!("{key}\u{1f}"), policy.version).await {
             Ok(n) => n,
             Err(CacheError::Unsupported(_)) => 0,
