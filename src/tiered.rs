@@ -53,7 +53,9 @@ impl TieredBackend {
         self.near.delete(key, version).await?;
         let out = far.await;
         self.wrote();
-        self.near.delete(key, version).await?;
+        // The far result stands even if this fails: an applied incr must
+        // not be reported as failed (a caller would retry it).
+        let _ = self.near.delete(key, version).await;
         out
     }
 
