@@ -94,6 +94,37 @@ pub struct AdminReply {
     pub full_key: Option<String>,
 }
 
+/// Largest admin request body read (values are bounded again by each
+/// backend's `max_value_bytes`): reading more could exhaust the isolate.
+pub const MAX_BODY_BYTES: usize = 32 << 20;
+
+/// The request body, or the reply refusing it: too large (413) or unreadable
+/// (400, rather than storing an empty value).
+pub fn checked_body(declared_len: Option<&str>, read: Result<Vec<u8>, String>) -> Result<Vec<u8>, AdminReply> {
+    let too_large = || {
+        AdminReply::error(
+            413,
+            "too_large",
+            format!("admin request bodies are limited to {MAX_BODY_BYTES} bytes"),
+        )
+    };
+    if declared_len
+        .and_then(|l| l.trim().parse::<u64>().ok())
+        .is_some_and(|n| n > MAX_BODY_BYTES as u64)
+    {
+        return Err(too_large());
+    }
+    match read {
+        Ok(b) if b.len() > MAX_BODY_BYTES => Err(too_large()),
+        Ok(b) => Ok(b),
+        Err(e) => Err(AdminReply::error(
+            400,
+            "bad_request",
+            format!("the request body could not be read: {e}"),
+        )),
+    }
+}
+
 impl AdminReply {
     fn json(status: u16, v: serde_json::Value) -> Self {
         AdminReply {
@@ -633,5 +664,24 @@ mod tests {
         assert_eq!(parse_ttl(Some("never")).unwrap(), Ttl::Never);
         assert_eq!(parse_ttl(Some("0.5")).unwrap(), Ttl::Seconds(0.5));
         assert!(parse_ttl(Some("inf")).is_err());
+    }
+
+    #[test]
+    fn bodies_that_are_too_large_or_unreadable_are_refused() {
+        assert_eq!(checked_body(None, Ok(b"x".to_vec())).ok(), Some(b"x".to_vec()));
+        assert_eq!(
+            checked_body(Some("99999999999"), Ok(vec![])).err().map(|r| r.status),
+            Some(413)
+        );
+        assert_eq!(
+            checked_body(None, Ok(vec![0; MAX_BODY_BYTES + 1]))
+                .err()
+                .map(|r| r.status),
+            Some(413)
+        );
+        assert_eq!(
+            checked_body(None, Err("reset".into())).err().map(|r| r.status),
+            Some(400)
+        );
     }
 }

@@ -196,11 +196,19 @@ async fn handle_admin(app: &App, mut req: Request, rest: &str) -> worker::Result
     let reply =
         match admin::authorize(app.admin_token.as_deref(), auth.as_deref()) {
             Err(r) => r,
-            Ok(()) => {
+            Ok(()) => 'reply: {
                 let url = req.url()?;
                 let method = req.method().to_string();
                 let content_type = req.headers().get("content-type")?;
-                let body = req.bytes().await.unwrap_or_default();
+                let declared = req.headers().get("content-length")?;
+                let read = match declared.as_deref().map(str::trim) {
+                    Some(l) if l.parse::<u64>().is_ok_and(|n| n > admin::MAX_BODY_BYTES as u64) => Ok(Vec::new()),
+                    _ => req.bytes().await.map_err(|e| e.to_string()),
+                };
+                let body = match admin::checked_body(declared.as_deref(), read) {
+                    Ok(b) => b,
+                    Err(r) => break 'reply r,
+                };
                 let base = url.origin().ascii_serialization();
                 let make =
                     |name: &str, prefix: &str| -> crate::Result<Rc<dyn crate::CacheBackend>> {
@@ -235,6 +243,7 @@ async fn handle_admin(app: &App, mut req: Request, rest: &str) -> worker::Result
     let headers = Headers::new();
     headers.set("content-type", reply.content_type)?;
     headers.set("cache-control", "no-store")?;
+    headers.set("x-content-type-options", "nosniff")?;
     if let Some(k) = &reply.full_key {
         headers.set("x-edgecache-key", &admin::key_header_value(k))?;
     }

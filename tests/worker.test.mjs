@@ -73,6 +73,7 @@ test("admin API: set, get, incr, decr, touch, delete, stats", async () => {
   r = await w.admin("keys/default/counter");
   assert.equal(await r.text(), "40");
   assert.equal(r.headers.get("x-edgecache-key"), ":1:counter");
+  assert.equal(r.headers.get("x-content-type-options"), "nosniff");
   r = await w.admin("touch/default/counter?ttl=never", { method: "POST" });
   assert.deepEqual(await r.json(), { touched: true });
   r = await w.admin("keys/default/bytes%20key", {
