@@ -972,8 +972,8 @@ mod tests {
         assert_eq!(body(&r.get(HttpRequest::get(URL), &p)), "v1");
     }
 
-    #[test]
-    fn vary_splits_variants() {
+    /// An origin whose answers vary on Accept-Language: "<language>-<call>".
+    fn language_rig() -> Rig {
         let r = rig();
         r.set_reply(|req, n| {
             Ok(ok(
@@ -981,9 +981,18 @@ mod tests {
                 &[("vary", "Accept-Language")],
             ))
         });
+        r
+    }
+
+    fn lang(l: &str) -> HttpRequest {
+        HttpRequest::get(URL).with_header("accept-language", l)
+    }
+
+    #[test]
+    fn vary_splits_variants() {
+        let r = language_rig();
         let p = CachePolicy::default();
-        let fr = || HttpRequest::get(URL).with_header("accept-language", "fr");
-        let de = || HttpRequest::get(URL).with_header("accept-language", "de");
+        let (fr, de) = (|| lang("fr"), || lang("de"));
         assert_eq!(body(&r.get(fr(), &p)), "fr-1");
         assert_eq!(body(&r.get(de(), &p)), "de-2");
         let again = r.get(fr(), &p);
@@ -1120,40 +1129,7 @@ mod tests {
     #[test]
     fn hundred_concurrent_misses_make_one_origin_request() {
         let r = rig();
-        let (tx, rx) = futures::channel::oneshot::channel::<()>();
-        let gate = Rc::new(RefCell::new(Some(rx)));
-        let calls = r.calls.clone();
-        let origin: Origin = Rc::new(move |_req| {
-            calls.set(calls.get() + 1);
-            let wait = gate.borrow_mut().take();
-            async move {
-                if let Some(w) = wait {
-                    let _ = w.await;
-                }
-                Ok(ok("one", &[]))
-            }
-            .boxed_local()
-        });
-        let io = Rc::new(Io {
-            origin,
-            spawn: r.io.spawn.clone(),
-            sleep: r.io.sleep.clone(),
-        });
-        let mut pool = LocalPool::new();
-        let out = Rc::new(RefCell::new(Vec::new()));
-        for _ in 0..100 {
-            let (cache, io, out) = (r.cache.clone(), io.clone(), out.clone());
-            pool.spawner()
-                .spawn_local(async move {
-                    let resp = cache.handle(HttpRequest::get(URL), &CachePolicy::default(), &io).await;
-                    out.borrow_mut().push(resp);
-                })
-                .unwrap();
-        }
-        pool.run_until_stalled();
-        tx.send(()).unwrap();
-        pool.run_until_stalled();
-        let out = out.borrow();
+        let out = collapse(&r, vec![HttpRequest::get(URL); 100], |_| ok("one", &[]));
         assert_eq!(out.len(), 100);
         assert_eq!(r.calls.get(), 1);
         assert!(out.iter().all(|x| body(x) == "one"));
@@ -1334,14 +1310,13 @@ mod tests {
         assert_eq!(normalize_url("http://ex.com:8080/", false), "http://ex.com:8080/");
     }
 
-    /// Two requests for one key, the second joining the first's origin
-    /// fetch (the origin answers only once both are waiting).
-    fn collapse_two(
+    /// Concurrent requests for one key: the first leads the origin fetch,
+    /// which answers only once all of them are waiting.
+    fn collapse(
         r: &Rig,
-        first: HttpRequest,
-        second: HttpRequest,
+        requests: Vec<HttpRequest>,
         reply: impl Fn(&HttpRequest) -> HttpResponse + 'static,
-    ) -> (HttpResponse, HttpResponse) {
+    ) -> Vec<HttpResponse> {
         let (tx, rx) = futures::channel::oneshot::channel::<()>();
         let gate = Rc::new(RefCell::new(Some(rx)));
         let calls = r.calls.clone();
@@ -1363,8 +1338,8 @@ mod tests {
             sleep: r.io.sleep.clone(),
         });
         let mut pool = LocalPool::new();
-        let out: Rc<RefCell<Vec<Option<HttpResponse>>>> = Rc::new(RefCell::new(vec![None, None]));
-        for (i, req) in [first, second].into_iter().enumerate() {
+        let out: Rc<RefCell<Vec<Option<HttpResponse>>>> = Rc::new(RefCell::new(vec![None; requests.len()]));
+        for (i, req) in requests.into_iter().enumerate() {
             let (cache, io, out) = (r.cache.clone(), io.clone(), out.clone());
             pool.spawner()
                 .spawn_local(async move {
@@ -1376,8 +1351,19 @@ mod tests {
         pool.run_until_stalled();
         tx.send(()).unwrap();
         pool.run_until_stalled();
-        let o = out.borrow();
-        (o[0].clone().unwrap(), o[1].clone().unwrap())
+        let out = out.borrow();
+        out.iter().map(|r| r.clone().expect("answered")).collect()
+    }
+
+    fn collapse_two(
+        r: &Rig,
+        first: HttpRequest,
+        second: HttpRequest,
+        reply: impl Fn(&HttpRequest) -> HttpResponse + 'static,
+    ) -> (HttpResponse, HttpResponse) {
+        let mut out = collapse(r, vec![first, second], reply);
+        let b = out.pop().expect("two");
+        (out.pop().expect("two"), b)
     }
 
     #[test]
@@ -1486,16 +1472,9 @@ mod tests {
 
     #[test]
     fn purge_url_drops_the_variants_too() {
-        let r = rig();
-        r.set_reply(|req, n| {
-            Ok(ok(
-                &format!("{}-{n}", req.header("accept-language").unwrap_or_default()),
-                &[("vary", "Accept-Language")],
-            ))
-        });
+        let r = language_rig();
         let p = CachePolicy::default();
-        let fr = || HttpRequest::get(URL).with_header("accept-language", "fr");
-        let de = || HttpRequest::get(URL).with_header("accept-language", "de");
+        let (fr, de) = (|| lang("fr"), || lang("de"));
         r.get(fr(), &p);
         assert_eq!(body(&r.get(de(), &p)), "de-2");
         assert!(block_on(r.cache.purge_url(URL, &p)).unwrap());
