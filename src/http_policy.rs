@@ -59,15 +59,21 @@ fn directive(cc: &[(String, Option<String>)], name: &str) -> Option<Option<Strin
 /// and overflowing ones, count as 2^31).
 const MAX_DELTA_SECONDS: u64 = 1 << 31;
 
-/// A delta-seconds directive: absent → `None`; digits → their value, at most
-/// 2^31; anything else (`-1`, `10s`, no value) → 0, since invalid freshness
-/// information means stale (RFC 9111 §4.2.1).
+/// A delta-seconds value (a directive's, or the `Age` header's): digits,
+/// at most 2^31; `None` if it is anything else.
+pub fn delta_seconds(v: &str) -> Option<u64> {
+    if v.is_empty() || !v.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    Some(v.parse::<u64>().unwrap_or(MAX_DELTA_SECONDS).min(MAX_DELTA_SECONDS))
+}
+
+/// A delta-seconds directive: absent → `None`; invalid (`-1`, `10s`, no
+/// value) → 0, since invalid freshness information means stale (RFC 9111
+/// §4.2.1).
 fn seconds(cc: &[(String, Option<String>)], name: &str) -> Option<f64> {
     let v = directive(cc, name)?.unwrap_or_default();
-    if v.is_empty() || !v.bytes().all(|b| b.is_ascii_digit()) {
-        return Some(0.0);
-    }
-    Some(v.parse::<u64>().unwrap_or(MAX_DELTA_SECONDS).min(MAX_DELTA_SECONDS) as f64)
+    Some(delta_seconds(&v).unwrap_or(0) as f64)
 }
 
 /// What to do with a request before looking at the cache.

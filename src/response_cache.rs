@@ -19,8 +19,8 @@ use crate::clock::Clock;
 use crate::error::{CacheError, Result};
 use crate::http_entry::CachedResponse;
 use crate::http_policy::{
-    decide_store, request_mode, staleness, variant_key, vary_names, CacheStatus, FreshnessRules, RequestMode,
-    Staleness, StoreFacts, NOT_STORED, OWN_HEADERS,
+    decide_store, delta_seconds, request_mode, staleness, variant_key, vary_names, CacheStatus, FreshnessRules,
+    RequestMode, Staleness, StoreFacts, NOT_STORED, OWN_HEADERS,
 };
 use crate::response_store::ResponseStore;
 use crate::single_flight::{Flight, Signal, SingleFlight};
@@ -648,14 +648,16 @@ impl ResponseCache {
         // RFC 9111 §4.2.3: with origin_ttl, the age the answer already has
         // upstream counts against its freshness (read before `Age` goes).
         let upstream_age_ms = match policy.origin_ttl {
-            true => response
-                .header("age")
-                .and_then(|a| a.trim().parse::<u64>().ok())
-                .unwrap_or(0),
+            true => {
+                response
+                    .header("age")
+                    .and_then(|a| delta_seconds(a.trim()))
+                    .unwrap_or(0)
+                    * 1000
+            }
             false => 0,
-        }
-        .min(1 << 31)
-            * 1000;
+        };
+        let now = self.inner.clock.now_ms();
         response
             .headers
             .retain(|(k, _)| !OWN_HEADERS.contains(&k.to_ascii_lowercase().as_str()));
@@ -670,7 +672,7 @@ impl ResponseCache {
             request_has_authorization: req.header("authorization").is_some(),
             expires: expires.as_deref(),
             date: date.as_deref(),
-            received_ms: self.inner.clock.now_ms(),
+            received_ms: now,
         };
         let rules = Self::rules(policy, store);
         let decision = decide_store(&facts, &rules).and_then(|f| {
@@ -690,7 +692,6 @@ impl ResponseCache {
                 (false, Some(why))
             }
             Ok(freshness) => {
-                let now = self.inner.clock.now_ms();
                 let ttl = match freshness.storage_secs() {
                     Some(s) => Ttl::Seconds((s - upstream_age_ms as f64 / 1000.0).max(0.001)),
                     None => Ttl::Never,
