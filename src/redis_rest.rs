@@ -372,24 +372,28 @@ impl RedisRestBackend {
         Ok(parsed)
     }
 
+    /// A write's `send`: reads go to the leader from the write's start
+    /// until `read_your_writes_ms` after its end (or failure), so the
+    /// window covers the replicas' lag after it, not the round trip.
+    async fn send_write(&self, base: &str, path: &str, body: Vec<u8>) -> Result<Json> {
+        self.last_write_ms.set(Some(self.clock.now_ms()));
+        let reply = self.send(base, path, body).await;
+        self.last_write_ms.set(Some(self.clock.now_ms()));
+        reply
+    }
+
     /// Runs one command on `base`; a Redis error reply comes back as
     /// `Ok(Err(message))`.
     async fn raw(&self, base: &str, read: bool, args: &[Arg]) -> Result<std::result::Result<Reply, String>> {
         let enc = encode_command(args);
-        let reply = self.send(base, &enc.path, enc.body).await;
-        if !read {
-            // From when the write is done (or failed): the window covers the
-            // replicas' lag after it, not the round trip.
-            self.last_write_ms.set(Some(self.clock.now_ms()));
-        }
+        let reply = match read {
+            true => self.send(base, &enc.path, enc.body).await,
+            false => self.send_write(base, &enc.path, enc.body).await,
+        };
         decode_reply(&reply?)
     }
 
     async fn command(&self, read: bool, args: &[Arg]) -> Result<Reply> {
-        if !read {
-            // Reads from now on go to the leader until the window passes.
-            self.last_write_ms.set(Some(self.clock.now_ms()));
-        }
         let url = if read {
             self.read_url().to_string()
         } else {
@@ -413,12 +417,9 @@ impl RedisRestBackend {
             })
             .collect();
         let url = self.options.url.clone();
-        self.last_write_ms.set(Some(self.clock.now_ms()));
         let reply = self
-            .send(&url, "/pipeline", serde_json::to_vec(&body).expect("strings serialize"))
-            .await;
-        self.last_write_ms.set(Some(self.clock.now_ms()));
-        let reply = reply?;
+            .send_write(&url, "/pipeline", serde_json::to_vec(&body).expect("strings serialize"))
+            .await?;
         let items = reply
             .as_array()
             .ok_or_else(|| self.fail(&url, format!("pipeline reply is not a list: {reply}")))?;
@@ -648,7 +649,6 @@ impl CacheBackend for RedisRestBackend {
             full.into(),
             delta.to_string().into(),
         ];
-        self.last_write_ms.set(Some(self.clock.now_ms()));
         match self.raw(&self.options.url, false, &args).await? {
             Ok(Reply::Nil) => Err(CacheError::NotFound { key: key.to_string() }),
             Ok(Reply::Bytes(b)) => std::str::from_utf8(&b)
