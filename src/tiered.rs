@@ -63,6 +63,16 @@ impl TieredBackend {
         self.writes.set(self.writes.get() + 1);
     }
 
+    /// Counts a finished far write; a failed one also drops the near copy
+    /// (far's state is unknown) and passes its error on.
+    async fn far_written<T>(&self, key: &str, version: Option<i64>, out: Result<T>) -> Result<T> {
+        self.wrote();
+        if out.is_err() {
+            self.near.delete(key, version).await?;
+        }
+        out
+    }
+
     /// Builds both tiers from a `tiered` config with `registry`.
     pub fn from_config(c: &BackendConfig, secrets: &dyn Secrets, registry: &BackendRegistry) -> Result<Self> {
         c.only_options(&["near", "far", "near_ttl"])?;
@@ -165,11 +175,7 @@ impl CacheBackend for TieredBackend {
 
     async fn set(&self, key: &str, value: Value, ttl: Ttl, version: Option<i64>) -> Result<()> {
         let far = self.far.set(key, value.clone(), ttl, version).await;
-        self.wrote();
-        if far.is_err() {
-            self.near.delete(key, version).await?;
-            return far;
-        }
+        self.far_written(key, version, far).await?;
         if self.near.set(key, value, self.near_ttl(ttl), version).await.is_err() {
             self.near.delete(key, version).await?;
         }
@@ -178,14 +184,7 @@ impl CacheBackend for TieredBackend {
 
     async fn add(&self, key: &str, value: Value, ttl: Ttl, version: Option<i64>) -> Result<bool> {
         let added = self.far.add(key, value.clone(), ttl, version).await;
-        self.wrote();
-        let added = match added {
-            Ok(a) => a,
-            Err(e) => {
-                self.near.delete(key, version).await?;
-                return Err(e);
-            }
-        };
+        let added = self.far_written(key, version, added).await?;
         // A near copy that cannot take the new value must not keep an old one.
         if !added || self.near.set(key, value, self.near_ttl(ttl), version).await.is_err() {
             self.near.delete(key, version).await?;
