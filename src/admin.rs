@@ -98,24 +98,28 @@ pub struct AdminReply {
 /// backend's `max_value_bytes`): reading more could exhaust the isolate.
 pub const MAX_BODY_BYTES: usize = 32 << 20;
 
-/// The request body, or the reply refusing it: too large (413) or unreadable
-/// (400, rather than storing an empty value).
-pub fn checked_body(declared_len: Option<&str>, read: Result<Vec<u8>, String>) -> Result<Vec<u8>, AdminReply> {
-    let too_large = || {
-        AdminReply::error(
-            413,
-            "too_large",
-            format!("admin request bodies are limited to {MAX_BODY_BYTES} bytes"),
-        )
-    };
-    if declared_len
+fn body_too_large() -> AdminReply {
+    AdminReply::error(
+        413,
+        "too_large",
+        format!("admin request bodies are limited to {MAX_BODY_BYTES} bytes"),
+    )
+}
+
+/// The refusal of a body whose declared `Content-Length` is over the limit,
+/// before it is read.
+pub fn refuse_declared_body(declared_len: Option<&str>) -> Option<AdminReply> {
+    declared_len
         .and_then(|l| l.trim().parse::<u64>().ok())
         .is_some_and(|n| n > MAX_BODY_BYTES as u64)
-    {
-        return Err(too_large());
-    }
+        .then(body_too_large)
+}
+
+/// The body as read, or the reply refusing it: too large (413) or unreadable
+/// (400, rather than storing an empty value).
+pub fn checked_body(read: Result<Vec<u8>, String>) -> Result<Vec<u8>, AdminReply> {
     match read {
-        Ok(b) if b.len() > MAX_BODY_BYTES => Err(too_large()),
+        Ok(b) if b.len() > MAX_BODY_BYTES => Err(body_too_large()),
         Ok(b) => Ok(b),
         Err(e) => Err(AdminReply::error(
             400,
@@ -668,20 +672,13 @@ mod tests {
 
     #[test]
     fn bodies_that_are_too_large_or_unreadable_are_refused() {
-        assert_eq!(checked_body(None, Ok(b"x".to_vec())).ok(), Some(b"x".to_vec()));
+        assert_eq!(checked_body(Ok(b"x".to_vec())).ok(), Some(b"x".to_vec()));
+        assert_eq!(refuse_declared_body(Some("99999999999")).map(|r| r.status), Some(413));
+        assert_eq!(refuse_declared_body(Some("10")).map(|r| r.status), None);
         assert_eq!(
-            checked_body(Some("99999999999"), Ok(vec![])).err().map(|r| r.status),
+            checked_body(Ok(vec![0; MAX_BODY_BYTES + 1])).err().map(|r| r.status),
             Some(413)
         );
-        assert_eq!(
-            checked_body(None, Ok(vec![0; MAX_BODY_BYTES + 1]))
-                .err()
-                .map(|r| r.status),
-            Some(413)
-        );
-        assert_eq!(
-            checked_body(None, Err("reset".into())).err().map(|r| r.status),
-            Some(400)
-        );
+        assert_eq!(checked_body(Err("reset".into())).err().map(|r| r.status), Some(400));
     }
 }

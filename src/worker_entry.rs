@@ -201,11 +201,10 @@ async fn handle_admin(app: &App, mut req: Request, rest: &str) -> worker::Result
                 let method = req.method().to_string();
                 let content_type = req.headers().get("content-type")?;
                 let declared = req.headers().get("content-length")?;
-                let read = match declared.as_deref().map(str::trim) {
-                    Some(l) if l.parse::<u64>().is_ok_and(|n| n > admin::MAX_BODY_BYTES as u64) => Ok(Vec::new()),
-                    _ => req.bytes().await.map_err(|e| e.to_string()),
-                };
-                let body = match admin::checked_body(declared.as_deref(), read) {
+                if let Some(r) = admin::refuse_declared_body(declared.as_deref()) {
+                    break 'reply r;
+                }
+                let body = match admin::checked_body(req.bytes().await.map_err(|e| e.to_string())) {
                     Ok(b) => b,
                     Err(r) => break 'reply r,
                 };
