@@ -51,9 +51,9 @@ impl Default for Routes {
 pub fn match_path(raw: &str) -> String {
     let b = raw.as_bytes();
     let mut decoded = Vec::with_capacity(b.len());
+    let hex = |c: u8| (c as char).to_digit(16);
     let mut i = 0;
     while i < b.len() {
-        let hex = |c: u8| (c as char).to_digit(16);
         if b[i] == b'%' && i + 2 < b.len() {
             if let (Some(h), Some(l)) = (hex(b[i + 1]), hex(b[i + 2])) {
                 let c = (h * 16 + l) as u8;
