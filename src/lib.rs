@@ -9,39 +9,25 @@
 //! configuration) is kept apart from I/O so it is tested natively; the
 //! Worker entry point and platform bindings compile only for wasm32.
 
-pub mod admin;
+#[cfg(feature = "app")]
+pub mod app;
 pub mod backend;
-pub mod clock;
-pub mod config;
-pub mod conformance;
-pub mod demo_origin;
-pub mod error;
-pub mod http_entry;
-pub mod http_policy;
-pub mod key;
-pub mod local;
-pub mod redis_rest;
+pub mod http;
+pub mod platform;
+mod primitives;
 pub mod response_cache;
-pub mod response_store;
-pub mod routes;
-pub mod service;
-pub mod single_flight;
-pub mod store;
-pub mod tiered;
-pub mod ttl;
-pub mod value;
+pub mod runtime;
+mod service;
+#[cfg(any(test, feature = "testkit"))]
+pub mod testkit;
+pub mod transport;
 
-#[cfg(all(target_arch = "wasm32", feature = "worker-entry"))]
-mod worker_entry;
-#[cfg(target_arch = "wasm32")]
-pub mod workers;
-
-pub use backend::CacheBackend;
-pub use clock::{Clock, ManualClock, SystemClock};
-pub use config::{BackendConfig, CachesConfig, Secrets};
-pub use error::{CacheError, Result};
-pub use key::{default_key_func, KeyMaker, KeyRules};
-pub use local::{LocalBackend, LocalOptions};
-pub use service::{BackendRegistry, CacheService};
-pub use ttl::{Timeout, Ttl};
-pub use value::Value;
+pub use backend::{BackendConfig, BackendRegistry, CacheBackend, CachesConfig, LocalBackend, LocalOptions, Secrets};
+pub use primitives::clock::{Clock, ManualClock, SystemClock};
+pub use primitives::error::{CacheError, Result};
+pub use primitives::key::{default_key_func, KeyFunc, KeyMaker, KeyRules};
+pub use primitives::ttl::{Expiry, Timeout, Ttl};
+pub use primitives::value::Value;
+pub use response_cache::{CachePolicy, ResponseCache};
+pub use runtime::Runtime;
+pub use service::{CacheService, CacheServiceBuilder};

@@ -5,79 +5,12 @@ use std::collections::{BTreeMap, HashMap};
 use std::future::Future;
 use std::rc::Rc;
 
+use crate::backend::BackendRegistry;
 use crate::backend::{BackendStats, CacheBackend};
-use crate::config::{BackendConfig, CachesConfig, Secrets};
-use crate::error::{CacheError, Result};
-use crate::local::{LocalBackend, LocalOptions};
-use crate::ttl::Ttl;
-use crate::value::Value;
-
-/// Builds a backend of one kind from its config.
-pub type BackendFactory = Rc<dyn Fn(&BackendConfig, &dyn Secrets) -> Result<Rc<dyn CacheBackend>>>;
-
-/// The backend kinds a config may name. Custom kinds are registered here.
-#[derive(Clone)]
-pub struct BackendRegistry {
-    factories: BTreeMap<String, BackendFactory>,
-}
-
-impl Default for BackendRegistry {
-    /// The built-in kinds.
-    fn default() -> Self {
-        let mut r = BackendRegistry {
-            factories: BTreeMap::new(),
-        };
-        r.register("local", |c: &BackendConfig, _: &dyn Secrets| {
-            Ok(Rc::new(local_from_config(c)?) as Rc<dyn CacheBackend>)
-        });
-        r
-    }
-}
-
-impl BackendRegistry {
-    /// Adds (or replaces) a backend kind.
-    pub fn register(
-        &mut self,
-        kind: &str,
-        factory: impl Fn(&BackendConfig, &dyn Secrets) -> Result<Rc<dyn CacheBackend>> + 'static,
-    ) -> &mut Self {
-        self.factories.insert(kind.to_string(), Rc::new(factory));
-        self
-    }
-
-    pub fn build(&self, config: &BackendConfig, secrets: &dyn Secrets) -> Result<Rc<dyn CacheBackend>> {
-        // Tiered builds its tiers with this same registry.
-        if config.kind == "tiered" {
-            return Ok(Rc::new(crate::tiered::TieredBackend::from_config(
-                config, secrets, self,
-            )?));
-        }
-        let factory = self.factories.get(&config.kind).ok_or_else(|| {
-            CacheError::config(
-                format!("{}.backend", config.name),
-                format!(
-                    "unknown backend kind {:?} (known: {}, tiered)",
-                    config.kind,
-                    self.factories.keys().cloned().collect::<Vec<_>>().join(", ")
-                ),
-            )
-        })?;
-        factory(config, secrets)
-    }
-}
-
-/// A local backend from its config (`options`: max_entries, max_bytes, max_value_bytes).
-pub fn local_from_config(c: &BackendConfig) -> Result<LocalBackend> {
-    c.only_options(&["max_entries", "max_bytes", "max_value_bytes"])?;
-    let d = LocalOptions::default();
-    let max_bytes = c.usize_option("max_bytes", d.max_bytes)?;
-    let options = LocalOptions {
-        max_entries: c.usize_option("max_entries", d.max_entries)?,
-        max_bytes,
-        max_value_bytes: c.usize_option("max_value_bytes", d.max_value_bytes.min(max_bytes))?,
-    };
-    Ok(LocalBackend::new(&c.key_prefix, c.version, c.ttl, options))
-}
+use crate::backend::{CachesConfig, Secrets};
+use crate::primitives::error::{CacheError, Result};
+use crate::primitives::ttl::Ttl;
+use crate::primitives::value::Value;
 
 /// Named cache backends and the methods to use them.
 #[derive(Clone)]
@@ -286,8 +219,8 @@ impl CacheService {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::config::NoSecrets;
-    use crate::ttl::Timeout;
+    use crate::backend::{LocalBackend, LocalOptions, NoSecrets};
+    use crate::primitives::ttl::Timeout;
     use futures::executor::block_on;
 
     #[test]

@@ -8,13 +8,11 @@ use std::collections::BTreeMap;
 use std::rc::Rc;
 
 use async_trait::async_trait;
-use edgecache::clock::Clock;
-use edgecache::config::{BackendConfig, CachesConfig, NoSecrets, Secrets};
-use edgecache::conformance::Suite;
-use edgecache::ttl::Expiry;
+use edgecache::backend::NoSecrets;
+use edgecache::testkit::Suite;
 use edgecache::{
-    BackendRegistry, CacheBackend, CacheError, CacheService, KeyMaker, KeyRules, ManualClock, Result, Timeout, Ttl,
-    Value,
+    BackendConfig, BackendRegistry, CacheBackend, CacheError, CacheService, CachesConfig, Clock, Expiry, KeyMaker,
+    KeyRules, ManualClock, Result, Secrets, Timeout, Ttl, Value,
 };
 use futures::executor::block_on;
 
@@ -124,7 +122,7 @@ impl CacheBackend for MapBackend {
 fn registry(clock: &ManualClock, server: &Server) -> BackendRegistry {
     let mut r = BackendRegistry::default();
     let (clock, server) = (clock.clone(), server.clone());
-    r.register("map", move |c: &BackendConfig, _: &dyn Secrets| {
+    r.register("map", move |c: &BackendConfig, _: &dyn Secrets, _: &BackendRegistry| {
         c.only_options(&[])?;
         Ok(Rc::new(MapBackend {
             keys: KeyMaker::new(c.key_prefix.clone(), c.version, KeyRules::MEMCACHED, "map"),

@@ -1,4 +1,4 @@
-//! edgecache's store (`src/store.rs`) and `quick_cache` compiled into one wasm
+//! edgecache's store (the `edgecache-store` crate) and `quick_cache` compiled into one wasm
 //! module with plain `extern "C"` exports (no wasm-bindgen), driven by
 //! `bench/wasm/speed.mjs` under Node (V8).
 //!
@@ -20,15 +20,7 @@
 //! A counting global allocator also lets the module report the bytes the
 //! store allocates per entry on wasm32 (`store_overhead_x100`).
 
-#[path = "../../src/counting.rs"]
-mod counting;
-#[path = "../../../src/store.rs"]
-#[allow(dead_code)]
-mod store;
-#[path = "../../src/replay.rs"]
-mod replay;
-#[path = "../../src/workload.rs"]
-mod workload;
+use edgecache_bench::{counting, replay, store, workload};
 
 use std::cell::RefCell;
 

@@ -1,0 +1,8 @@
+//! The deployable caching proxy: route rules, the admin API and dashboard,
+//! the demo origin, and (with the `workers` platform) the Worker's `fetch`
+//! entry point.
+
+pub mod admin;
+pub mod demo_origin;
+mod entry;
+pub mod routes;

@@ -1,0 +1,336 @@
+//! Route rules of the deployable Worker: path patterns mapped to a cache
+//! policy or to bypass, from the `ROUTES` JSON var, e.g.
+//!
+//! ```json
+//! [{"path": "/api/*", "bypass": true},
+//!  {"path": "/blog/*", "ttl": 60, "key_prefix": "blog", "stale_while_revalidate": 30},
+//!  {"path": "*", "ttl": 300, "origin_ttl": true}]
+//! ```
+//!
+//! The first rule whose pattern matches the path wins; `*` matches any run
+//! of characters (slashes included). With no rule matching, nothing is cached.
+
+use serde_json::{Map, Value as Json};
+
+use crate::primitives::error::{CacheError, Result};
+use crate::primitives::ttl::Ttl;
+use crate::response_cache::CachePolicy;
+
+#[derive(Clone)]
+pub struct RouteRule {
+    pub pattern: String,
+    /// Pass straight to the origin.
+    pub bypass: bool,
+    pub policy: CachePolicy,
+}
+
+#[derive(Clone)]
+pub struct Routes {
+    pub rules: Vec<RouteRule>,
+}
+
+impl Default for Routes {
+    /// Every path cached with the default policy.
+    fn default() -> Self {
+        Routes {
+            rules: vec![RouteRule {
+                pattern: "*".into(),
+                bypass: false,
+                policy: CachePolicy::default(),
+            }],
+        }
+    }
+}
+
+/// The form of a request path that rules are matched against: percent-
+/// encoded unreserved characters and slashes decoded, runs of slashes
+/// merged, dot segments resolved. `/%61pi/x`, `//api/x` and `/api%2Fx` meet
+/// the rule of `/api/x`, as an origin that normalizes paths would serve them
+/// the same page: a bypass rule cannot be dodged by spelling (which would
+/// let a private page be cached). Case is kept.
+pub fn match_path(raw: &str) -> String {
+    let b = raw.as_bytes();
+    let mut decoded = Vec::with_capacity(b.len());
+    let hex = |c: u8| (c as char).to_digit(16);
+    let mut i = 0;
+    while i < b.len() {
+        if b[i] == b'%' && i + 2 < b.len() {
+            if let (Some(h), Some(l)) = (hex(b[i + 1]), hex(b[i + 2])) {
+                let c = (h * 16 + l) as u8;
+                if c.is_ascii_alphanumeric() || b"-._~/".contains(&c) {
+                    decoded.push(c);
+                } else {
+                    decoded.extend(format!("%{c:02X}").bytes());
+                }
+                i += 3;
+                continue;
+            }
+        }
+        decoded.push(b[i]);
+        i += 1;
+    }
+    let decoded = String::from_utf8_lossy(&decoded);
+    let mut segments: Vec<&str> = Vec::new();
+    for seg in decoded.split('/') {
+        match seg {
+            "" | "." => {}
+            ".." => {
+                segments.pop();
+            }
+            s => segments.push(s),
+        }
+    }
+    let mut out = format!("/{}", segments.join("/"));
+    let dir = decoded.ends_with('/') || decoded.ends_with("/.") || decoded.ends_with("/..");
+    if dir && !segments.is_empty() {
+        out.push('/');
+    }
+    out
+}
+
+/// Glob match where `*` is any run of characters.
+pub fn glob_match(pattern: &str, text: &str) -> bool {
+    let parts: Vec<&str> = pattern.split('*').collect();
+    if parts.len() == 1 {
+        return pattern == text;
+    }
+    let (first, last) = (parts[0], parts[parts.len() - 1]);
+    if !text.starts_with(first) || text.len() < first.len() + last.len() || !text.ends_with(last) {
+        return false;
+    }
+    let mut rest = &text[first.len()..text.len() - last.len()];
+    for mid in &parts[1..parts.len() - 1] {
+        match rest.find(mid) {
+            Some(i) => rest = &rest[i + mid.len()..],
+            None => return false,
+        }
+    }
+    true
+}
+
+const FIELDS: [&str; 12] = [
+    "path",
+    "bypass",
+    "ttl",
+    "key_prefix",
+    "version",
+    "backend",
+    "origin_ttl",
+    "stale_while_revalidate",
+    "stale_if_error",
+    "max_entry_bytes",
+    "lock_timeout_ms",
+    "sort_query",
+];
+
+impl Routes {
+    pub fn parse(text: &str) -> Result<Self> {
+        let root: Json =
+            serde_json::from_str(text).map_err(|e| CacheError::config("ROUTES", format!("not valid JSON: {e}")))?;
+        let Json::Array(items) = root else {
+            return Err(CacheError::config("ROUTES", "must be a JSON array of rules"));
+        };
+        let rules = items
+            .iter()
+            .enumerate()
+            .map(|(i, v)| parse_rule(i, v))
+            .collect::<Result<Vec<_>>>()?;
+        Ok(Routes { rules })
+    }
+
+    /// The rule for a path, if any (matched in its [`match_path`] form).
+    pub fn find(&self, path: &str) -> Option<&RouteRule> {
+        let path = match_path(path);
+        self.rules.iter().find(|r| glob_match(&r.pattern, &path))
+    }
+
+    /// Rules with this key prefix (for invalidation by prefix).
+    pub fn with_prefix<'a>(&'a self, key_prefix: &'a str) -> impl Iterator<Item = &'a RouteRule> + 'a {
+        self.rules
+            .iter()
+            .filter(move |r| !r.bypass && r.policy.key_prefix == key_prefix)
+    }
+}
+
+fn parse_rule(i: usize, v: &Json) -> Result<RouteRule> {
+    let at = |f: &str| format!("ROUTES[{i}].{f}");
+    let Json::Object(m) = v else {
+        return Err(CacheError::config(
+            format!("ROUTES[{i}]"),
+            format!("must be an object, got {v}"),
+        ));
+    };
+    crate::backend::reject_unknown_fields(m, &FIELDS, at)?;
+    // Rules see paths only (no query or fragment), always starting with '/'.
+    let pattern = match m.get("path") {
+        Some(Json::String(s)) if (s.starts_with('/') || s.starts_with('*')) && !s.contains(['?', '#']) => s.clone(),
+        _ => {
+            return Err(CacheError::config(
+                at("path"),
+                "required: a path pattern starting with / or * and without ? or #, such as \"/blog/*\"",
+            ))
+        }
+    };
+    let mut p = CachePolicy::default();
+    let num = |m: &Map<String, Json>, f: &str| -> Result<Option<f64>> {
+        match m.get(f) {
+            None => Ok(None),
+            Some(Json::Number(n)) if n.as_f64().is_some_and(|x| x >= 0.0 && x.is_finite()) => Ok(n.as_f64()),
+            Some(other) => Err(CacheError::config(at(f), format!("must be a number >= 0, got {other}"))),
+        }
+    };
+    let boolean = |m: &Map<String, Json>, f: &str| -> Result<Option<bool>> {
+        match m.get(f) {
+            None => Ok(None),
+            Some(Json::Bool(b)) => Ok(Some(*b)),
+            Some(other) => Err(CacheError::config(at(f), format!("must be true or false, got {other}"))),
+        }
+    };
+    let string = |m: &Map<String, Json>, f: &str| -> Result<Option<String>> {
+        match m.get(f) {
+            None => Ok(None),
+            Some(Json::String(s)) => Ok(Some(s.clone())),
+            Some(other) => Err(CacheError::config(at(f), format!("must be a string, got {other}"))),
+        }
+    };
+    p.ttl = match m.get("ttl") {
+        None => Ttl::Default,
+        Some(Json::Null) => Ttl::Never,
+        Some(_) => Ttl::Seconds(num(m, "ttl")?.unwrap_or_default()),
+    };
+    if let Some(s) = string(m, "key_prefix")? {
+        p.key_prefix = s;
+    }
+    p.backend = string(m, "backend")?;
+    p.version = match m.get("version") {
+        None | Some(Json::Null) => None,
+        Some(Json::Number(n)) if n.is_i64() => n.as_i64(),
+        Some(other) => {
+            return Err(CacheError::config(
+                at("version"),
+                format!("must be an integer, got {other}"),
+            ))
+        }
+    };
+    p.origin_ttl = boolean(m, "origin_ttl")?.unwrap_or(false);
+    p.sort_query = boolean(m, "sort_query")?.unwrap_or(false);
+    p.stale_while_revalidate = num(m, "stale_while_revalidate")?.unwrap_or(0.0);
+    p.stale_if_error = num(m, "stale_if_error")?.unwrap_or(0.0);
+    // Whole numbers; a lock timeout must fit the JS timer (a signed 32-bit
+    // ms count: larger values fire at once).
+    let whole = |f: &str, max: f64| -> Result<Option<f64>> {
+        match num(m, f)? {
+            Some(n) if n.fract() != 0.0 || n > max => Err(CacheError::config(
+                at(f),
+                format!("must be a whole number from 0 to {max}, got {n}"),
+            )),
+            n => Ok(n),
+        }
+    };
+    if let Some(n) = whole("max_entry_bytes", u32::MAX as f64)? {
+        p.max_entry_bytes = n as usize;
+    }
+    if let Some(n) = whole("lock_timeout_ms", i32::MAX as f64)? {
+        p.lock_timeout_ms = n as u64;
+    }
+    Ok(RouteRule {
+        pattern,
+        bypass: boolean(m, "bypass")?.unwrap_or(false),
+        policy: p,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn globs() {
+        assert!(glob_match("*", "/anything/at/all"));
+        assert!(glob_match("/blog/*", "/blog/a/b"));
+        assert!(!glob_match("/blog/*", "/blo"));
+        assert!(glob_match("/a/*/c", "/a/b/c"));
+        assert!(glob_match("/a/*/c/*", "/a/x/y/c/z"));
+        assert!(!glob_match("/a/*/c", "/a/b/d"));
+        assert!(glob_match("/exact", "/exact") && !glob_match("/exact", "/exact/"));
+        assert!(glob_match("*.css", "/s/site.css") && !glob_match("*.css", "/s/site.js"));
+    }
+
+    #[test]
+    fn parse_and_find() {
+        let r = Routes::parse(
+            r#"[{"path": "/api/*", "bypass": true},
+                {"path": "/blog/*", "ttl": 60, "key_prefix": "blog", "version": 2, "backend": "shared",
+                 "stale_while_revalidate": 30, "stale_if_error": 300, "origin_ttl": true},
+                {"path": "*", "ttl": null}]"#,
+        )
+        .unwrap();
+        assert!(r.find("/api/x").unwrap().bypass);
+        let b = &r.find("/blog/post").unwrap().policy;
+        assert_eq!(
+            (b.ttl, b.key_prefix.as_str(), b.version, b.backend.as_deref()),
+            (Ttl::Seconds(60.0), "blog", Some(2), Some("shared"))
+        );
+        assert_eq!(
+            (b.stale_while_revalidate, b.stale_if_error, b.origin_ttl),
+            (30.0, 300.0, true)
+        );
+        assert_eq!(r.find("/other").unwrap().policy.ttl, Ttl::Never);
+        assert_eq!(r.with_prefix("blog").count(), 1);
+        assert!(Routes::default().find("/x").is_some());
+    }
+
+    #[test]
+    fn errors_name_the_field() {
+        let e = |t: &str| Routes::parse(t).err().unwrap().to_string();
+        assert!(e("{}").contains("ROUTES: must be a JSON array"));
+        assert!(e(r#"[{"ttl": 5}]"#).contains("ROUTES[0].path"));
+        assert!(e(r#"[{"path": "*"}, {"path": "*", "ttl": "x"}]"#).contains("ROUTES[1].ttl"));
+        assert!(e(r#"[{"path": "*", "bypas": true}]"#).contains("ROUTES[0].bypas: unknown field"));
+        assert!(e(r#"[{"path": "*", "origin_ttl": 1}]"#).contains("ROUTES[0].origin_ttl"));
+    }
+
+    #[test]
+    fn a_bypass_rule_cannot_be_dodged_by_spelling_the_path_differently() {
+        let r = Routes::parse(r#"[{"path": "/api/*", "bypass": true}, {"path": "*", "ttl": 60}]"#).unwrap();
+        for p in [
+            "/api/private",
+            "/%61pi/private",
+            "//api/private",
+            "/api%2Fprivate",
+            "/api%2fprivate",
+            "/x/../api/private",
+            "/x%2F..%2Fapi/private",
+            "/./api//private",
+        ] {
+            assert!(r.find(p).unwrap().bypass, "{p} escaped the bypass rule");
+        }
+        assert!(!r.find("/apix").unwrap().bypass);
+        assert_eq!(match_path("/a%20b/%7Euser/"), "/a%20b/~user/");
+        assert_eq!(match_path("/a/%zz/%"), "/a/%zz/%");
+        assert_eq!(match_path(""), "/");
+        assert_eq!(match_path("/.."), "/");
+        assert_eq!(match_path("/a/b/.."), "/a/");
+        assert_eq!(match_path("/caf%C3%A9"), "/caf%C3%A9");
+    }
+
+    #[test]
+    fn patterns_and_numbers_that_cannot_work_are_refused() {
+        for (rules, field) in [
+            (r#"[{"path": "/search?q=*"}]"#, "ROUTES[0].path"),
+            (r#"[{"path": "api/*"}]"#, "ROUTES[0].path"),
+            (
+                r#"[{"path": "*", "lock_timeout_ms": 3000000000}]"#,
+                "ROUTES[0].lock_timeout_ms",
+            ),
+            (
+                r#"[{"path": "*", "max_entry_bytes": 0.5}]"#,
+                "ROUTES[0].max_entry_bytes",
+            ),
+        ] {
+            let e = Routes::parse(rules).err().expect("refused").to_string();
+            assert!(e.contains(field), "{rules}: {e}");
+        }
+        assert!(Routes::parse(r#"[{"path": "*", "lock_timeout_ms": 2147483647, "max_entry_bytes": 10}]"#).is_ok());
+    }
+}

@@ -1,0 +1,77 @@
+//! How long a stored response is fresh, and where it stands at a moment
+//! (RFC 9111 §4.2, RFC 5861 stale windows).
+
+use crate::primitives::ttl::Timeout;
+
+/// How long responses stay fresh, and stale windows (all in seconds).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct FreshnessRules {
+    /// The configured lifetime (the decorator's or route's `ttl`).
+    pub ttl: Timeout,
+    /// Let the origin's `s-maxage`/`max-age` take precedence over `ttl`.
+    pub origin_ttl: bool,
+    /// Serve stale this long while refreshing in the background (the
+    /// origin's `stale-while-revalidate` takes precedence when `origin_ttl`).
+    pub stale_while_revalidate: f64,
+    /// Serve stale this long when the origin fails.
+    pub stale_if_error: f64,
+}
+
+impl Default for FreshnessRules {
+    fn default() -> Self {
+        FreshnessRules {
+            ttl: Timeout::default(),
+            origin_ttl: false,
+            stale_while_revalidate: 0.0,
+            stale_if_error: 0.0,
+        }
+    }
+}
+
+/// How long one stored response is fresh and may be served stale, in ms.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Freshness {
+    /// `None` = fresh until evicted.
+    pub fresh_ms: Option<u64>,
+    pub swr_ms: u64,
+    pub sie_ms: u64,
+}
+
+impl Freshness {
+    /// How long the backend must keep the entry: fresh plus the longer stale window.
+    pub fn storage_secs(&self) -> Option<f64> {
+        self.fresh_ms
+            .map(|f| f.saturating_add(self.swr_ms.max(self.sie_ms)) as f64 / 1000.0)
+    }
+}
+
+/// Where a stored response stands at a moment.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Staleness {
+    /// Fresh, with this many ms left (`None` = no limit).
+    Fresh(Option<u64>),
+    /// Stale by this many ms, inside the stale-while-revalidate window.
+    Revalidatable(u64),
+    /// Stale by this many ms; usable only if the origin fails.
+    ErrorOnly(u64),
+    /// Too old to serve.
+    Dead,
+}
+
+pub fn staleness(stored_at_ms: u64, f: &Freshness, now_ms: u64) -> Staleness {
+    let Some(fresh) = f.fresh_ms else {
+        return Staleness::Fresh(None);
+    };
+    let age = now_ms.saturating_sub(stored_at_ms);
+    if age < fresh {
+        return Staleness::Fresh(Some(fresh - age));
+    }
+    let stale_by = age - fresh;
+    if stale_by < f.swr_ms {
+        Staleness::Revalidatable(stale_by)
+    } else if stale_by < f.sie_ms {
+        Staleness::ErrorOnly(stale_by)
+    } else {
+        Staleness::Dead
+    }
+}

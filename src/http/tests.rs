@@ -1,0 +1,247 @@
+//! Unit tests of the HTTP caching rules.
+
+use super::*;
+use crate::primitives::ttl::Timeout;
+
+fn facts(status: u16, cc: Option<&'static str>) -> StoreFacts<'static> {
+    StoreFacts {
+        status,
+        cache_control: cc,
+        ..Default::default()
+    }
+}
+
+#[test]
+fn what_is_stored() {
+    let r = FreshnessRules::default();
+    assert_eq!(decide_store(&facts(200, None), &r).unwrap().fresh_ms, Some(300_000));
+    assert_eq!(decide_store(&facts(500, None), &r), Err("status"));
+    assert_eq!(decide_store(&facts(206, None), &r), Err("status"));
+    assert_eq!(decide_store(&facts(200, Some("Private")), &r), Err("private"));
+    assert_eq!(
+        decide_store(&facts(200, Some("max-age=5, no-store")), &r),
+        Err("no-store")
+    );
+    let cookie = StoreFacts {
+        has_set_cookie: true,
+        ..facts(200, None)
+    };
+    assert_eq!(decide_store(&cookie, &r), Err("set-cookie"));
+    let star = StoreFacts {
+        vary: Some("Accept, *"),
+        ..facts(200, None)
+    };
+    assert_eq!(decide_store(&star, &r), Err("vary-star"));
+    let zero = FreshnessRules {
+        ttl: Timeout::Seconds(0.0),
+        ..r
+    };
+    assert_eq!(decide_store(&facts(200, None), &zero), Err("ttl-0"));
+    let never = FreshnessRules {
+        ttl: Timeout::Never,
+        ..r
+    };
+    assert_eq!(decide_store(&facts(200, None), &never).unwrap().fresh_ms, None);
+}
+
+#[test]
+fn authorization_needs_explicit_permission() {
+    let r = FreshnessRules::default();
+    let auth = |cc| StoreFacts {
+        request_has_authorization: true,
+        ..facts(200, cc)
+    };
+    assert_eq!(decide_store(&auth(None), &r), Err("authorization"));
+    assert_eq!(decide_store(&auth(Some("max-age=60")), &r), Err("authorization"));
+    assert!(decide_store(&auth(Some("public, max-age=60")), &r).is_ok());
+    assert!(decide_store(&auth(Some("s-maxage=60")), &r).is_ok());
+}
+
+#[test]
+fn origin_ttl_precedence() {
+    let off = FreshnessRules {
+        ttl: Timeout::Seconds(10.0),
+        ..Default::default()
+    };
+    let on = FreshnessRules {
+        origin_ttl: true,
+        ..off
+    };
+    let cc = Some("max-age=60, s-maxage=30, stale-while-revalidate=5");
+    assert_eq!(decide_store(&facts(200, cc), &off).unwrap().fresh_ms, Some(10_000));
+    let f = decide_store(&facts(200, cc), &on).unwrap();
+    assert_eq!((f.fresh_ms, f.swr_ms), (Some(30_000), 5_000));
+    assert_eq!(
+        decide_store(&facts(200, Some("max-age=60")), &on).unwrap().fresh_ms,
+        Some(60_000)
+    );
+    assert_eq!(decide_store(&facts(200, None), &on).unwrap().fresh_ms, Some(10_000));
+    let swr = FreshnessRules {
+        stale_while_revalidate: 1.0,
+        ..on
+    };
+    // no-cache forbids serving stale: the configured window does not apply.
+    assert_eq!(decide_store(&facts(200, Some("no-cache")), &swr), Err("ttl-0"));
+    // An origin's own stale window is honoured with origin_ttl (RFC 5861)
+    // but not next to no-cache.
+    let f = decide_store(&facts(200, Some("max-age=0, stale-while-revalidate=1")), &swr).unwrap();
+    assert_eq!((f.fresh_ms, f.swr_ms, f.storage_secs()), (Some(0), 1_000, Some(1.0)));
+    assert_eq!(
+        decide_store(&facts(200, Some("no-cache, stale-while-revalidate=1")), &swr),
+        Err("ttl-0")
+    );
+}
+
+#[test]
+fn directives_that_forbid_stale_answers_drop_the_configured_windows() {
+    let rules = FreshnessRules {
+        ttl: Timeout::Seconds(10.0),
+        stale_while_revalidate: 30.0,
+        stale_if_error: 60.0,
+        ..Default::default()
+    };
+    for origin_ttl in [false, true] {
+        let r = FreshnessRules { origin_ttl, ..rules };
+        for cc in ["max-age=10, must-revalidate", "proxy-revalidate", "s-maxage=10"] {
+            let f = decide_store(&facts(200, Some(cc)), &r).unwrap();
+            assert_eq!((f.swr_ms, f.sie_ms), (0, 0), "{cc}, origin_ttl {origin_ttl}");
+        }
+        let f = decide_store(&facts(200, Some("public")), &r).unwrap();
+        assert_eq!((f.swr_ms, f.sie_ms), (30_000, 60_000));
+    }
+    let on = FreshnessRules {
+        origin_ttl: true,
+        ..rules
+    };
+    let f = decide_store(&facts(200, Some("s-maxage=10, stale-while-revalidate=5")), &on).unwrap();
+    assert_eq!((f.fresh_ms, f.swr_ms, f.sie_ms), (Some(10_000), 5_000, 0));
+}
+
+#[test]
+fn expires_counts_from_date_when_no_max_age() {
+    let on = FreshnessRules {
+        origin_ttl: true,
+        ttl: Timeout::Seconds(300.0),
+        ..Default::default()
+    };
+    let fresh = |expires: &'static str, date: Option<&'static str>, cc: Option<&'static str>| {
+        let f = StoreFacts {
+            status: 200,
+            cache_control: cc,
+            expires: Some(expires),
+            date,
+            received_ms: 784_111_777_000, // Sun, 06 Nov 1994 08:49:37 GMT
+            ..Default::default()
+        };
+        decide_store(&f, &on).map(|f| f.fresh_ms)
+    };
+    let date = Some("Sun, 06 Nov 1994 08:49:37 GMT");
+    assert_eq!(fresh("Sun, 06 Nov 1994 08:50:37 GMT", date, None), Ok(Some(60_000)));
+    // The two obsolete forms are read too; no Date: the arrival time.
+    assert_eq!(fresh("Sunday, 06-Nov-94 08:51:37 GMT", None, None), Ok(Some(120_000)));
+    assert_eq!(fresh("Sun Nov  6 08:52:37 1994", date, None), Ok(Some(180_000)));
+    // In the past, or invalid: already expired.
+    assert_eq!(fresh("Thu, 01 Jan 1970 00:00:00 GMT", date, None), Err("ttl-0"));
+    assert_eq!(fresh("0", date, None), Err("ttl-0"));
+    // max-age wins over Expires.
+    assert_eq!(fresh("0", date, Some("max-age=10")), Ok(Some(10_000)));
+    // Without origin_ttl, the configured ttl rules.
+    let off = FreshnessRules {
+        origin_ttl: false,
+        ..on
+    };
+    let f = StoreFacts {
+        status: 200,
+        expires: Some("0"),
+        ..Default::default()
+    };
+    assert_eq!(decide_store(&f, &off).map(|f| f.fresh_ms), Ok(Some(300_000)));
+}
+
+#[test]
+fn delta_seconds_are_capped_and_invalid_ones_mean_stale() {
+    let on = FreshnessRules {
+        origin_ttl: true,
+        ttl: Timeout::Seconds(300.0),
+        ..Default::default()
+    };
+    let fresh = |cc: &'static str| decide_store(&facts(200, Some(cc)), &on).map(|f| f.fresh_ms);
+    let cap = Some((1u64 << 31) * 1000);
+    assert_eq!(fresh("max-age=31536000000000000"), Ok(cap));
+    assert_eq!(fresh("max-age=99999999999999999999999"), Ok(cap));
+    assert_eq!(fresh("max-age=-1"), Err("ttl-0"));
+    assert_eq!(fresh("max-age=10s"), Err("ttl-0"));
+    assert_eq!(fresh("max-age=\"20\""), Ok(Some(20_000)));
+    let huge = decide_store(
+        &facts(200, Some("max-age=31536000000000000, stale-while-revalidate=60")),
+        &on,
+    )
+    .unwrap();
+    assert!(huge.storage_secs().unwrap() > 2e9);
+}
+
+#[test]
+fn request_modes() {
+    assert_eq!(request_mode("POST", None, None), RequestMode::Bypass("method"));
+    assert_eq!(request_mode("GET", None, None), RequestMode::Lookup);
+    assert_eq!(request_mode("HEAD", Some("no-cache"), None), RequestMode::Revalidate);
+    assert_eq!(request_mode("GET", Some("max-age=0"), None), RequestMode::Revalidate);
+    assert_eq!(request_mode("GET", None, Some("no-cache")), RequestMode::Revalidate);
+    assert_eq!(
+        request_mode("GET", Some("no-store"), None),
+        RequestMode::Bypass("no-store")
+    );
+}
+
+#[test]
+fn variants() {
+    let names = vary_names("Accept-Encoding, accept-language,  ");
+    assert_eq!(names, vec!["accept-encoding", "accept-language"]);
+    let k1 = variant_key("K", &names, |h| (h == "accept-language").then(|| "fr".to_string()));
+    let k2 = variant_key("K", &names, |h| (h == "accept-language").then(|| "de".to_string()));
+    let k3 = variant_key("K", &names, |_| None);
+    assert!(k1 != k2 && k1 != k3 && k2 != k3);
+    assert!(k1.starts_with('K'));
+}
+
+#[test]
+fn staleness_windows() {
+    let f = Freshness {
+        fresh_ms: Some(1000),
+        swr_ms: 500,
+        sie_ms: 2000,
+    };
+    assert_eq!(staleness(0, &f, 400), Staleness::Fresh(Some(600)));
+    assert_eq!(staleness(0, &f, 1200), Staleness::Revalidatable(200));
+    assert_eq!(staleness(0, &f, 1700), Staleness::ErrorOnly(700));
+    assert_eq!(staleness(0, &f, 3000), Staleness::Dead);
+    assert_eq!(f.storage_secs(), Some(3.0));
+}
+
+#[test]
+fn cache_status_values() {
+    let hit = CacheStatus {
+        hit: true,
+        ttl: Some(12),
+        ..Default::default()
+    };
+    assert_eq!(hit.to_string(), "edgecache; hit; ttl=12");
+    let miss = CacheStatus {
+        fwd: Some("miss"),
+        stored: true,
+        ..Default::default()
+    };
+    assert_eq!(miss.to_string(), "edgecache; fwd=miss; stored");
+    let sie = CacheStatus {
+        hit: true,
+        fwd: Some("stale"),
+        fwd_status: Some(502),
+        ttl: Some(-3),
+        detail: Some("stale-if-error".into()),
+        ..Default::default()
+    };
+    assert_eq!(
+        sie.to_string(),
+        "edgecache; hit; fwd=stale; fwd-status=502; ttl=-3; detail=stale-if-error"
+    );
+}

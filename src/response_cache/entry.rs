@@ -1,0 +1,113 @@
+//! A cached HTTP response as bytes, so any backend can hold it:
+//! `ECR2`, a little-endian u32 length, a JSON head (status, headers, when it
+//! was stored, freshness and stale windows, Vary names), then the body as is.
+//!
+//! Freshness, staleness and variants live in this head, not in the storage's
+//! own metadata, so every store (a CacheService backend, the Cache API, a
+//! tiered pair) behaves the same.
+
+use serde::{Deserialize, Serialize};
+
+use crate::http::Freshness;
+use crate::primitives::error::{CacheError, Result};
+
+const MAGIC: &[u8; 4] = b"ECR2";
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct CachedResponse {
+    pub status: u16,
+    pub headers: Vec<(String, String)>,
+    /// When it was stored, in ms on the cache's clock.
+    pub stored_at_ms: u64,
+    pub freshness: Freshness,
+    /// Lower-cased names of the headers the response varies on. On a base
+    /// key with a non-empty list and no status, this entry is only a pointer
+    /// to variants (see [`CachedResponse::variants`]).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub vary: Vec<String>,
+    #[serde(skip)]
+    pub body: Vec<u8>,
+}
+
+impl CachedResponse {
+    /// The entry stored at a base key whose responses vary: it names the
+    /// headers that pick the variant.
+    pub fn variants(vary: Vec<String>, stored_at_ms: u64, freshness: Freshness) -> Self {
+        CachedResponse {
+            status: 0,
+            headers: Vec::new(),
+            stored_at_ms,
+            freshness,
+            vary,
+            body: Vec::new(),
+        }
+    }
+
+    pub fn is_variants(&self) -> bool {
+        self.status == 0
+    }
+
+    pub fn encode(&self) -> Vec<u8> {
+        let head = serde_json::to_vec(self).expect("a response head always serializes");
+        let mut out = Vec::with_capacity(8 + head.len() + self.body.len());
+        out.extend_from_slice(MAGIC);
+        out.extend_from_slice(&(head.len() as u32).to_le_bytes());
+        out.extend_from_slice(&head);
+        out.extend_from_slice(&self.body);
+        out
+    }
+
+    pub fn decode(raw: &[u8]) -> Result<Self> {
+        let corrupt = |why: &str| CacheError::Corrupt(format!("cached response: {why}"));
+        let rest = raw
+            .strip_prefix(MAGIC.as_slice())
+            .ok_or_else(|| corrupt("missing ECR2 header"))?;
+        if rest.len() < 4 {
+            return Err(corrupt("truncated length"));
+        }
+        let len = u32::from_le_bytes([rest[0], rest[1], rest[2], rest[3]]) as usize;
+        let rest = &rest[4..];
+        if rest.len() < len {
+            return Err(corrupt("truncated head"));
+        }
+        let mut r: CachedResponse =
+            serde_json::from_slice(&rest[..len]).map_err(|e| corrupt(&format!("bad head: {e}")))?;
+        r.body = rest[len..].to_vec();
+        Ok(r)
+    }
+
+    /// Seconds since it was stored (the `Age` header).
+    pub fn age_secs(&self, now_ms: u64) -> u64 {
+        now_ms.saturating_sub(self.stored_at_ms) / 1000
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn roundtrip_and_corruption() {
+        let r = CachedResponse {
+            status: 200,
+            headers: vec![("content-type".into(), "text/plain".into())],
+            stored_at_ms: 1000,
+            freshness: Freshness {
+                fresh_ms: Some(60_000),
+                swr_ms: 0,
+                sie_ms: 5,
+            },
+            vary: vec!["accept".into()],
+            body: vec![0, 159, 146, 150],
+        };
+        let enc = r.encode();
+        assert_eq!(CachedResponse::decode(&enc).unwrap(), r);
+        assert!(CachedResponse::decode(&enc[..6]).is_err());
+        assert!(CachedResponse::decode(&enc[..12]).is_err());
+        assert!(CachedResponse::decode(b"nope").is_err());
+        assert_eq!(r.age_secs(3500), 2);
+        let v = CachedResponse::variants(vec!["accept".into()], 0, r.freshness);
+        assert!(v.is_variants() && !r.is_variants());
+        assert_eq!(CachedResponse::decode(&v.encode()).unwrap(), v);
+    }
+}

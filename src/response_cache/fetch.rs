@@ -1,0 +1,255 @@
+//! Going to the origin: one fetch per key in flight (collapsing), storing
+//! what may be stored, background refreshes, and plain forwarding.
+
+use std::rc::Rc;
+
+use futures::FutureExt;
+
+use super::entry::CachedResponse;
+use super::single_flight::Flight;
+use super::store::ResponseStore;
+use super::{CachePolicy, Io, ResponseCache};
+use crate::http::{
+    decide_store, delta_seconds, variant_key, vary_names, CacheStatus, HttpRequest, HttpResponse, StoreFacts,
+    NOT_STORED, OWN_HEADERS,
+};
+use crate::primitives::ttl::Ttl;
+
+/// What one origin fetch produced, shared with collapsed waiters.
+#[derive(Clone)]
+pub(super) struct Fetched {
+    pub(super) response: Rc<HttpResponse>,
+    pub(super) stored: bool,
+    pub(super) refusal: Option<&'static str>,
+    /// The variant key the leader's request picked (Vary), to check a waiter
+    /// may share the leader's answer.
+    pub(super) variant: Option<String>,
+}
+
+pub(super) type FetchResult = std::result::Result<Fetched, String>;
+
+impl ResponseCache {
+    /// Fetches from the origin once per key in this isolate and stores the
+    /// answer; the bool says whether this caller joined another's fetch.
+    pub(super) async fn fetch_collapsed(
+        &self,
+        store: &dyn ResponseStore,
+        key: &str,
+        req: &HttpRequest,
+        policy: &CachePolicy,
+        io: &Io,
+    ) -> std::result::Result<(Fetched, bool), String> {
+        let flight_key = format!("{}\u{1e}{}\u{1e}{:?}", store.name(), key, policy.version);
+        let timeout = self.inner.runtime.sleep(policy.lock_timeout_ms);
+        let flight = self
+            .inner
+            .flights
+            .run(
+                &flight_key,
+                || self.fetch_and_store(store, key, req, policy, io),
+                timeout,
+            )
+            .await;
+        match flight {
+            Flight::Led(r) => r.map(|f| (f, false)),
+            Flight::TimedOut(r) => {
+                self.count(|s| s.lock_timeouts += 1);
+                r.map(|f| (f, false))
+            }
+            Flight::Joined(Ok(f)) => {
+                // Never shared: an answer meant for one request (private,
+                // Set-Cookie, authorized, no-store, Vary: *, or a partial
+                // 206); those waiters ask the origin themselves, like
+                // Varnish's hit-for-pass. Shared: what could be stored, and
+                // server errors (a failing origin is not asked again by
+                // every waiter). Only with requests of the same variant.
+                let shareable = match f.refusal {
+                    None | Some("store-error" | "too-large" | "too-old" | "ttl-0") => true,
+                    Some("status") => f.response.status >= 500,
+                    Some(_) => false,
+                };
+                let mine = f.variant.as_ref().map(|_| {
+                    let names = vary_names(&f.response.header("vary").unwrap_or_default());
+                    variant_key(key, &names, |h| req.header(h))
+                });
+                if shareable && mine == f.variant {
+                    self.count(|s| s.collapsed += 1);
+                    Ok((f, true))
+                } else {
+                    self.fetch_and_store(store, key, req, policy, io)
+                        .await
+                        .map(|f| (f, false))
+                }
+            }
+            Flight::Joined(Err(e)) => Err(e),
+        }
+    }
+
+    pub(super) async fn fetch_and_store(
+        &self,
+        store: &dyn ResponseStore,
+        key: &str,
+        req: &HttpRequest,
+        policy: &CachePolicy,
+        io: &Io,
+    ) -> FetchResult {
+        // HEAD is fetched as GET so the body can be stored for later GETs.
+        let mut upstream = req.clone();
+        if upstream.method.eq_ignore_ascii_case("HEAD") {
+            upstream.method = "GET".into();
+        }
+        let mut response = match (io.origin)(upstream).await {
+            Ok(r) => r,
+            Err(e) => {
+                self.count(|s| s.origin_errors += 1);
+                return Err(e);
+            }
+        };
+        // RFC 9111 §4.2.3: with origin_ttl, the age the answer already has
+        // upstream counts against its freshness (read before `Age` goes).
+        let upstream_age_ms = match policy.origin_ttl {
+            true => {
+                response
+                    .header("age")
+                    .and_then(|a| delta_seconds(a.trim()))
+                    .unwrap_or(0)
+                    * 1000
+            }
+            false => 0,
+        };
+        let now = self.inner.runtime.now_ms();
+        response
+            .headers
+            .retain(|(k, _)| !OWN_HEADERS.contains(&k.to_ascii_lowercase().as_str()));
+        let vary = response.header("vary");
+        let cc = response.header("cache-control");
+        let (expires, date) = (response.header("expires"), response.header("date"));
+        let facts = StoreFacts {
+            status: response.status,
+            cache_control: cc.as_deref(),
+            has_set_cookie: response.header("set-cookie").is_some(),
+            vary: vary.as_deref(),
+            request_has_authorization: req.header("authorization").is_some(),
+            expires: expires.as_deref(),
+            date: date.as_deref(),
+            received_ms: now,
+        };
+        let rules = Self::rules(policy, store);
+        let decision = decide_store(&facts, &rules).and_then(|f| {
+            if response.body.len() > policy.max_entry_bytes {
+                Err("too-large")
+            } else if f.storage_secs().is_some_and(|s| s * 1000.0 <= upstream_age_ms as f64) {
+                Err("too-old")
+            } else {
+                Ok(f)
+            }
+        });
+        let names = vary.as_deref().map(vary_names).unwrap_or_default();
+        let variant = (!names.is_empty()).then(|| variant_key(key, &names, |h| req.header(h)));
+        let (stored, refusal) = match decision {
+            Err(why) => {
+                self.count(|s| s.not_stored += 1);
+                (false, Some(why))
+            }
+            Ok(freshness) => {
+                let ttl = match freshness.storage_secs() {
+                    Some(s) => Ttl::Seconds((s - upstream_age_ms as f64 / 1000.0).max(0.001)),
+                    None => Ttl::Never,
+                };
+                let entry = CachedResponse {
+                    status: response.status,
+                    headers: response
+                        .headers
+                        .iter()
+                        .filter(|(k, _)| !NOT_STORED.contains(&k.to_ascii_lowercase().as_str()))
+                        .cloned()
+                        .collect(),
+                    stored_at_ms: now.saturating_sub(upstream_age_ms),
+                    freshness,
+                    vary: names.clone(),
+                    body: response.body.clone(),
+                };
+                let write = async {
+                    match &variant {
+                        None => store.put(key, entry.encode(), ttl, policy.version).await,
+                        Some(vkey) => {
+                            let pointer = CachedResponse::variants(names.clone(), now, freshness);
+                            store.put(key, pointer.encode(), ttl, policy.version).await?;
+                            store.put(vkey, entry.encode(), ttl, policy.version).await
+                        }
+                    }
+                };
+                match write.await {
+                    Ok(()) => {
+                        self.count(|s| s.stored += 1);
+                        (true, None)
+                    }
+                    Err(_) => {
+                        // Fail open: the origin's answer is served anyway.
+                        self.count(|s| s.store_errors += 1);
+                        (false, Some("store-error"))
+                    }
+                }
+            }
+        };
+        Ok(Fetched {
+            response: Rc::new(response),
+            stored,
+            refusal,
+            variant,
+        })
+    }
+
+    /// Refreshes a stale entry after the response is sent; one refresh per
+    /// key at a time.
+    pub(super) fn refresh_in_background(
+        &self,
+        store: Rc<dyn ResponseStore>,
+        key: String,
+        mut req: HttpRequest,
+        policy: CachePolicy,
+        io: &Io,
+    ) {
+        let tag = format!("{}\u{1e}{}", store.name(), key);
+        if !self.inner.refreshing.borrow_mut().insert(tag.clone()) {
+            return;
+        }
+        self.count(|s| s.background_refreshes += 1);
+        req.headers.retain(|(k, _)| k != "cache-control" && k != "pragma");
+        let this = self.clone();
+        let io2 = Io {
+            origin: io.origin.clone(),
+            spawn: io.spawn.clone(),
+        };
+        (io.spawn)(
+            async move {
+                let _ = this.fetch_collapsed(&*store, &key, &req, &policy, &io2).await;
+                this.inner.refreshing.borrow_mut().remove(&tag);
+            }
+            .boxed_local(),
+        );
+    }
+
+    /// Sends a request to the origin without touching the cache.
+    pub async fn forward(&self, req: HttpRequest, io: &Io, why: &'static str) -> HttpResponse {
+        let mut r = match (io.origin)(req).await {
+            Ok(r) => r,
+            Err(e) => {
+                self.count(|s| s.origin_errors += 1);
+                HttpResponse::text(502, &format!("origin unreachable: {e}"))
+            }
+        };
+        r.headers
+            .retain(|(k, _)| !OWN_HEADERS.contains(&k.to_ascii_lowercase().as_str()));
+        r.set_header(
+            "cache-status",
+            CacheStatus {
+                fwd: Some("bypass"),
+                detail: Some(why.into()),
+                ..Default::default()
+            }
+            .to_string(),
+        );
+        r
+    }
+}

@@ -1,0 +1,131 @@
+//! Response keys: Ellar's `route_cache_make_key` over a normalized URL, and
+//! the per-prefix generation that invalidates a whole prefix without a scan.
+
+use super::store::ResponseStore;
+use super::{CachePolicy, ResponseCache};
+use crate::http::HttpRequest;
+use crate::primitives::error::{CacheError, Result};
+use crate::primitives::ttl::Ttl;
+
+/// How long an isolate trusts the generation it read for a key prefix.
+pub const GENERATION_REFRESH_MS: u64 = 1000;
+
+/// Normalizes a URL for keys: lower-case scheme and host, no default port,
+/// no fragment, no empty query; query parameters sorted when asked.
+pub fn normalize_url(raw: &str, sort_query: bool) -> String {
+    let Ok(mut u) = url::Url::parse(raw) else {
+        return raw.to_string();
+    };
+    u.set_fragment(None);
+    if u.query() == Some("") {
+        u.set_query(None);
+    }
+    if sort_query {
+        if let Some(q) = u.query() {
+            let mut pairs: Vec<&str> = q.split('&').filter(|p| !p.is_empty()).collect();
+            pairs.sort();
+            let q = pairs.join("&");
+            u.set_query(if q.is_empty() { None } else { Some(&q) });
+        }
+    }
+    u.to_string()
+}
+
+/// The default response key: `GET <normalized url>:<prefix or "view">`, as
+/// Ellar's `route_cache_make_key` (HEAD shares GET's entry).
+pub fn default_response_key(req: &HttpRequest, key_prefix: &str, sort_query: bool) -> String {
+    let prefix = if key_prefix.is_empty() { "view" } else { key_prefix };
+    format!("GET {}:{prefix}", normalize_url(&req.url, sort_query))
+}
+
+impl ResponseCache {
+    /// The key a request is stored under with this policy, before the
+    /// generation suffix.
+    pub fn key_for(&self, req: &HttpRequest, policy: &CachePolicy) -> String {
+        match &policy.make_key {
+            Some(f) => f(req, &policy.key_prefix),
+            None => default_response_key(req, &policy.key_prefix, policy.sort_query),
+        }
+    }
+
+    pub(super) fn generation_key(policy: &CachePolicy) -> String {
+        let prefix = if policy.key_prefix.is_empty() {
+            "view"
+        } else {
+            &policy.key_prefix
+        };
+        format!("edgecache:generation:{prefix}")
+    }
+
+    /// The current generation of a policy's key prefix (0 until bumped),
+    /// read from the store at most once per [`GENERATION_REFRESH_MS`] per
+    /// isolate: a bump made in this isolate shows at once, one made in
+    /// another isolate (on a shared store) within that time.
+    pub async fn generation(&self, store: &dyn ResponseStore, policy: &CachePolicy) -> Result<u64> {
+        let id = format!(
+            "{}\u{1e}{}\u{1e}{:?}",
+            store.name(),
+            Self::generation_key(policy),
+            policy.version
+        );
+        let now = self.inner.runtime.now_ms();
+        if let Some(&(g, at)) = self.inner.generations.borrow().get(&id) {
+            if now.saturating_sub(at) < GENERATION_REFRESH_MS {
+                return Ok(g);
+            }
+        }
+        let g = self.read_generation(store, policy).await?;
+        self.inner.generations.borrow_mut().insert(id, (g, now));
+        Ok(g)
+    }
+
+    pub(super) async fn read_generation(&self, store: &dyn ResponseStore, policy: &CachePolicy) -> Result<u64> {
+        Ok(match store.get(&Self::generation_key(policy), policy.version).await? {
+            Some(raw) => std::str::from_utf8(&raw)
+                .ok()
+                .and_then(|s| s.parse().ok())
+                .ok_or_else(|| CacheError::Corrupt("generation counter is not a number".into()))?,
+            None => 0,
+        })
+    }
+
+    /// Invalidates every entry of a policy's key prefix at once, without
+    /// scanning: keys embed the generation, so old entries are never read
+    /// again and age out. Returns the new generation.
+    pub async fn bump_generation(&self, policy: &CachePolicy) -> Result<u64> {
+        let store = self.store(policy.backend.as_deref())?;
+        let next = self.read_generation(&*store, policy).await? + 1;
+        store
+            .put(
+                &Self::generation_key(policy),
+                next.to_string().into_bytes(),
+                Ttl::Never,
+                policy.version,
+            )
+            .await?;
+        let id = format!(
+            "{}\u{1e}{}\u{1e}{:?}",
+            store.name(),
+            Self::generation_key(policy),
+            policy.version
+        );
+        self.inner
+            .generations
+            .borrow_mut()
+            .insert(id, (next, self.inner.runtime.now_ms()));
+        Ok(next)
+    }
+
+    pub(super) async fn full_key(
+        &self,
+        store: &dyn ResponseStore,
+        req: &HttpRequest,
+        policy: &CachePolicy,
+    ) -> Result<String> {
+        let key = self.key_for(req, policy);
+        Ok(match self.generation(store, policy).await? {
+            0 => key,
+            g => format!("{key}#g{g}"),
+        })
+    }
+}

@@ -1,0 +1,208 @@
+//! The request path: look the request up, serve it fresh or stale, or go to
+//! the origin.
+
+use super::entry::CachedResponse;
+use super::fetch::Fetched;
+use super::store::ResponseStore;
+use super::{CachePolicy, Io, ResponseCache};
+use crate::http::{
+    request_mode, staleness, variant_key, CacheStatus, FreshnessRules, HttpRequest, HttpResponse, RequestMode,
+    Staleness,
+};
+use crate::primitives::error::{CacheError, Result};
+
+/// `Cache-Status` `ttl` of an answer stale by `by_ms`: freshness lifetime
+/// minus age, in whole seconds rounded down (RFC 9211, RFC 9111 §4.2).
+fn stale_ttl(by_ms: u64) -> i64 {
+    -(by_ms.div_ceil(1000) as i64)
+}
+
+impl ResponseCache {
+    pub(super) fn rules(policy: &CachePolicy, store: &dyn ResponseStore) -> FreshnessRules {
+        FreshnessRules {
+            ttl: policy.ttl.or(store.default_timeout()),
+            origin_ttl: policy.origin_ttl,
+            stale_while_revalidate: policy.stale_while_revalidate,
+            stale_if_error: policy.stale_if_error,
+        }
+    }
+
+    /// Answers `req` from the cache or the origin.
+    pub async fn handle(&self, req: HttpRequest, policy: &CachePolicy, io: &Io) -> HttpResponse {
+        let mode = request_mode(
+            &req.method,
+            req.header("cache-control").as_deref(),
+            req.header("pragma").as_deref(),
+        );
+        if let RequestMode::Bypass(why) = mode {
+            self.count(|s| s.bypassed += 1);
+            return self.forward(req, io, why).await;
+        }
+        let store = match self.store(policy.backend.as_deref()) {
+            Ok(s) => s,
+            Err(_) => {
+                self.count(|s| s.store_errors += 1);
+                return self.forward(req, io, "store-unknown").await;
+            }
+        };
+        let key = match self.full_key(&*store, &req, policy).await {
+            Ok(k) => k,
+            Err(_) => {
+                self.count(|s| s.store_errors += 1);
+                return self.forward(req, io, "store-error").await;
+            }
+        };
+        let now = self.inner.runtime.now_ms();
+        let found = if mode == RequestMode::Lookup {
+            match self.lookup(&*store, &key, &req, policy.version).await {
+                Ok(found) => found,
+                Err(_) => {
+                    self.count(|s| s.store_errors += 1);
+                    None
+                }
+            }
+        } else {
+            None
+        };
+        let is_head = req.method.eq_ignore_ascii_case("HEAD");
+        if let Some(entry) = found {
+            match staleness(entry.stored_at_ms, &entry.freshness, now) {
+                Staleness::Fresh(left) => {
+                    self.count(|s| s.hits += 1);
+                    let status = CacheStatus {
+                        hit: true,
+                        ttl: left.map(|ms| (ms / 1000) as i64),
+                        ..Default::default()
+                    };
+                    return self.serve_entry(entry, status, now, is_head);
+                }
+                Staleness::Revalidatable(by) => {
+                    self.count(|s| s.stale_served += 1);
+                    self.refresh_in_background(store.clone(), key.clone(), req.clone(), policy.clone(), io);
+                    let status = CacheStatus {
+                        hit: true,
+                        ttl: Some(stale_ttl(by)),
+                        detail: Some("stale-while-revalidate".into()),
+                        ..Default::default()
+                    };
+                    return self.serve_entry(entry, status, now, is_head);
+                }
+                Staleness::ErrorOnly(by) => {
+                    let result = self.fetch_collapsed(&*store, &key, &req, policy, io).await;
+                    match result {
+                        Ok((f, _)) if f.response.status < 500 => {
+                            return self.finish(f, "stale", false, is_head);
+                        }
+                        other => {
+                            self.count(|s| s.stale_if_error_served += 1);
+                            let fwd_status = match other {
+                                Ok((f, _)) => f.response.status,
+                                Err(_) => 502,
+                            };
+                            // Forwarded, then answered from the cache:
+                            // `fwd=stale`, not `hit` (RFC 9211).
+                            let status = CacheStatus {
+                                fwd: Some("stale"),
+                                fwd_status: Some(fwd_status),
+                                ttl: Some(stale_ttl(by)),
+                                detail: Some("stale-if-error".into()),
+                                ..Default::default()
+                            };
+                            return self.serve_entry(entry, status, now, is_head);
+                        }
+                    }
+                }
+                Staleness::Dead => {}
+            }
+        }
+        let fwd = if mode == RequestMode::Revalidate {
+            "request"
+        } else {
+            "miss"
+        };
+        self.count(|s| s.misses += 1);
+        match self.fetch_collapsed(&*store, &key, &req, policy, io).await {
+            Ok((f, collapsed)) => self.finish(f, fwd, collapsed, is_head),
+            Err(e) => {
+                // (Counted in origin_errors where the fetch failed.)
+                let mut r = HttpResponse::text(502, &format!("origin unreachable: {e}"));
+                r.set_header(
+                    "cache-status",
+                    CacheStatus {
+                        fwd: Some(fwd),
+                        detail: Some("origin-error".into()),
+                        ..Default::default()
+                    }
+                    .to_string(),
+                );
+                r
+            }
+        }
+    }
+
+    pub(super) fn finish(&self, f: Fetched, fwd: &'static str, collapsed: bool, is_head: bool) -> HttpResponse {
+        let mut r = (*f.response).clone();
+        if is_head {
+            r.body.clear();
+        }
+        r.set_header(
+            "cache-status",
+            CacheStatus {
+                fwd: Some(fwd),
+                stored: f.stored,
+                collapsed,
+                detail: f.refusal.map(str::to_string),
+                ..Default::default()
+            }
+            .to_string(),
+        );
+        r
+    }
+
+    pub(super) fn serve_entry(
+        &self,
+        entry: CachedResponse,
+        status: CacheStatus,
+        now: u64,
+        is_head: bool,
+    ) -> HttpResponse {
+        let age = entry.age_secs(now);
+        let mut r = HttpResponse {
+            status: entry.status,
+            headers: entry.headers,
+            body: if is_head { Vec::new() } else { entry.body },
+        };
+        r.set_header("age", age.to_string());
+        r.set_header("cache-status", status.to_string());
+        r
+    }
+
+    /// Reads the entry for `req`, following a Vary pointer to its variant.
+    pub(super) async fn lookup(
+        &self,
+        store: &dyn ResponseStore,
+        key: &str,
+        req: &HttpRequest,
+        version: Option<i64>,
+    ) -> Result<Option<CachedResponse>> {
+        let Some(raw) = store.get(key, version).await? else {
+            return Ok(None);
+        };
+        let entry = CachedResponse::decode(&raw)?;
+        if !entry.is_variants() {
+            return Ok(Some(entry));
+        }
+        let corrupt = |what: &str| Err(CacheError::Corrupt(format!("{what} at {key:?}")));
+        if entry.vary.is_empty() {
+            return corrupt("a Vary pointer without header names");
+        }
+        let vkey = variant_key(key, &entry.vary, |h| req.header(h));
+        match store.get(&vkey, version).await? {
+            Some(raw) => match CachedResponse::decode(&raw)? {
+                v if v.is_variants() => corrupt("a Vary pointer to another pointer"),
+                v => Ok(Some(v)),
+            },
+            None => Ok(None),
+        }
+    }
+}

@@ -1,0 +1,67 @@
+//! Where the response cache keeps entries: a bytes-in, bytes-out view of a
+//! [`CacheBackend`] ([`BackendStore`]) or of the Workers Cache API (in
+//! `workers.rs`). Entries carry their own freshness (see `http_entry`), so a
+//! store only needs get, put with a retention time, and delete.
+
+use std::rc::Rc;
+
+use async_trait::async_trait;
+
+use crate::backend::CacheBackend;
+use crate::primitives::error::{CacheError, Result};
+use crate::primitives::ttl::{Timeout, Ttl};
+use crate::primitives::value::Value;
+
+#[async_trait(?Send)]
+pub trait ResponseStore {
+    /// A short name for stats and errors.
+    fn name(&self) -> &str;
+    /// The retention used when a policy's ttl is the default.
+    fn default_timeout(&self) -> Timeout;
+    async fn get(&self, key: &str, version: Option<i64>) -> Result<Option<Vec<u8>>>;
+    /// Keeps `bytes` for at least `ttl` (how long is the entry's own business).
+    async fn put(&self, key: &str, bytes: Vec<u8>, ttl: Ttl, version: Option<i64>) -> Result<()>;
+    async fn delete(&self, key: &str, version: Option<i64>) -> Result<bool>;
+    /// Deletes every key that starts with `prefix`, where the store can list keys.
+    async fn delete_prefix(&self, prefix: &str, version: Option<i64>) -> Result<usize>;
+}
+
+/// A named CacheService backend used as a response store.
+pub struct BackendStore {
+    pub name: String,
+    pub backend: Rc<dyn CacheBackend>,
+}
+
+#[async_trait(?Send)]
+impl ResponseStore for BackendStore {
+    fn name(&self) -> &str {
+        &self.name
+    }
+
+    fn default_timeout(&self) -> Timeout {
+        self.backend.default_timeout()
+    }
+
+    async fn get(&self, key: &str, version: Option<i64>) -> Result<Option<Vec<u8>>> {
+        match self.backend.get(key, version).await? {
+            None => Ok(None),
+            Some(Value::Bytes(b)) => Ok(Some(b)),
+            Some(Value::Json(_)) => Err(CacheError::Corrupt(format!(
+                "key {key:?} in backend {} holds JSON, not a cached response",
+                self.name
+            ))),
+        }
+    }
+
+    async fn put(&self, key: &str, bytes: Vec<u8>, ttl: Ttl, version: Option<i64>) -> Result<()> {
+        self.backend.set(key, Value::Bytes(bytes), ttl, version).await
+    }
+
+    async fn delete(&self, key: &str, version: Option<i64>) -> Result<bool> {
+        self.backend.delete(key, version).await
+    }
+
+    async fn delete_prefix(&self, prefix: &str, version: Option<i64>) -> Result<usize> {
+        self.backend.delete_prefix(prefix, version).await
+    }
+}
