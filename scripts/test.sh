@@ -25,4 +25,4 @@ wasm=build/index_bg.wasm
 echo "worker wasm: $(stat -c %s "$wasm") bytes raw, $(gzip -9c "$wasm" | wc -c) bytes gzip"
 
 step "end-to-end tests in workerd (node --test)"
-node --test --test-concurrency=1 tests/
+node --test --test-concurrency=1 e2e/
