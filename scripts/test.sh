@@ -7,6 +7,9 @@ cd "$ROOT"
 bash scripts/setup.sh
 step() { printf '\n== test: %s\n' "$*"; }
 
+step "module graph: no cycles, layers point down"
+python3 scripts/check-layers.py
+
 step "cargo fmt --check"
 cargo fmt --all -- --check
 

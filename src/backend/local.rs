@@ -7,7 +7,7 @@ use std::rc::Rc;
 
 use async_trait::async_trait;
 
-use crate::backend::{BackendStats, CacheBackend};
+use crate::backend::{BackendConfig, BackendStats, CacheBackend};
 use crate::primitives::clock::{Clock, SystemClock};
 use crate::primitives::error::{CacheError, Result};
 use crate::primitives::key::{KeyMaker, KeyRules};
@@ -51,6 +51,19 @@ pub struct LocalBackend {
 }
 
 impl LocalBackend {
+    /// A local backend from its config (`options`: max_entries, max_bytes, max_value_bytes).
+    pub fn from_config(c: &BackendConfig) -> Result<LocalBackend> {
+        c.only_options(&["max_entries", "max_bytes", "max_value_bytes"])?;
+        let d = LocalOptions::default();
+        let max_bytes = c.usize_option("max_bytes", d.max_bytes)?;
+        let options = LocalOptions {
+            max_entries: c.usize_option("max_entries", d.max_entries)?,
+            max_bytes,
+            max_value_bytes: c.usize_option("max_value_bytes", d.max_value_bytes.min(max_bytes))?,
+        };
+        Ok(LocalBackend::new(&c.key_prefix, c.version, c.ttl, options))
+    }
+
     pub fn new(key_prefix: &str, version: i64, timeout: Timeout, options: LocalOptions) -> Self {
         Self::with_clock(key_prefix, version, timeout, options, Rc::new(SystemClock))
     }

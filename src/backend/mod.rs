@@ -18,6 +18,7 @@
 //!
 //! Wasm is single-threaded, so futures are not `Send` (`?Send`).
 
+mod builtin;
 mod config;
 mod local;
 mod redis;
@@ -28,7 +29,7 @@ pub(crate) use config::reject_unknown_fields;
 pub use config::{BackendConfig, CachesConfig, NoSecrets, Secrets};
 pub use local::{LocalBackend, LocalOptions};
 pub use redis::{Picker, RedisRestBackend, RedisRestOptions};
-pub use registry::{local_from_config, BackendFactory, BackendRegistry};
+pub use registry::{BackendFactory, BackendRegistry};
 pub use tiered::TieredBackend;
 
 use std::collections::HashMap;

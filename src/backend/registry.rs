@@ -1,13 +1,11 @@
-//! The backend kinds a config may name, by name: `local` and `tiered`
-//! built in, platform kinds (`redis` over `fetch`) and custom kinds added
+//! The backend kinds a config may name, by name: the built-in ones
+//! (`builtin.rs`), platform kinds (`redis` over `fetch`) and custom kinds added
 //! with [`BackendRegistry::register`].
 
 use std::collections::BTreeMap;
 use std::rc::Rc;
 
 use super::config::{BackendConfig, Secrets};
-use super::local::{LocalBackend, LocalOptions};
-use super::tiered::TieredBackend;
 use super::CacheBackend;
 use crate::primitives::error::{CacheError, Result};
 
@@ -20,27 +18,14 @@ pub struct BackendRegistry {
     factories: BTreeMap<String, BackendFactory>,
 }
 
-impl Default for BackendRegistry {
-    /// The built-in kinds.
-    fn default() -> Self {
-        let mut r = BackendRegistry {
-            factories: BTreeMap::new(),
-        };
-        r.register("local", |c: &BackendConfig, _: &dyn Secrets, _: &BackendRegistry| {
-            Ok(Rc::new(local_from_config(c)?) as Rc<dyn CacheBackend>)
-        });
-        // Tiered builds its tiers with the registry it is built from.
-        r.register(
-            "tiered",
-            |c: &BackendConfig, secrets: &dyn Secrets, registry: &BackendRegistry| {
-                Ok(Rc::new(TieredBackend::from_config(c, secrets, registry)?) as Rc<dyn CacheBackend>)
-            },
-        );
-        r
-    }
-}
-
 impl BackendRegistry {
+    /// A registry with no kinds at all (`default()` has the built-in ones).
+    pub fn empty() -> Self {
+        BackendRegistry {
+            factories: BTreeMap::new(),
+        }
+    }
+
     /// Adds (or replaces) a backend kind. The factory gets the registry it
     /// is built from, so a kind made of other kinds (tiered) builds them
     /// with the same kinds, custom ones included.
@@ -67,17 +52,4 @@ impl BackendRegistry {
         })?;
         factory(config, secrets, self)
     }
-}
-
-/// A local backend from its config (`options`: max_entries, max_bytes, max_value_bytes).
-pub fn local_from_config(c: &BackendConfig) -> Result<LocalBackend> {
-    c.only_options(&["max_entries", "max_bytes", "max_value_bytes"])?;
-    let d = LocalOptions::default();
-    let max_bytes = c.usize_option("max_bytes", d.max_bytes)?;
-    let options = LocalOptions {
-        max_entries: c.usize_option("max_entries", d.max_entries)?,
-        max_bytes,
-        max_value_bytes: c.usize_option("max_value_bytes", d.max_value_bytes.min(max_bytes))?,
-    };
-    Ok(LocalBackend::new(&c.key_prefix, c.version, c.ttl, options))
 }
