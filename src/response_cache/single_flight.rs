@@ -191,7 +191,6 @@ mod tests {
     use futures::channel::oneshot;
     use futures::executor::LocalPool;
     use futures::task::LocalSpawnExt;
-    use futures::FutureExt;
     use std::cell::Cell;
 
     #[test]

@@ -63,7 +63,8 @@ mod std_impl {
     #[async_trait(?Send)]
     impl StreamTransport for StdStreams {
         async fn connect(&self, address: &str, timeout_ms: u64) -> Result<Box<dyn ByteStream>, TransportError> {
-            let timeout = Some(Duration::from_millis(timeout_ms.max(1)));
+            let limit = Duration::from_millis(timeout_ms.max(1));
+            let timeout = Some(limit);
             #[cfg(unix)]
             if address.starts_with('/') {
                 let s = std::os::unix::net::UnixStream::connect(address)
@@ -77,7 +78,7 @@ mod std_impl {
                 .map_err(|e| TransportError::Connect(format!("{address}: {e}")))?;
             let mut last = TransportError::Connect(format!("{address}: no address"));
             for a in addrs {
-                match std::net::TcpStream::connect_timeout(&a, timeout.expect("set above")) {
+                match std::net::TcpStream::connect_timeout(&a, limit) {
                     Ok(s) => {
                         s.set_read_timeout(timeout)
                             .and(s.set_write_timeout(timeout))

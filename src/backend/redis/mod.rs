@@ -20,18 +20,16 @@ use std::collections::HashMap;
 use std::rc::Rc;
 
 use async_trait::async_trait;
-use base64::Engine;
-use percent_encoding::{utf8_percent_encode, NON_ALPHANUMERIC};
 use serde_json::{json, Value as Json};
 
-use crate::backend::{BackendConfig, Secrets};
+use crate::backend::BackendConfig;
 use crate::backend::{BackendStats, CacheBackend};
 use crate::primitives::clock::Clock;
 use crate::primitives::error::{CacheError, Result};
 use crate::primitives::key::{KeyMaker, KeyRules};
 use crate::primitives::ttl::{Expiry, Timeout, Ttl};
 use crate::primitives::value::Value;
-use crate::transport::{HttpTransport, TransportError};
+use crate::transport::HttpTransport;
 
 mod options;
 mod protocol;
@@ -39,7 +37,7 @@ mod protocol;
 pub use options::RedisRestOptions;
 #[cfg(test)]
 use options::{check_url, without_credentials};
-pub use protocol::{decode_reply, encode_command, glob_escape, value_arg, Arg, Encoded, Reply};
+pub use protocol::{decode_reply, encode_command, glob_escape, value_arg, Arg, Reply};
 
 /// Picks an index in `0..n` (random in production, fixed in tests).
 pub type Picker = Rc<dyn Fn(usize) -> usize>;
@@ -528,6 +526,7 @@ impl CacheBackend for RedisRestBackend {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::transport::TransportError;
 
     #[test]
     fn text_commands_are_json() {

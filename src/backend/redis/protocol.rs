@@ -4,7 +4,7 @@
 
 use base64::Engine;
 use percent_encoding::{utf8_percent_encode, NON_ALPHANUMERIC};
-use serde_json::{json, Value as Json};
+use serde_json::Value as Json;
 
 use crate::primitives::error::{CacheError, Result};
 
