@@ -13,14 +13,15 @@ python3 scripts/check-layers.py
 step "cargo fmt --check"
 cargo fmt --all -- --check
 
-step "cargo clippy (native, all targets) -D warnings"
-cargo clippy --workspace --all-targets -- -D warnings
+step "cargo clippy (native, all targets, all features) -D warnings"
+cargo clippy --workspace --all-targets --all-features -- -D warnings
 
-step "cargo clippy (wasm32) -D warnings"
+step "cargo clippy (wasm32: the core with no features, and the Worker app) -D warnings"
 cargo clippy -p edgecache --target wasm32-unknown-unknown -- -D warnings
+cargo clippy -p edgecache --target wasm32-unknown-unknown --features app -- -D warnings
 
-step "cargo test (native)"
-cargo test --workspace
+step "cargo test (native, all features; doctests include the README's examples)"
+cargo test --workspace --all-features
 
 step "build the release Worker"
 bash scripts/build-worker.sh

@@ -25,6 +25,7 @@ mod redis;
 mod registry;
 mod tiered;
 
+#[cfg(feature = "app")]
 pub(crate) use config::reject_unknown_fields;
 pub use config::{BackendConfig, CachesConfig, NoSecrets, Secrets};
 pub use local::{LocalBackend, LocalOptions};
