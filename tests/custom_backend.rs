@@ -144,8 +144,8 @@ fn custom_backend_conforms_through_config() {
     )
     .unwrap();
     let service = CacheService::from_parsed(&config, &NoSecrets, &registry(&clock, &server)).unwrap();
-    let mut suite = Suite::new(service.backend(None).unwrap(), &clock);
-    suite.sibling = Some(service.backend(Some("sibling")).unwrap());
+    let mut suite = Suite::new(service.backend("default").unwrap().as_ref(), &clock);
+    suite.sibling = Some(service.backend("sibling").unwrap().as_ref());
     let report = block_on(suite.run());
     assert!(report.all_passed(), "{report}");
 }

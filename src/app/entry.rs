@@ -103,7 +103,7 @@ fn build_app(env: &Env) -> crate::Result<App> {
     };
     let mut stores: BTreeMap<String, Rc<dyn ResponseStore>> = BTreeMap::new();
     for name in service.names() {
-        let backend = service.backend_rc(&name)?;
+        let backend = service.backend(&name)?.clone();
         stores.insert(name.clone(), Rc::new(BackendStore { name, backend }));
     }
     stores.insert(

@@ -462,6 +462,6 @@ mod tests {
             &reg,
         )
         .unwrap();
-        assert_eq!(ok.backend(None).unwrap().make_key("k", None).unwrap(), "s:1:k");
+        assert_eq!(ok.backend("default").unwrap().make_key("k", None).unwrap(), "s:1:k");
     }
 }

@@ -85,7 +85,7 @@ impl ResponseCache {
             .names()
             .into_iter()
             .filter_map(|name| {
-                let backend = service.backend_rc(&name).ok()?;
+                let backend = service.backend(&name).ok()?.clone();
                 Some((
                     name.clone(),
                     Rc::new(BackendStore { name, backend }) as Rc<dyn ResponseStore>,

@@ -117,7 +117,7 @@ async fn route(ctx: &AdminContext<'_>, req: AdminRequest<'_>) -> Result<AdminRep
         },
         ("POST", "clear", Some(b), None) => cache(
             async {
-                service.clear(Some(b)).await?;
+                service.using(b)?.clear().await?;
                 Ok(AdminReply::json(200, json!({"cleared": b})))
             }
             .await,
@@ -140,7 +140,7 @@ async fn route(ctx: &AdminContext<'_>, req: AdminRequest<'_>) -> Result<AdminRep
                 ("PUT", "keys") | ("POST", "add") => Some(body_value(&req)?),
                 _ => None,
             };
-            let backend = service.backend(Some(b)).map_err(|e| AdminReply::from_cache_error(&e))?;
+            let backend = service.backend(b).map_err(|e| AdminReply::from_cache_error(&e))?;
             let full_key = backend
                 .make_key(k, version)
                 .map_err(|e| AdminReply::from_cache_error(&e))?;

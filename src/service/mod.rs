@@ -12,6 +12,10 @@ use crate::primitives::error::{CacheError, Result};
 use crate::primitives::ttl::Ttl;
 use crate::primitives::value::Value;
 
+mod view;
+
+pub use view::CacheView;
+
 /// Named cache backends and the methods to use them.
 #[derive(Clone)]
 pub struct CacheService {
@@ -70,105 +74,100 @@ impl CacheService {
         b.build()
     }
 
-    /// The shared handle of the backend named `name`.
-    pub fn backend_rc(&self, name: &str) -> Result<Rc<dyn CacheBackend>> {
-        self.backends
-            .get(name)
-            .cloned()
-            .ok_or_else(|| CacheError::UnknownBackend {
-                name: name.to_string(),
-                known: self.names(),
-            })
-    }
-
     /// Backend names, sorted.
     pub fn names(&self) -> Vec<String> {
         self.backends.keys().cloned().collect()
     }
 
-    /// The backend named `name` (`None` = `default`).
-    pub fn backend(&self, name: Option<&str>) -> Result<&dyn CacheBackend> {
-        let name = name.unwrap_or("default");
-        self.backends
-            .get(name)
-            .map(|b| b.as_ref())
-            .ok_or_else(|| CacheError::UnknownBackend {
-                name: name.to_string(),
-                known: self.names(),
-            })
+    /// The backend named `name`.
+    pub fn backend(&self, name: &str) -> Result<&Rc<dyn CacheBackend>> {
+        self.backends.get(name).ok_or_else(|| CacheError::UnknownBackend {
+            name: name.to_string(),
+            known: self.names(),
+        })
     }
 
-    pub async fn get(&self, key: &str, version: Option<i64>, backend: Option<&str>) -> Result<Option<Value>> {
-        self.backend(backend)?.get(key, version).await
+    /// The backend named `name`, for calls with a version:
+    /// `cache.using("sessions")?.version(2).get("k")` is Ellar's
+    /// `cache.get("k", version=2, backend="sessions")`.
+    pub fn using(&self, name: &str) -> Result<CacheView<'_>> {
+        Ok(CacheView::new(self.backend(name)?.as_ref()))
     }
 
-    pub async fn set(
-        &self,
-        key: &str,
-        value: impl Into<Value>,
-        ttl: Ttl,
-        version: Option<i64>,
-        backend: Option<&str>,
-    ) -> Result<()> {
-        self.backend(backend)?.set(key, value.into(), ttl, version).await
+    /// The `default` backend as a view (`.version(n)` for another version).
+    pub fn default_view(&self) -> CacheView<'_> {
+        // `build` refuses a service without `default`.
+        CacheView::new(self.backends["default"].as_ref())
     }
 
-    pub async fn add(
-        &self,
-        key: &str,
-        value: impl Into<Value>,
-        ttl: Ttl,
-        version: Option<i64>,
-        backend: Option<&str>,
-    ) -> Result<bool> {
-        self.backend(backend)?.add(key, value.into(), ttl, version).await
+    /// The value of `key` in the default backend, if present and live.
+    pub async fn get(&self, key: &str) -> Result<Option<Value>> {
+        self.default_view().get(key).await
     }
 
-    pub async fn delete(&self, key: &str, version: Option<i64>, backend: Option<&str>) -> Result<bool> {
-        self.backend(backend)?.delete(key, version).await
+    /// Writes `key` in the default backend for `ttl` (`Ttl::Default` = the backend's).
+    pub async fn set(&self, key: &str, value: impl Into<Value>, ttl: Ttl) -> Result<()> {
+        self.default_view().set(key, value, ttl).await
     }
 
-    pub async fn has_key(&self, key: &str, version: Option<i64>, backend: Option<&str>) -> Result<bool> {
-        self.backend(backend)?.has_key(key, version).await
+    /// Writes `key` only if it is absent; true if it wrote.
+    pub async fn add(&self, key: &str, value: impl Into<Value>, ttl: Ttl) -> Result<bool> {
+        self.default_view().add(key, value, ttl).await
     }
 
-    pub async fn touch(&self, key: &str, ttl: Ttl, version: Option<i64>, backend: Option<&str>) -> Result<bool> {
-        self.backend(backend)?.touch(key, ttl, version).await
+    /// Deletes `key`; true if it existed.
+    pub async fn delete(&self, key: &str) -> Result<bool> {
+        self.default_view().delete(key).await
     }
 
-    pub async fn incr(&self, key: &str, delta: i64, version: Option<i64>, backend: Option<&str>) -> Result<i64> {
-        self.backend(backend)?.incr(key, delta, version).await
+    /// Whether `key` is present and live.
+    pub async fn has_key(&self, key: &str) -> Result<bool> {
+        self.default_view().has_key(key).await
     }
 
-    pub async fn decr(&self, key: &str, delta: i64, version: Option<i64>, backend: Option<&str>) -> Result<i64> {
-        self.backend(backend)?.decr(key, delta, version).await
+    /// Gives a live `key` a new lifetime; true if it existed.
+    pub async fn touch(&self, key: &str, ttl: Ttl) -> Result<bool> {
+        self.default_view().touch(key, ttl).await
     }
 
-    pub async fn get_many(
-        &self,
-        keys: &[&str],
-        version: Option<i64>,
-        backend: Option<&str>,
-    ) -> Result<HashMap<String, Value>> {
-        self.backend(backend)?.get_many(keys, version).await
+    /// Adds `delta` to an integer value and returns the result.
+    pub async fn incr(&self, key: &str, delta: i64) -> Result<i64> {
+        self.default_view().incr(key, delta).await
     }
 
-    pub async fn set_many(
-        &self,
-        items: Vec<(String, Value)>,
-        ttl: Ttl,
-        version: Option<i64>,
-        backend: Option<&str>,
-    ) -> Result<Vec<String>> {
-        self.backend(backend)?.set_many(items, ttl, version).await
+    /// Subtracts `delta` from an integer value and returns the result.
+    pub async fn decr(&self, key: &str, delta: i64) -> Result<i64> {
+        self.default_view().decr(key, delta).await
     }
 
-    pub async fn delete_many(&self, keys: &[&str], version: Option<i64>, backend: Option<&str>) -> Result<usize> {
-        self.backend(backend)?.delete_many(keys, version).await
+    /// The values of the keys that are present, by key.
+    pub async fn get_many(&self, keys: &[&str]) -> Result<HashMap<String, Value>> {
+        self.default_view().get_many(keys).await
     }
 
-    pub async fn clear(&self, backend: Option<&str>) -> Result<()> {
-        self.backend(backend)?.clear().await
+    /// Writes every item; returns the keys that could not be written (too large).
+    pub async fn set_many(&self, items: Vec<(String, Value)>, ttl: Ttl) -> Result<Vec<String>> {
+        self.default_view().set_many(items, ttl).await
+    }
+
+    /// Deletes every key; returns how many existed.
+    pub async fn delete_many(&self, keys: &[&str]) -> Result<usize> {
+        self.default_view().delete_many(keys).await
+    }
+
+    /// Removes every key of the default backend (its prefix only).
+    pub async fn clear(&self) -> Result<()> {
+        self.default_view().clear().await
+    }
+
+    /// The cached value, or the loader's, which is then cached (see
+    /// [`CacheView::get_or_set`]).
+    pub async fn get_or_set<F, Fut>(&self, key: &str, loader: F, ttl: Ttl) -> Result<Value>
+    where
+        F: FnOnce() -> Fut,
+        Fut: Future<Output = Result<Value>>,
+    {
+        self.default_view().get_or_set(key, loader, ttl).await
     }
 
     /// Closes every backend.
@@ -177,30 +176,6 @@ impl CacheService {
             b.close().await?;
         }
         Ok(())
-    }
-
-    /// The cached value, or the loader's value, which is then cached. As in
-    /// Django, the write is an `add` followed by a read, so of two racing
-    /// callers both return the value that won.
-    pub async fn get_or_set<F, Fut>(
-        &self,
-        key: &str,
-        loader: F,
-        ttl: Ttl,
-        version: Option<i64>,
-        backend: Option<&str>,
-    ) -> Result<Value>
-    where
-        F: FnOnce() -> Fut,
-        Fut: Future<Output = Result<Value>>,
-    {
-        let b = self.backend(backend)?;
-        if let Some(v) = b.get(key, version).await? {
-            return Ok(v);
-        }
-        let loaded = loader().await?;
-        b.add(key, loaded.clone(), ttl, version).await?;
-        Ok(b.get(key, version).await?.unwrap_or(loaded))
     }
 
     /// Each backend's kind and counters.
@@ -243,7 +218,7 @@ mod tests {
             &NoSecrets,
         )
         .unwrap();
-        let e = block_on(s.get("k", None, Some("nope"))).unwrap_err();
+        let e = s.using("nope").err().unwrap();
         assert_eq!(
             e.to_string(),
             "unknown cache backend \"nope\"; configured backends: b, default"
@@ -277,10 +252,14 @@ mod tests {
         )
         .unwrap();
         block_on(async {
-            s.set("k", 1, Ttl::Default, None, None).await.unwrap();
-            assert_eq!(s.get("k", None, Some("other")).await.unwrap(), None);
-            assert_eq!(s.get("k", None, Some("default")).await.unwrap(), Some(Value::from(1)));
-            assert_eq!(s.backend(Some("other")).unwrap().make_key("k", None).unwrap(), "b:1:k");
+            s.set("k", 1, Ttl::Default).await.unwrap();
+            assert_eq!(s.using("other").unwrap().get("k").await.unwrap(), None);
+            assert_eq!(s.using("default").unwrap().get("k").await.unwrap(), Some(Value::from(1)));
+            assert_eq!(s.get("k").await.unwrap(), Some(Value::from(1)));
+            assert_eq!(s.using("default").unwrap().version(2).get("k").await.unwrap(), None);
+            s.using("other").unwrap().version(2).set("k", 2, Ttl::Default).await.unwrap();
+            assert_eq!(s.using("other").unwrap().version(2).get("k").await.unwrap(), Some(Value::from(2)));
+            assert_eq!(s.backend("other").unwrap().make_key("k", Some(2)).unwrap(), "b:2:k");
         });
     }
 
@@ -289,7 +268,7 @@ mod tests {
         let s = CacheService::from_config(r#"{"default": {"backend": "local"}}"#, &NoSecrets).unwrap();
         block_on(async {
             let v = s
-                .get_or_set("k", || async { Ok(Value::from("loaded")) }, Ttl::Default, None, None)
+                .get_or_set("k", || async { Ok(Value::from("loaded")) }, Ttl::Default)
                 .await
                 .unwrap();
             assert_eq!(v, Value::from("loaded"));
@@ -298,8 +277,6 @@ mod tests {
                     "k",
                     || async { panic!("loader must not run on a hit") },
                     Ttl::Default,
-                    None,
-                    None,
                 )
                 .await
                 .unwrap();
@@ -309,12 +286,10 @@ mod tests {
                     "e",
                     || async { Err(CacheError::backend("origin", "down")) },
                     Ttl::Default,
-                    None,
-                    None,
                 )
                 .await;
             assert!(e.is_err());
-            assert!(!s.has_key("e", None, None).await.unwrap());
+            assert!(!s.has_key("e").await.unwrap());
         });
     }
 }
