@@ -13,6 +13,7 @@ use crate::app::demo_origin;
 use crate::app::routes::Routes;
 use crate::backend::BackendRegistry;
 use crate::backend::{CachesConfig, Secrets};
+use crate::http::BypassReason;
 use crate::platform::workers::{
     from_worker_request, handler_origin, spawner, to_worker_response, upstream_origin, worker_registry, CfCacheStore,
     WorkersRuntime,
@@ -177,8 +178,8 @@ async fn fetch(mut req: Request, env: Env, ctx: Context) -> worker::Result<Respo
     };
     let response = match app.routes.find(&path) {
         Some(rule) if !rule.bypass => app.responses.handle(plain, &rule.policy, &io).await,
-        Some(_) => app.responses.forward(plain, &io, "route").await,
-        None => app.responses.forward(plain, &io, "no-route").await,
+        Some(_) => app.responses.forward(plain, &io, BypassReason::Route).await,
+        None => app.responses.forward(plain, &io, BypassReason::NoRoute).await,
     };
     to_worker_response(response)
 }

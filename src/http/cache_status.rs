@@ -1,11 +1,13 @@
 //! The `Cache-Status` header (RFC 9211).
 
+use super::reason::Forward;
+
 /// Builds a `Cache-Status` value (RFC 9211) for the cache named `edgecache`.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct CacheStatus {
     pub hit: bool,
     /// `miss`, `stale`, `request`, `bypass`, `vary-miss`, `uri-miss`.
-    pub fwd: Option<&'static str>,
+    pub fwd: Option<Forward>,
     pub fwd_status: Option<u16>,
     /// Seconds of freshness left (negative when stale).
     pub ttl: Option<i64>,
@@ -21,7 +23,7 @@ impl std::fmt::Display for CacheStatus {
             f.write_str("; hit")?;
         }
         if let Some(fwd) = self.fwd {
-            write!(f, "; fwd={fwd}")?;
+            write!(f, "; fwd={}", fwd.as_str())?;
         }
         if let Some(s) = self.fwd_status {
             write!(f, "; fwd-status={s}")?;

@@ -47,6 +47,7 @@ impl Freshness {
 
 /// Where a stored response stands at a moment.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum Staleness {
     /// Fresh, with this many ms left (`None` = no limit).
     Fresh(Option<u64>),

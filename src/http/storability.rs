@@ -2,6 +2,7 @@
 
 use super::cache_control::{cache_control, directive, seconds, MAX_DELTA_SECONDS};
 use super::freshness::{Freshness, FreshnessRules};
+use super::reason::NotStored;
 use crate::primitives::ttl::Timeout;
 
 /// Headers that describe one connection, never stored (RFC 9110 §7.6.1),
@@ -64,22 +65,22 @@ fn ms(secs: f64) -> u64 {
 }
 
 /// Whether a response may be stored and for how long; `Err` names why not.
-pub fn decide_store(f: &StoreFacts<'_>, rules: &FreshnessRules) -> Result<Freshness, &'static str> {
+pub fn decide_store(f: &StoreFacts<'_>, rules: &FreshnessRules) -> Result<Freshness, NotStored> {
     if !status_is_cacheable(f.status) {
-        return Err("status");
+        return Err(NotStored::Status);
     }
     if f.has_set_cookie {
-        return Err("set-cookie");
+        return Err(NotStored::SetCookie);
     }
     let cc = cache_control(f.cache_control.unwrap_or(""));
     if directive(&cc, "no-store").is_some() {
-        return Err("no-store");
+        return Err(NotStored::NoStore);
     }
     if directive(&cc, "private").is_some() {
-        return Err("private");
+        return Err(NotStored::Private);
     }
     if f.vary.is_some_and(|v| v.split(',').any(|h| h.trim() == "*")) {
-        return Err("vary-star");
+        return Err(NotStored::VaryStar);
     }
     // RFC 9111 §3.5: a shared cache stores answers to authorized requests
     // only when the response allows it explicitly.
@@ -88,7 +89,7 @@ pub fn decide_store(f: &StoreFacts<'_>, rules: &FreshnessRules) -> Result<Freshn
             .iter()
             .any(|d| directive(&cc, d).is_some())
     {
-        return Err("authorization");
+        return Err(NotStored::Authorization);
     }
     let origin_fresh = if rules.origin_ttl {
         if directive(&cc, "no-cache").is_some() {
@@ -124,7 +125,7 @@ pub fn decide_store(f: &StoreFacts<'_>, rules: &FreshnessRules) -> Result<Freshn
         pick("stale-if-error", rules.stale_if_error),
     );
     if fresh_ms == Some(0) && swr_ms == 0 && sie_ms == 0 {
-        return Err("ttl-0");
+        return Err(NotStored::TtlZero);
     }
     Ok(Freshness {
         fresh_ms,

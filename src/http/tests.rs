@@ -1,6 +1,11 @@
 //! Unit tests of the HTTP caching rules.
 
 use super::*;
+
+/// The decision with the reason as its `Cache-Status` token.
+fn decide(f: &StoreFacts<'_>, r: &FreshnessRules) -> Result<Freshness, &'static str> {
+    decide_store(f, r).map_err(NotStored::as_str)
+}
 use crate::primitives::ttl::Timeout;
 
 fn facts(status: u16, cc: Option<&'static str>) -> StoreFacts<'static> {
@@ -14,34 +19,31 @@ fn facts(status: u16, cc: Option<&'static str>) -> StoreFacts<'static> {
 #[test]
 fn what_is_stored() {
     let r = FreshnessRules::default();
-    assert_eq!(decide_store(&facts(200, None), &r).unwrap().fresh_ms, Some(300_000));
-    assert_eq!(decide_store(&facts(500, None), &r), Err("status"));
-    assert_eq!(decide_store(&facts(206, None), &r), Err("status"));
-    assert_eq!(decide_store(&facts(200, Some("Private")), &r), Err("private"));
-    assert_eq!(
-        decide_store(&facts(200, Some("max-age=5, no-store")), &r),
-        Err("no-store")
-    );
+    assert_eq!(decide(&facts(200, None), &r).unwrap().fresh_ms, Some(300_000));
+    assert_eq!(decide(&facts(500, None), &r), Err("status"));
+    assert_eq!(decide(&facts(206, None), &r), Err("status"));
+    assert_eq!(decide(&facts(200, Some("Private")), &r), Err("private"));
+    assert_eq!(decide(&facts(200, Some("max-age=5, no-store")), &r), Err("no-store"));
     let cookie = StoreFacts {
         has_set_cookie: true,
         ..facts(200, None)
     };
-    assert_eq!(decide_store(&cookie, &r), Err("set-cookie"));
+    assert_eq!(decide(&cookie, &r), Err("set-cookie"));
     let star = StoreFacts {
         vary: Some("Accept, *"),
         ..facts(200, None)
     };
-    assert_eq!(decide_store(&star, &r), Err("vary-star"));
+    assert_eq!(decide(&star, &r), Err("vary-star"));
     let zero = FreshnessRules {
         ttl: Timeout::Seconds(0.0),
         ..r
     };
-    assert_eq!(decide_store(&facts(200, None), &zero), Err("ttl-0"));
+    assert_eq!(decide(&facts(200, None), &zero), Err("ttl-0"));
     let never = FreshnessRules {
         ttl: Timeout::Never,
         ..r
     };
-    assert_eq!(decide_store(&facts(200, None), &never).unwrap().fresh_ms, None);
+    assert_eq!(decide(&facts(200, None), &never).unwrap().fresh_ms, None);
 }
 
 #[test]
@@ -51,10 +53,10 @@ fn authorization_needs_explicit_permission() {
         request_has_authorization: true,
         ..facts(200, cc)
     };
-    assert_eq!(decide_store(&auth(None), &r), Err("authorization"));
-    assert_eq!(decide_store(&auth(Some("max-age=60")), &r), Err("authorization"));
-    assert!(decide_store(&auth(Some("public, max-age=60")), &r).is_ok());
-    assert!(decide_store(&auth(Some("s-maxage=60")), &r).is_ok());
+    assert_eq!(decide(&auth(None), &r), Err("authorization"));
+    assert_eq!(decide(&auth(Some("max-age=60")), &r), Err("authorization"));
+    assert!(decide(&auth(Some("public, max-age=60")), &r).is_ok());
+    assert!(decide(&auth(Some("s-maxage=60")), &r).is_ok());
 }
 
 #[test]
@@ -68,26 +70,26 @@ fn origin_ttl_precedence() {
         ..off
     };
     let cc = Some("max-age=60, s-maxage=30, stale-while-revalidate=5");
-    assert_eq!(decide_store(&facts(200, cc), &off).unwrap().fresh_ms, Some(10_000));
-    let f = decide_store(&facts(200, cc), &on).unwrap();
+    assert_eq!(decide(&facts(200, cc), &off).unwrap().fresh_ms, Some(10_000));
+    let f = decide(&facts(200, cc), &on).unwrap();
     assert_eq!((f.fresh_ms, f.swr_ms), (Some(30_000), 5_000));
     assert_eq!(
-        decide_store(&facts(200, Some("max-age=60")), &on).unwrap().fresh_ms,
+        decide(&facts(200, Some("max-age=60")), &on).unwrap().fresh_ms,
         Some(60_000)
     );
-    assert_eq!(decide_store(&facts(200, None), &on).unwrap().fresh_ms, Some(10_000));
+    assert_eq!(decide(&facts(200, None), &on).unwrap().fresh_ms, Some(10_000));
     let swr = FreshnessRules {
         stale_while_revalidate: 1.0,
         ..on
     };
     // no-cache forbids serving stale: the configured window does not apply.
-    assert_eq!(decide_store(&facts(200, Some("no-cache")), &swr), Err("ttl-0"));
+    assert_eq!(decide(&facts(200, Some("no-cache")), &swr), Err("ttl-0"));
     // An origin's own stale window is honoured with origin_ttl (RFC 5861)
     // but not next to no-cache.
-    let f = decide_store(&facts(200, Some("max-age=0, stale-while-revalidate=1")), &swr).unwrap();
+    let f = decide(&facts(200, Some("max-age=0, stale-while-revalidate=1")), &swr).unwrap();
     assert_eq!((f.fresh_ms, f.swr_ms, f.storage_secs()), (Some(0), 1_000, Some(1.0)));
     assert_eq!(
-        decide_store(&facts(200, Some("no-cache, stale-while-revalidate=1")), &swr),
+        decide(&facts(200, Some("no-cache, stale-while-revalidate=1")), &swr),
         Err("ttl-0")
     );
 }
@@ -103,17 +105,17 @@ fn directives_that_forbid_stale_answers_drop_the_configured_windows() {
     for origin_ttl in [false, true] {
         let r = FreshnessRules { origin_ttl, ..rules };
         for cc in ["max-age=10, must-revalidate", "proxy-revalidate", "s-maxage=10"] {
-            let f = decide_store(&facts(200, Some(cc)), &r).unwrap();
+            let f = decide(&facts(200, Some(cc)), &r).unwrap();
             assert_eq!((f.swr_ms, f.sie_ms), (0, 0), "{cc}, origin_ttl {origin_ttl}");
         }
-        let f = decide_store(&facts(200, Some("public")), &r).unwrap();
+        let f = decide(&facts(200, Some("public")), &r).unwrap();
         assert_eq!((f.swr_ms, f.sie_ms), (30_000, 60_000));
     }
     let on = FreshnessRules {
         origin_ttl: true,
         ..rules
     };
-    let f = decide_store(&facts(200, Some("s-maxage=10, stale-while-revalidate=5")), &on).unwrap();
+    let f = decide(&facts(200, Some("s-maxage=10, stale-while-revalidate=5")), &on).unwrap();
     assert_eq!((f.fresh_ms, f.swr_ms, f.sie_ms), (Some(10_000), 5_000, 0));
 }
 
@@ -133,7 +135,7 @@ fn expires_counts_from_date_when_no_max_age() {
             received_ms: 784_111_777_000, // Sun, 06 Nov 1994 08:49:37 GMT
             ..Default::default()
         };
-        decide_store(&f, &on).map(|f| f.fresh_ms)
+        decide(&f, &on).map(|f| f.fresh_ms)
     };
     let date = Some("Sun, 06 Nov 1994 08:49:37 GMT");
     assert_eq!(fresh("Sun, 06 Nov 1994 08:50:37 GMT", date, None), Ok(Some(60_000)));
@@ -155,7 +157,7 @@ fn expires_counts_from_date_when_no_max_age() {
         expires: Some("0"),
         ..Default::default()
     };
-    assert_eq!(decide_store(&f, &off).map(|f| f.fresh_ms), Ok(Some(300_000)));
+    assert_eq!(decide(&f, &off).map(|f| f.fresh_ms), Ok(Some(300_000)));
 }
 
 #[test]
@@ -165,14 +167,14 @@ fn delta_seconds_are_capped_and_invalid_ones_mean_stale() {
         ttl: Timeout::Seconds(300.0),
         ..Default::default()
     };
-    let fresh = |cc: &'static str| decide_store(&facts(200, Some(cc)), &on).map(|f| f.fresh_ms);
+    let fresh = |cc: &'static str| decide(&facts(200, Some(cc)), &on).map(|f| f.fresh_ms);
     let cap = Some((1u64 << 31) * 1000);
     assert_eq!(fresh("max-age=31536000000000000"), Ok(cap));
     assert_eq!(fresh("max-age=99999999999999999999999"), Ok(cap));
     assert_eq!(fresh("max-age=-1"), Err("ttl-0"));
     assert_eq!(fresh("max-age=10s"), Err("ttl-0"));
     assert_eq!(fresh("max-age=\"20\""), Ok(Some(20_000)));
-    let huge = decide_store(
+    let huge = decide(
         &facts(200, Some("max-age=31536000000000000, stale-while-revalidate=60")),
         &on,
     )
@@ -182,14 +184,17 @@ fn delta_seconds_are_capped_and_invalid_ones_mean_stale() {
 
 #[test]
 fn request_modes() {
-    assert_eq!(request_mode("POST", None, None), RequestMode::Bypass("method"));
+    assert_eq!(
+        request_mode("POST", None, None),
+        RequestMode::Bypass(BypassReason::Method)
+    );
     assert_eq!(request_mode("GET", None, None), RequestMode::Lookup);
     assert_eq!(request_mode("HEAD", Some("no-cache"), None), RequestMode::Revalidate);
     assert_eq!(request_mode("GET", Some("max-age=0"), None), RequestMode::Revalidate);
     assert_eq!(request_mode("GET", None, Some("no-cache")), RequestMode::Revalidate);
     assert_eq!(
         request_mode("GET", Some("no-store"), None),
-        RequestMode::Bypass("no-store")
+        RequestMode::Bypass(BypassReason::NoStore)
     );
 }
 
@@ -227,14 +232,14 @@ fn cache_status_values() {
     };
     assert_eq!(hit.to_string(), "edgecache; hit; ttl=12");
     let miss = CacheStatus {
-        fwd: Some("miss"),
+        fwd: Some(Forward::Miss),
         stored: true,
         ..Default::default()
     };
     assert_eq!(miss.to_string(), "edgecache; fwd=miss; stored");
     let sie = CacheStatus {
         hit: true,
-        fwd: Some("stale"),
+        fwd: Some(Forward::Stale),
         fwd_status: Some(502),
         ttl: Some(-3),
         detail: Some("stale-if-error".into()),

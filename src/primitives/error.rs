@@ -6,6 +6,7 @@ use std::fmt;
 pub type Result<T, E = CacheError> = std::result::Result<T, E>;
 
 #[derive(Clone, Debug, PartialEq)]
+#[non_exhaustive]
 pub enum CacheError {
     /// A key the backend cannot store (empty, too long, forbidden bytes).
     InvalidKey { key: String, reason: String },

@@ -9,6 +9,7 @@ pub const FOREVER_MS: u64 = 1 << 46;
 /// A backend's default lifetime for entries (Ellar's `ttl`; `None` there is
 /// [`Timeout::Never`] here).
 #[derive(Clone, Copy, Debug, PartialEq)]
+#[non_exhaustive]
 pub enum Timeout {
     /// Keys never expire.
     Never,
@@ -25,6 +26,7 @@ impl Default for Timeout {
 
 /// The lifetime a call asks for.
 #[derive(Clone, Copy, Debug, Default, PartialEq)]
+#[non_exhaustive]
 pub enum Ttl {
     /// The backend's configured [`Timeout`].
     #[default]
@@ -46,6 +48,7 @@ impl From<Timeout> for Ttl {
 
 /// When an entry stops being served, in milliseconds on the backend's clock.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum Expiry {
     Never,
     /// Already expired: a write with this expiry removes the key.

@@ -25,6 +25,7 @@ pub const WIRE_VERSION: u8 = b'1';
 
 /// A cached value: JSON (any serde value) or raw bytes.
 #[derive(Clone, Debug, PartialEq)]
+#[non_exhaustive]
 pub enum Value {
     Json(serde_json::Value),
     Bytes(Vec<u8>),

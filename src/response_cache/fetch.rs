@@ -10,8 +10,8 @@ use super::single_flight::Flight;
 use super::store::ResponseStore;
 use super::{CachePolicy, Io, ResponseCache};
 use crate::http::{
-    decide_store, delta_seconds, variant_key, vary_names, CacheStatus, HttpRequest, HttpResponse, StoreFacts,
-    NOT_STORED, OWN_HEADERS,
+    decide_store, delta_seconds, variant_key, vary_names, BypassReason, CacheStatus, Forward, HttpRequest,
+    HttpResponse, NotStored, StoreFacts, NOT_STORED, OWN_HEADERS,
 };
 use crate::primitives::ttl::Ttl;
 
@@ -20,7 +20,7 @@ use crate::primitives::ttl::Ttl;
 pub(super) struct Fetched {
     pub(super) response: Rc<HttpResponse>,
     pub(super) stored: bool,
-    pub(super) refusal: Option<&'static str>,
+    pub(super) refusal: Option<NotStored>,
     /// The variant key the leader's request picked (Vary), to check a waiter
     /// may share the leader's answer.
     pub(super) variant: Option<String>,
@@ -64,9 +64,9 @@ impl ResponseCache {
                 // server errors (a failing origin is not asked again by
                 // every waiter). Only with requests of the same variant.
                 let shareable = match f.refusal {
-                    None | Some("store-error" | "too-large" | "too-old" | "ttl-0") => true,
-                    Some("status") => f.response.status >= 500,
-                    Some(_) => false,
+                    None => true,
+                    Some(NotStored::Status) => f.response.status >= 500,
+                    Some(r) => r.shareable(),
                 };
                 let mine = f.variant.as_ref().map(|_| {
                     let names = vary_names(&f.response.header("vary").unwrap_or_default());
@@ -137,9 +137,9 @@ impl ResponseCache {
         let rules = Self::rules(policy, store);
         let decision = decide_store(&facts, &rules).and_then(|f| {
             if response.body.len() > policy.max_entry_bytes {
-                Err("too-large")
+                Err(NotStored::TooLarge)
             } else if f.storage_secs().is_some_and(|s| s * 1000.0 <= upstream_age_ms as f64) {
-                Err("too-old")
+                Err(NotStored::TooOld)
             } else {
                 Ok(f)
             }
@@ -187,7 +187,7 @@ impl ResponseCache {
                     Err(_) => {
                         // Fail open: the origin's answer is served anyway.
                         self.count(|s| s.store_errors += 1);
-                        (false, Some("store-error"))
+                        (false, Some(NotStored::StoreError))
                     }
                 }
             }
@@ -231,7 +231,7 @@ impl ResponseCache {
     }
 
     /// Sends a request to the origin without touching the cache.
-    pub async fn forward(&self, req: HttpRequest, io: &Io, why: &'static str) -> HttpResponse {
+    pub async fn forward(&self, req: HttpRequest, io: &Io, why: BypassReason) -> HttpResponse {
         let mut r = match (io.origin)(req).await {
             Ok(r) => r,
             Err(e) => {
@@ -244,8 +244,8 @@ impl ResponseCache {
         r.set_header(
             "cache-status",
             CacheStatus {
-                fwd: Some("bypass"),
-                detail: Some(why.into()),
+                fwd: Some(Forward::Bypass),
+                detail: Some(why.as_str().into()),
                 ..Default::default()
             }
             .to_string(),

@@ -6,8 +6,8 @@ use super::fetch::Fetched;
 use super::store::ResponseStore;
 use super::{CachePolicy, Io, ResponseCache};
 use crate::http::{
-    request_mode, staleness, variant_key, CacheStatus, FreshnessRules, HttpRequest, HttpResponse, RequestMode,
-    Staleness,
+    request_mode, staleness, variant_key, BypassReason, CacheStatus, Forward, FreshnessRules, HttpRequest,
+    HttpResponse, RequestMode, Staleness,
 };
 use crate::primitives::error::{CacheError, Result};
 
@@ -42,14 +42,14 @@ impl ResponseCache {
             Ok(s) => s,
             Err(_) => {
                 self.count(|s| s.store_errors += 1);
-                return self.forward(req, io, "store-unknown").await;
+                return self.forward(req, io, BypassReason::StoreUnknown).await;
             }
         };
         let key = match self.full_key(&*store, &req, policy).await {
             Ok(k) => k,
             Err(_) => {
                 self.count(|s| s.store_errors += 1);
-                return self.forward(req, io, "store-error").await;
+                return self.forward(req, io, BypassReason::StoreError).await;
             }
         };
         let now = self.inner.runtime.now_ms();
@@ -91,7 +91,7 @@ impl ResponseCache {
                     let result = self.fetch_collapsed(&*store, &key, &req, policy, io).await;
                     match result {
                         Ok((f, _)) if f.response.status < 500 => {
-                            return self.finish(f, "stale", false, is_head);
+                            return self.finish(f, Forward::Stale, false, is_head);
                         }
                         other => {
                             self.count(|s| s.stale_if_error_served += 1);
@@ -102,7 +102,7 @@ impl ResponseCache {
                             // Forwarded, then answered from the cache:
                             // `fwd=stale`, not `hit` (RFC 9211).
                             let status = CacheStatus {
-                                fwd: Some("stale"),
+                                fwd: Some(Forward::Stale),
                                 fwd_status: Some(fwd_status),
                                 ttl: Some(stale_ttl(by)),
                                 detail: Some("stale-if-error".into()),
@@ -116,9 +116,9 @@ impl ResponseCache {
             }
         }
         let fwd = if mode == RequestMode::Revalidate {
-            "request"
+            Forward::Request
         } else {
-            "miss"
+            Forward::Miss
         };
         self.count(|s| s.misses += 1);
         match self.fetch_collapsed(&*store, &key, &req, policy, io).await {
@@ -140,7 +140,7 @@ impl ResponseCache {
         }
     }
 
-    pub(super) fn finish(&self, f: Fetched, fwd: &'static str, collapsed: bool, is_head: bool) -> HttpResponse {
+    pub(super) fn finish(&self, f: Fetched, fwd: Forward, collapsed: bool, is_head: bool) -> HttpResponse {
         let mut r = (*f.response).clone();
         if is_head {
             r.body.clear();
@@ -151,7 +151,7 @@ impl ResponseCache {
                 fwd: Some(fwd),
                 stored: f.stored,
                 collapsed,
-                detail: f.refusal.map(str::to_string),
+                detail: f.refusal.map(|r| r.as_str().to_string()),
                 ..Default::default()
             }
             .to_string(),

@@ -15,6 +15,7 @@ use futures::future::{select, Either, LocalBoxFuture};
 
 /// The outcome of [`SingleFlight::run`].
 #[derive(Debug, PartialEq)]
+#[non_exhaustive]
 pub enum Flight<T> {
     /// This caller ran the work.
     Led(T),

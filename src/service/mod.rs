@@ -254,11 +254,22 @@ mod tests {
         block_on(async {
             s.set("k", 1, Ttl::Default).await.unwrap();
             assert_eq!(s.using("other").unwrap().get("k").await.unwrap(), None);
-            assert_eq!(s.using("default").unwrap().get("k").await.unwrap(), Some(Value::from(1)));
+            assert_eq!(
+                s.using("default").unwrap().get("k").await.unwrap(),
+                Some(Value::from(1))
+            );
             assert_eq!(s.get("k").await.unwrap(), Some(Value::from(1)));
             assert_eq!(s.using("default").unwrap().version(2).get("k").await.unwrap(), None);
-            s.using("other").unwrap().version(2).set("k", 2, Ttl::Default).await.unwrap();
-            assert_eq!(s.using("other").unwrap().version(2).get("k").await.unwrap(), Some(Value::from(2)));
+            s.using("other")
+                .unwrap()
+                .version(2)
+                .set("k", 2, Ttl::Default)
+                .await
+                .unwrap();
+            assert_eq!(
+                s.using("other").unwrap().version(2).get("k").await.unwrap(),
+                Some(Value::from(2))
+            );
             assert_eq!(s.backend("other").unwrap().make_key("k", Some(2)).unwrap(), "b:2:k");
         });
     }
@@ -273,11 +284,7 @@ mod tests {
                 .unwrap();
             assert_eq!(v, Value::from("loaded"));
             let v = s
-                .get_or_set(
-                    "k",
-                    || async { panic!("loader must not run on a hit") },
-                    Ttl::Default,
-                )
+                .get_or_set("k", || async { panic!("loader must not run on a hit") }, Ttl::Default)
                 .await
                 .unwrap();
             assert_eq!(v, Value::from("loaded"));
