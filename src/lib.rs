@@ -9,6 +9,8 @@
 //! configuration) is kept apart from I/O so it is tested natively; the
 //! Worker entry point and platform bindings compile only for wasm32.
 
+#![warn(missing_docs)]
+
 #[cfg(feature = "app")]
 pub mod app;
 pub mod backend;

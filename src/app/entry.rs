@@ -6,14 +6,14 @@ use std::cell::RefCell;
 use std::collections::BTreeMap;
 use std::rc::Rc;
 
-use worker::{event, Context, Env, Headers, Request, Response};
+use worker::{console_error, event, Context, Env, Headers, Request, Response};
 
-use crate::app::admin::{self, AdminContext, AdminRequest, ADMIN_PREFIX};
+use crate::app::admin::{self, AdminContext, AdminReply, AdminRequest, ADMIN_PREFIX};
 use crate::app::demo_origin;
-use crate::app::routes::Routes;
+use crate::app::routes::{lenient_path, Routes};
 use crate::backend::BackendRegistry;
 use crate::backend::{CachesConfig, Secrets};
-use crate::http::BypassReason;
+use crate::http::{strip_client_overrides, BypassReason};
 use crate::platform::workers::{
     from_worker_request, handler_origin, spawner, to_worker_response, upstream_origin, worker_registry, CfCacheStore,
     WorkersRuntime,
@@ -21,7 +21,7 @@ use crate::platform::workers::{
 use crate::primitives::clock::Clock;
 use crate::primitives::ttl::Timeout;
 use crate::response_cache::{BackendStore, ResponseStore};
-use crate::response_cache::{Io, Origin, ResponseCache};
+use crate::response_cache::{CachePolicy, Io, Origin, ResponseCache};
 use crate::service::CacheService;
 
 /// Reserved store name for the Workers Cache API.
@@ -127,7 +127,7 @@ fn build_app(env: &Env) -> crate::Result<App> {
         }
     }
     let origin: Origin = match text_var(env, "ORIGIN") {
-        Some(o) => upstream_origin(o.trim_end_matches('/').to_string()),
+        Some(o) => upstream_origin(checked_origin(&o)?),
         None => handler_origin(demo_handler),
     };
     Ok(App {
@@ -140,6 +140,19 @@ fn build_app(env: &Env) -> crate::Result<App> {
         origin,
         admin_token: EnvSecrets(env).secret("ADMIN_TOKEN").filter(|s| !s.is_empty()),
     })
+}
+
+/// `ORIGIN` as a base URL (no trailing slash), or why it cannot be one.
+fn checked_origin(raw: &str) -> crate::Result<String> {
+    match url::Url::parse(raw.trim()) {
+        Ok(u) if matches!(u.scheme(), "http" | "https") && u.host().is_some() && u.query().is_none() => {
+            Ok(raw.trim().trim_end_matches('/').to_string())
+        }
+        _ => Err(crate::CacheError::config(
+            "ORIGIN",
+            "must be an http(s) URL without a query, such as https://example.com",
+        )),
+    }
 }
 
 /// The isolate's app, built on first use. A bad config is reported on every
@@ -164,22 +177,54 @@ fn start() {
 async fn fetch(mut req: Request, env: Env, ctx: Context) -> worker::Result<Response> {
     let app = match app(&env) {
         Ok(a) => a,
-        Err(e) => return Response::error(format!("edgecache is misconfigured: {e}"), 500),
+        Err(e) => {
+            // The field is named to every visitor; the value (which may be
+            // a mis-placed secret) only in the Worker's log.
+            console_error!("edgecache is misconfigured: {e}");
+            let what = match &e {
+                crate::CacheError::Config { field, .. } => format!("{field} is invalid"),
+                _ => "a backend could not be built".to_string(),
+            };
+            return Response::error(
+                format!("edgecache is misconfigured: {what} (details in the Worker's log: wrangler tail)"),
+                500,
+            );
+        }
     };
     let path = req.path();
     if let Some(rest) = path.strip_prefix(ADMIN_PREFIX) {
         let rest = rest.to_string();
         return handle_admin(&app, req, &rest).await;
     }
-    let plain = from_worker_request(&mut req).await?;
+    // Any other spelling of the admin prefix (`/_EDGECACHE/`, `/%5Fedgecache/`,
+    // no slash) is not proxied: the origin would get the admin token.
+    let lenient = lenient_path(&path);
+    if lenient == "/_edgecache" || lenient.starts_with("/_edgecache/") {
+        let reply = AdminReply::error(
+            404,
+            "no_route",
+            format!("admin routes are under {ADMIN_PREFIX}, spelled exactly so"),
+        );
+        return admin_response(reply);
+    }
+    let mut plain = from_worker_request(&mut req).await?;
+    let rule = app.routes.find(&path);
+    strip_client_overrides(&mut plain.headers, rule.map_or(&[][..], |r| &r.forward_headers));
     let io = Io {
         origin: app.origin.clone(),
         spawn: spawner(Some(Rc::new(ctx))),
     };
-    let response = match app.routes.find(&path) {
+    let response = match rule {
         Some(rule) if !rule.bypass => app.responses.handle(plain, &rule.policy, &io).await,
-        Some(_) => app.responses.forward(plain, &io, BypassReason::Route).await,
-        None => app.responses.forward(plain, &io, BypassReason::NoRoute).await,
+        Some(rule) => {
+            app.responses
+                .forward(plain, &rule.policy, &io, BypassReason::Route)
+                .await
+        }
+        None => {
+            let policy = CachePolicy::default();
+            app.responses.forward(plain, &policy, &io, BypassReason::NoRoute).await
+        }
     };
     to_worker_response(response)
 }
@@ -240,6 +285,11 @@ async fn handle_admin(app: &App, mut req: Request, rest: &str) -> worker::Result
                 .await
             }
         };
+    admin_response(reply)
+}
+
+/// An admin reply as a response: JSON or bytes, never cached, no sniffing.
+fn admin_response(reply: AdminReply) -> worker::Result<Response> {
     let headers = Headers::new();
     headers.set("content-type", reply.content_type)?;
     headers.set("cache-control", "no-store")?;

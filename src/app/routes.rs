@@ -14,13 +14,19 @@ use serde_json::{Map, Value as Json};
 
 use crate::primitives::error::{CacheError, Result};
 use crate::primitives::ttl::Ttl;
-use crate::response_cache::CachePolicy;
+use crate::response_cache::{AuthorizationPolicy, CachePolicy, CookiePolicy};
 
 #[derive(Clone)]
 pub struct RouteRule {
     pub pattern: String,
     /// Pass straight to the origin.
     pub bypass: bool,
+    /// Match the pattern against the path as spelled (case-sensitive, with
+    /// `;params`), not its lenient form.
+    pub strict: bool,
+    /// Client forwarding headers ([`crate::http::CLIENT_OVERRIDES`]) this
+    /// route still sends to the origin, lower-case.
+    pub forward_headers: Vec<String>,
     pub policy: CachePolicy,
 }
 
@@ -36,6 +42,8 @@ impl Default for Routes {
             rules: vec![RouteRule {
                 pattern: "*".into(),
                 bypass: false,
+                strict: false,
+                forward_headers: Vec::new(),
                 policy: CachePolicy::default(),
             }],
         }
@@ -88,6 +96,43 @@ pub fn match_path(raw: &str) -> String {
     out
 }
 
+/// The lenient form rules match by default: as [`match_path`], and also
+/// every percent-escape decoded, lower-cased, `\\` taken as `/`, and each
+/// segment cut at `;` and stripped of trailing dots and spaces. Express
+/// routes case-insensitively, Spring and Tomcat drop `;params`, IIS and
+/// Windows drop trailing dots and read `\\` as `/`: all of them serve
+/// `/Account;x/profile.` as `/account/profile`, so a bypass rule must see it
+/// that way too, or a private page gets cached.
+pub fn lenient_path(raw: &str) -> String {
+    let b = raw.as_bytes();
+    let mut decoded = Vec::with_capacity(b.len());
+    let hex = |c: u8| (c as char).to_digit(16);
+    let mut i = 0;
+    while i < b.len() {
+        if b[i] == b'%' && i + 2 < b.len() {
+            if let (Some(h), Some(l)) = (hex(b[i + 1]), hex(b[i + 2])) {
+                decoded.push((h * 16 + l) as u8);
+                i += 3;
+                continue;
+            }
+        }
+        decoded.push(b[i]);
+        i += 1;
+    }
+    let text = String::from_utf8_lossy(&decoded).to_lowercase().replace('\\', "/");
+    let cleaned: Vec<String> = text
+        .split('/')
+        .map(|seg| {
+            let seg = seg.split(';').next().unwrap_or("");
+            match seg {
+                "." | ".." => seg.to_string(),
+                _ => seg.trim_end_matches(['.', ' ']).to_string(),
+            }
+        })
+        .collect();
+    match_path(&cleaned.join("/"))
+}
+
 /// Glob match where `*` is any run of characters.
 pub fn glob_match(pattern: &str, text: &str) -> bool {
     let parts: Vec<&str> = pattern.split('*').collect();
@@ -108,7 +153,13 @@ pub fn glob_match(pattern: &str, text: &str) -> bool {
     true
 }
 
-const FIELDS: [&str; 12] = [
+const FIELDS: [&str; 18] = [
+    "strict",
+    "forward_headers",
+    "cookies",
+    "authorization",
+    "honor_client_no_cache",
+    "origin_timeout_ms",
     "path",
     "bypass",
     "ttl",
@@ -138,10 +189,15 @@ impl Routes {
         Ok(Routes { rules })
     }
 
-    /// The rule for a path, if any (matched in its [`match_path`] form).
+    /// The rule for a path, if any: the first whose pattern matches the
+    /// path's [`lenient_path`] form (its [`match_path`] form for `strict`
+    /// rules).
     pub fn find(&self, path: &str) -> Option<&RouteRule> {
-        let path = match_path(path);
-        self.rules.iter().find(|r| glob_match(&r.pattern, &path))
+        let (exact, lenient) = (match_path(path), lenient_path(path));
+        self.rules.iter().find(|r| match r.strict {
+            true => glob_match(&r.pattern, &exact),
+            false => glob_match(&r.pattern.to_lowercase(), &lenient),
+        })
     }
 
     /// Rules with this key prefix (for invalidation by prefix).
@@ -233,9 +289,65 @@ fn parse_rule(i: usize, v: &Json) -> Result<RouteRule> {
     if let Some(n) = whole("lock_timeout_ms", i32::MAX as f64)? {
         p.lock_timeout_ms = n as u64;
     }
+    if let Some(n) = whole("origin_timeout_ms", i32::MAX as f64)? {
+        p.origin_timeout_ms = n as u64;
+    }
+    p.honor_client_no_cache = boolean(m, "honor_client_no_cache")?.unwrap_or(false);
+    let names = |f: &str| -> Result<Option<Vec<String>>> {
+        match m.get(f) {
+            Some(Json::Array(a)) => a
+                .iter()
+                .map(|v| match v {
+                    Json::String(s) if !s.is_empty() => Ok(s.clone()),
+                    other => Err(CacheError::config(at(f), format!("must list names, got {other}"))),
+                })
+                .collect::<Result<Vec<_>>>()
+                .map(Some),
+            _ => Ok(None),
+        }
+    };
+    p.cookies = match m.get("cookies") {
+        None => CookiePolicy::Bypass,
+        Some(Json::String(s)) if s == "bypass" => CookiePolicy::Bypass,
+        Some(Json::String(s)) if s == "ignore" => CookiePolicy::Ignore,
+        Some(Json::Array(_)) => CookiePolicy::IgnoreNamed(names("cookies")?.unwrap_or_default()),
+        Some(other) => {
+            return Err(CacheError::config(
+                at("cookies"),
+                format!("must be \"bypass\", \"ignore\" or a list of cookie names to ignore, got {other}"),
+            ))
+        }
+    };
+    p.authorization = match m.get("authorization") {
+        None => AuthorizationPolicy::Bypass,
+        Some(Json::String(s)) if s == "bypass" => AuthorizationPolicy::Bypass,
+        Some(Json::String(s)) if s == "rfc9111" => AuthorizationPolicy::Rfc9111,
+        Some(other) => {
+            return Err(CacheError::config(
+                at("authorization"),
+                format!("must be \"bypass\" or \"rfc9111\", got {other}"),
+            ))
+        }
+    };
+    let forward_headers = match m.get("forward_headers") {
+        None => Vec::new(),
+        Some(Json::Array(_)) => names("forward_headers")?
+            .unwrap_or_default()
+            .into_iter()
+            .map(|h| h.to_ascii_lowercase())
+            .collect(),
+        Some(other) => {
+            return Err(CacheError::config(
+                at("forward_headers"),
+                format!("must list header names, got {other}"),
+            ))
+        }
+    };
     Ok(RouteRule {
         pattern,
         bypass: boolean(m, "bypass")?.unwrap_or(false),
+        strict: boolean(m, "strict")?.unwrap_or(false),
+        forward_headers,
         policy: p,
     })
 }

@@ -98,6 +98,35 @@ impl LocalBackend {
         self.options
     }
 
+    /// incr/decr: the integer at `key` through `apply` (None = overflow),
+    /// keeping the key's expiry.
+    fn add_delta(&self, key: &str, version: Option<i64>, apply: impl Fn(i64) -> Option<i64>) -> Result<i64> {
+        let full = self.make_key(key, version)?;
+        let now = self.clock.now_ms();
+        let (current, deadline) = {
+            let store = self.store.borrow();
+            let (v, deadline) = store
+                .peek_with_expiry(&full, now)
+                .ok_or_else(|| CacheError::NotFound { key: key.to_string() })?;
+            let n = v
+                .as_i64()
+                .ok_or_else(|| CacheError::NotAnInteger { key: key.to_string() })?;
+            (n, deadline)
+        };
+        let next = apply(current).ok_or_else(|| CacheError::Overflow { key: key.to_string() })?;
+        let value = Value::from(next);
+        let size = charged(&full, value.stored_size());
+        self.store
+            .borrow_mut()
+            .insert(&full, value, size, deadline, now)
+            .map_err(|_| CacheError::ValueTooLarge {
+                key: key.to_string(),
+                size,
+                limit: self.options.max_bytes,
+            })?;
+        Ok(next)
+    }
+
     fn write(&self, key: &str, full: &str, value: Value, expiry: Expiry, now: u64) -> Result<()> {
         let mut store = self.store.borrow_mut();
         if expiry == Expiry::Now {
@@ -194,32 +223,13 @@ impl CacheBackend for LocalBackend {
     }
 
     async fn incr(&self, key: &str, delta: i64, version: Option<i64>) -> Result<i64> {
-        let full = self.make_key(key, version)?;
-        let now = self.clock.now_ms();
-        let (current, deadline) = {
-            let store = self.store.borrow();
-            let (v, deadline) = store
-                .peek_with_expiry(&full, now)
-                .ok_or_else(|| CacheError::NotFound { key: key.to_string() })?;
-            let n = v
-                .as_i64()
-                .ok_or_else(|| CacheError::NotAnInteger { key: key.to_string() })?;
-            (n, deadline)
-        };
-        let next = current
-            .checked_add(delta)
-            .ok_or_else(|| CacheError::Overflow { key: key.to_string() })?;
-        let value = Value::from(next);
-        let size = charged(&full, value.stored_size());
-        self.store
-            .borrow_mut()
-            .insert(&full, value, size, deadline, now)
-            .map_err(|_| CacheError::ValueTooLarge {
-                key: key.to_string(),
-                size,
-                limit: self.options.max_bytes,
-            })?;
-        Ok(next)
+        self.add_delta(key, version, |n| n.checked_add(delta))
+    }
+
+    async fn decr(&self, key: &str, delta: i64, version: Option<i64>) -> Result<i64> {
+        // checked_sub, not incr(-delta): -i64::MIN does not exist, yet
+        // `decr(k, i64::MIN)` of a negative value has a result.
+        self.add_delta(key, version, |n| n.checked_sub(delta))
     }
 
     async fn delete_prefix(&self, prefix: &str, version: Option<i64>) -> Result<usize> {

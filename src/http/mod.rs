@@ -6,8 +6,10 @@
 
 mod cache_control;
 mod cache_status;
+mod forwarding;
 mod freshness;
 mod message;
+mod origin_error;
 mod reason;
 mod request;
 mod storability;
@@ -15,8 +17,10 @@ mod vary;
 
 pub use cache_control::{cache_control, delta_seconds};
 pub use cache_status::CacheStatus;
+pub use forwarding::{strip_client_overrides, strip_hop_by_hop, CLIENT_OVERRIDES, HOP_BY_HOP};
 pub use freshness::{staleness, Freshness, FreshnessRules, Staleness};
 pub use message::{HttpRequest, HttpResponse};
+pub use origin_error::OriginError;
 pub use reason::{BypassReason, Forward, NotStored};
 pub use request::{method_is_cacheable, request_mode, RequestMode};
 pub use storability::{decide_store, status_is_cacheable, StoreFacts, NOT_STORED, OWN_HEADERS};

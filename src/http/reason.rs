@@ -17,6 +17,10 @@ pub enum BypassReason {
     StoreUnknown,
     /// The store failed before the lookup (fail open).
     StoreError,
+    /// The request carries cookies and the route does not ignore them.
+    Cookie,
+    /// The request is authorized and the route does not opt in.
+    Authorization,
 }
 
 impl BypassReason {
@@ -29,6 +33,8 @@ impl BypassReason {
             BypassReason::NoRoute => "no-route",
             BypassReason::StoreUnknown => "store-unknown",
             BypassReason::StoreError => "store-error",
+            BypassReason::Cookie => "cookie",
+            BypassReason::Authorization => "authorization",
         }
     }
 }
@@ -45,6 +51,9 @@ pub enum NotStored {
     NoStore,
     /// `Cache-Control: private`.
     Private,
+    /// `Cache-Control: no-cache`: every use must be revalidated, which this
+    /// cache does not do yet, so it is not stored.
+    NoCache,
     /// `Vary: *`.
     VaryStar,
     /// The request was authorized and the response does not allow sharing
@@ -68,6 +77,7 @@ impl NotStored {
             NotStored::SetCookie => "set-cookie",
             NotStored::NoStore => "no-store",
             NotStored::Private => "private",
+            NotStored::NoCache => "no-cache",
             NotStored::VaryStar => "vary-star",
             NotStored::Authorization => "authorization",
             NotStored::TtlZero => "ttl-0",

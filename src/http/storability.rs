@@ -79,6 +79,9 @@ pub fn decide_store(f: &StoreFacts<'_>, rules: &FreshnessRules) -> Result<Freshn
     if directive(&cc, "private").is_some() {
         return Err(NotStored::Private);
     }
+    if directive(&cc, "no-cache").is_some() {
+        return Err(NotStored::NoCache);
+    }
     if f.vary.is_some_and(|v| v.split(',').any(|h| h.trim() == "*")) {
         return Err(NotStored::VaryStar);
     }

@@ -11,7 +11,7 @@ use super::store::ResponseStore;
 use super::{CachePolicy, Io, ResponseCache};
 use crate::http::{
     decide_store, delta_seconds, variant_key, vary_names, BypassReason, CacheStatus, Forward, HttpRequest,
-    HttpResponse, NotStored, StoreFacts, NOT_STORED, OWN_HEADERS,
+    HttpResponse, NotStored, OriginError, StoreFacts, NOT_STORED, OWN_HEADERS,
 };
 use crate::primitives::ttl::Ttl;
 
@@ -26,7 +26,7 @@ pub(super) struct Fetched {
     pub(super) variant: Option<String>,
 }
 
-pub(super) type FetchResult = std::result::Result<Fetched, String>;
+pub(super) type FetchResult = std::result::Result<Fetched, OriginError>;
 
 impl ResponseCache {
     /// Fetches from the origin once per key in this isolate and stores the
@@ -38,7 +38,7 @@ impl ResponseCache {
         req: &HttpRequest,
         policy: &CachePolicy,
         io: &Io,
-    ) -> std::result::Result<(Fetched, bool), String> {
+    ) -> std::result::Result<(Fetched, bool), OriginError> {
         let flight_key = format!("{}\u{1e}{}\u{1e}{:?}", store.name(), key, policy.version);
         let timeout = self.inner.runtime.sleep(policy.lock_timeout_ms);
         let flight = self
@@ -98,7 +98,7 @@ impl ResponseCache {
         if upstream.method.eq_ignore_ascii_case("HEAD") {
             upstream.method = "GET".into();
         }
-        let mut response = match (io.origin)(upstream).await {
+        let mut response = match self.call_origin(upstream, policy, io).await {
             Ok(r) => r,
             Err(e) => {
                 self.count(|s| s.origin_errors += 1);
@@ -230,13 +230,31 @@ impl ResponseCache {
         );
     }
 
+    /// The origin's answer, or why there is none within the policy's
+    /// `origin_timeout_ms` (to the response headers).
+    pub(super) async fn call_origin(
+        &self,
+        req: HttpRequest,
+        policy: &CachePolicy,
+        io: &Io,
+    ) -> std::result::Result<HttpResponse, OriginError> {
+        let call = (io.origin)(req);
+        let timeout = self.inner.runtime.sleep(policy.origin_timeout_ms);
+        match futures::future::select(call, timeout).await {
+            futures::future::Either::Left((r, _)) => r,
+            futures::future::Either::Right(_) => Err(OriginError::Timeout {
+                ms: policy.origin_timeout_ms,
+            }),
+        }
+    }
+
     /// Sends a request to the origin without touching the cache.
-    pub async fn forward(&self, req: HttpRequest, io: &Io, why: BypassReason) -> HttpResponse {
-        let mut r = match (io.origin)(req).await {
+    pub async fn forward(&self, req: HttpRequest, policy: &CachePolicy, io: &Io, why: BypassReason) -> HttpResponse {
+        let mut r = match self.call_origin(req, policy, io).await {
             Ok(r) => r,
             Err(e) => {
                 self.count(|s| s.origin_errors += 1);
-                HttpResponse::text(502, &format!("origin unreachable: {e}"))
+                HttpResponse::text(e.status(), &e.to_string())
             }
         };
         r.headers

@@ -23,7 +23,9 @@ pub fn normalize_url(raw: &str, sort_query: bool) -> String {
     if sort_query {
         if let Some(q) = u.query() {
             let mut pairs: Vec<&str> = q.split('&').filter(|p| !p.is_empty()).collect();
-            pairs.sort();
+            // By name only, and stable: `?q=a&q=b` and `?q=b&q=a` differ
+            // (frameworks read the first or the last), so they never share.
+            pairs.sort_by_key(|p| p.split('=').next().unwrap_or(""));
             let q = pairs.join("&");
             u.set_query(if q.is_empty() { None } else { Some(&q) });
         }

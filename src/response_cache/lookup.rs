@@ -3,6 +3,7 @@
 
 use super::entry::CachedResponse;
 use super::fetch::Fetched;
+use super::screen::screen;
 use super::store::ResponseStore;
 use super::{CachePolicy, Io, ResponseCache};
 use crate::http::{
@@ -17,6 +18,9 @@ fn stale_ttl(by_ms: u64) -> i64 {
     -(by_ms.div_ceil(1000) as i64)
 }
 
+/// How often a client's `no-cache` may refetch one key, when honoured.
+const REVALIDATE_EVERY_MS: u64 = 1000;
+
 impl ResponseCache {
     pub(super) fn rules(policy: &CachePolicy, store: &dyn ResponseStore) -> FreshnessRules {
         FreshnessRules {
@@ -28,41 +32,58 @@ impl ResponseCache {
     }
 
     /// Answers `req` from the cache or the origin.
-    pub async fn handle(&self, req: HttpRequest, policy: &CachePolicy, io: &Io) -> HttpResponse {
-        let mode = request_mode(
+    pub async fn handle(&self, mut req: HttpRequest, policy: &CachePolicy, io: &Io) -> HttpResponse {
+        let mut mode = request_mode(
             &req.method,
             req.header("cache-control").as_deref(),
             req.header("pragma").as_deref(),
         );
+        if mode == RequestMode::Revalidate && !policy.honor_client_no_cache {
+            mode = RequestMode::Lookup;
+        }
+        if mode != RequestMode::Bypass(BypassReason::Method) {
+            if let Some(why) = screen(&mut req, policy) {
+                mode = RequestMode::Bypass(why);
+            }
+        }
         if let RequestMode::Bypass(why) = mode {
             self.count(|s| s.bypassed += 1);
-            return self.forward(req, io, why).await;
+            // RFC 9111 §4.4: a successful unsafe request invalidates the URL.
+            let written =
+                (why == BypassReason::Method && !req.method.eq_ignore_ascii_case("OPTIONS")).then(|| req.url.clone());
+            let r = self.forward(req, policy, io, why).await;
+            if let Some(url) = written.filter(|_| r.status < 400) {
+                self.invalidate_after_write(&url, &r, policy).await;
+            }
+            return r;
         }
         let store = match self.store(policy.backend.as_deref()) {
             Ok(s) => s,
             Err(_) => {
                 self.count(|s| s.store_errors += 1);
-                return self.forward(req, io, BypassReason::StoreUnknown).await;
+                return self.forward(req, policy, io, BypassReason::StoreUnknown).await;
             }
         };
         let key = match self.full_key(&*store, &req, policy).await {
             Ok(k) => k,
             Err(_) => {
                 self.count(|s| s.store_errors += 1);
-                return self.forward(req, io, BypassReason::StoreError).await;
+                return self.forward(req, policy, io, BypassReason::StoreError).await;
             }
         };
         let now = self.inner.runtime.now_ms();
-        let found = if mode == RequestMode::Lookup {
-            match self.lookup(&*store, &key, &req, policy.version).await {
-                Ok(found) => found,
-                Err(_) => {
-                    self.count(|s| s.store_errors += 1);
-                    None
-                }
+        let found = match self.lookup(&*store, &key, &req, policy.version).await {
+            Ok(found) => found,
+            Err(_) => {
+                self.count(|s| s.store_errors += 1);
+                None
             }
-        } else {
-            None
+        };
+        // A client's no-cache (when honoured) refetches, at most once per
+        // REVALIDATE_EVERY_MS per key: an entry younger than that is served.
+        let found = match mode {
+            RequestMode::Revalidate => found.filter(|e| now.saturating_sub(e.stored_at_ms) < REVALIDATE_EVERY_MS),
+            _ => found,
         };
         let is_head = req.method.eq_ignore_ascii_case("HEAD");
         if let Some(entry) = found {
@@ -97,7 +118,7 @@ impl ResponseCache {
                             self.count(|s| s.stale_if_error_served += 1);
                             let fwd_status = match other {
                                 Ok((f, _)) => f.response.status,
-                                Err(_) => 502,
+                                Err(e) => e.status(),
                             };
                             // Forwarded, then answered from the cache:
                             // `fwd=stale`, not `hit` (RFC 9211).
@@ -125,7 +146,7 @@ impl ResponseCache {
             Ok((f, collapsed)) => self.finish(f, fwd, collapsed, is_head),
             Err(e) => {
                 // (Counted in origin_errors where the fetch failed.)
-                let mut r = HttpResponse::text(502, &format!("origin unreachable: {e}"));
+                let mut r = HttpResponse::text(e.status(), &e.to_string());
                 r.set_header(
                     "cache-status",
                     CacheStatus {

@@ -14,6 +14,7 @@ mod key;
 mod lookup;
 mod policy;
 mod purge;
+mod screen;
 pub mod single_flight;
 mod stats;
 mod store;
@@ -27,7 +28,7 @@ use std::rc::Rc;
 pub use entry::CachedResponse;
 use fetch::FetchResult;
 pub use key::{default_response_key, normalize_url, GENERATION_REFRESH_MS};
-pub use policy::{CachePolicy, MakeKey, Origin};
+pub use policy::{AuthorizationPolicy, CachePolicy, CookiePolicy, MakeKey, Origin, DEFAULT_ORIGIN_TIMEOUT_MS};
 pub use stats::ResponseStats;
 pub use store::{BackendStore, ResponseStore};
 

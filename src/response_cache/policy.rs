@@ -5,14 +5,19 @@ use std::rc::Rc;
 
 use futures::future::LocalBoxFuture;
 
-use crate::http::{HttpRequest, HttpResponse};
+use crate::http::{HttpRequest, HttpResponse, OriginError};
 use crate::primitives::ttl::Ttl;
 
 /// Makes a response key from the request and the key prefix (Ellar's
 /// `make_key_callback(context, key_prefix)`).
 pub type MakeKey = Rc<dyn Fn(&HttpRequest, &str) -> String>;
 /// The origin (the wrapped handler, or a fetch to the upstream).
-pub type Origin = Rc<dyn Fn(HttpRequest) -> LocalBoxFuture<'static, std::result::Result<HttpResponse, String>>>;
+pub type Origin = Rc<dyn Fn(HttpRequest) -> LocalBoxFuture<'static, std::result::Result<HttpResponse, OriginError>>>;
+
+/// Default time to the origin's response headers: long enough for slow
+/// pages, short enough that a hanging origin does not hold clients (and
+/// their isolate's memory) for minutes; nginx and Varnish wait 60 s.
+pub const DEFAULT_ORIGIN_TIMEOUT_MS: u64 = 30_000;
 
 /// How one route (or one wrapped handler) is cached.
 #[derive(Clone)]
@@ -37,6 +42,19 @@ pub struct CachePolicy {
     pub lock_timeout_ms: u64,
     /// Sort query parameters in the default key.
     pub sort_query: bool,
+    /// How long the origin has to send its response headers; past it the
+    /// answer is a 504 (or a stale entry under stale-if-error).
+    pub origin_timeout_ms: u64,
+    /// What a request's `Cookie` header does: by default it bypasses the
+    /// cache (a page may be personalised by it without saying so).
+    pub cookies: CookiePolicy,
+    /// What a request's `Authorization` header does: by default it bypasses
+    /// the cache.
+    pub authorization: AuthorizationPolicy,
+    /// Let a client's `Cache-Control: no-cache` (or `Pragma: no-cache`)
+    /// refetch a stored answer, at most once a second per key. Off by
+    /// default: any client could otherwise replace a warm entry at will.
+    pub honor_client_no_cache: bool,
 }
 
 impl Default for CachePolicy {
@@ -53,6 +71,38 @@ impl Default for CachePolicy {
             max_entry_bytes: 4 << 20,
             lock_timeout_ms: 5_000,
             sort_query: false,
+            origin_timeout_ms: DEFAULT_ORIGIN_TIMEOUT_MS,
+            cookies: CookiePolicy::Bypass,
+            authorization: AuthorizationPolicy::Bypass,
+            honor_client_no_cache: false,
         }
     }
+}
+
+/// What a request's cookies do to caching.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum CookiePolicy {
+    /// A request with cookies goes to the origin, uncached (Varnish's
+    /// built-in rule).
+    #[default]
+    Bypass,
+    /// Cookies are removed before the lookup and never reach the origin on
+    /// this route: its answers cannot depend on them.
+    Ignore,
+    /// These cookies (by name) are removed as with `Ignore`; a request with
+    /// any other cookie bypasses the cache.
+    IgnoreNamed(Vec<String>),
+}
+
+/// What a request's `Authorization` header does to caching.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum AuthorizationPolicy {
+    /// An authorized request goes to the origin, uncached.
+    #[default]
+    Bypass,
+    /// RFC 9111 §3.5: looked up and stored only when the response says
+    /// `public`, `s-maxage` or `must-revalidate` (shared with everyone).
+    Rfc9111,
 }

@@ -3,7 +3,7 @@
 use super::entry::CachedResponse;
 use super::key::normalize_url;
 use super::{CachePolicy, ResponseCache};
-use crate::http::HttpRequest;
+use crate::http::{HttpRequest, HttpResponse};
 use crate::primitives::error::{CacheError, Result};
 
 impl ResponseCache {
@@ -37,5 +37,26 @@ impl ResponseCache {
         let store = self.store(policy.backend.as_deref())?;
         let start = format!("GET {}", normalize_url(url_prefix, policy.sort_query));
         store.delete_prefix(&start, policy.version).await
+    }
+
+    /// After a successful unsafe request (POST, PUT, DELETE, PATCH) to
+    /// `url`: drops the URL's entry and those of the `Location` and
+    /// `Content-Location` URLs on the same origin (RFC 9111 §4.4). Store
+    /// errors are ignored: the write went through, the answer stands.
+    pub(super) async fn invalidate_after_write(&self, url: &str, response: &HttpResponse, policy: &CachePolicy) {
+        let Ok(base) = url::Url::parse(url) else {
+            return;
+        };
+        let mut urls = vec![base.clone()];
+        for h in ["location", "content-location"] {
+            if let Some(u) = response.header(h).and_then(|v| base.join(v.trim()).ok()) {
+                if u.origin() == base.origin() && !urls.contains(&u) {
+                    urls.push(u);
+                }
+            }
+        }
+        for u in urls {
+            let _ = self.purge_url(u.as_str(), policy).await;
+        }
     }
 }

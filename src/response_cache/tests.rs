@@ -1,8 +1,9 @@
 //! Tests of the response cache engine, natively with a fake clock.
 
+use super::policy::AuthorizationPolicy;
 use super::*;
 use crate::backend::{LocalBackend, LocalOptions};
-use crate::http::{HttpRequest, HttpResponse};
+use crate::http::{HttpRequest, HttpResponse, OriginError};
 use crate::primitives::clock::ManualClock;
 use crate::primitives::ttl::Timeout;
 use crate::primitives::ttl::Ttl;
@@ -13,7 +14,7 @@ use futures::future::LocalBoxFuture;
 use futures::task::LocalSpawnExt;
 use futures::FutureExt;
 
-type Reply = Rc<dyn Fn(&HttpRequest, u32) -> std::result::Result<HttpResponse, String>>;
+type Reply = Rc<dyn Fn(&HttpRequest, u32) -> std::result::Result<HttpResponse, OriginError>>;
 
 struct Rig {
     cache: ResponseCache,
@@ -85,7 +86,7 @@ impl Rig {
     fn get(&self, req: HttpRequest, policy: &CachePolicy) -> HttpResponse {
         block_on(self.cache.handle(req, policy, &self.io))
     }
-    fn set_reply(&self, f: impl Fn(&HttpRequest, u32) -> std::result::Result<HttpResponse, String> + 'static) {
+    fn set_reply(&self, f: impl Fn(&HttpRequest, u32) -> std::result::Result<HttpResponse, OriginError> + 'static) {
         *self.reply.borrow_mut() = Rc::new(f);
     }
     fn run_background(&self) {
@@ -197,9 +198,17 @@ fn private_cookie_authorization() {
         assert!(status(&r.get(HttpRequest::get(&url), &p)).contains("fwd=miss"));
     }
     let authed = |u: &str| HttpRequest::get(u).with_header("authorization", "Bearer x");
-    let a = r.get(authed("https://e.com/plain"), &p);
-    assert!(status(&a).contains("detail=authorization"), "{}", status(&a));
+    // By default an authorized request bypasses the cache.
     let a = r.get(authed("https://e.com/public"), &p);
+    assert_eq!(status(&a), "edgecache; fwd=bypass; detail=authorization");
+    // Opted in, RFC 9111 §3.5: stored only when the response allows sharing.
+    let rfc = CachePolicy {
+        authorization: AuthorizationPolicy::Rfc9111,
+        ..Default::default()
+    };
+    let a = r.get(authed("https://e.com/plain"), &rfc);
+    assert!(status(&a).contains("detail=authorization"), "{}", status(&a));
+    let a = r.get(authed("https://e.com/public"), &rfc);
     assert!(status(&a).contains("stored"));
 }
 
@@ -243,7 +252,7 @@ fn stale_if_error_when_origin_fails() {
     };
     r.get(HttpRequest::get(URL), &p);
     r.clock.advance_ms(5000);
-    r.set_reply(|_, _| Err("connection refused".into()));
+    r.set_reply(|_, _| Err(OriginError::Unreachable("connection refused".into())));
     let a = r.get(HttpRequest::get(URL), &p);
     assert_eq!(body(&a), "v1");
     assert_eq!(
@@ -258,7 +267,7 @@ fn stale_if_error_when_origin_fails() {
     assert_eq!(status(&c), "edgecache; fwd=stale; stored");
     assert_eq!(body(&c), "v4");
     r.clock.advance_ms(120_000);
-    r.set_reply(|_, _| Err("down".into()));
+    r.set_reply(|_, _| Err(OriginError::Unreachable("down".into())));
     let d = r.get(HttpRequest::get(URL), &p);
     assert_eq!(d.status, 502, "past the stale-if-error window nothing is served");
 }
@@ -314,11 +323,21 @@ fn hundred_concurrent_misses_make_one_origin_request() {
 }
 
 #[test]
-fn request_no_cache_revalidates() {
+fn request_no_cache_is_ignored_unless_honoured_then_rate_limited() {
     let r = rig();
+    let nc = || HttpRequest::get(URL).with_header("cache-control", "no-cache");
+    // A shared cache ignores it by default: any client could refetch at will.
     let p = CachePolicy::default();
     r.get(HttpRequest::get(URL), &p);
-    let a = r.get(HttpRequest::get(URL).with_header("cache-control", "no-cache"), &p);
+    assert_eq!(body(&r.get(nc(), &p)), "v1");
+    let p = CachePolicy {
+        honor_client_no_cache: true,
+        ..Default::default()
+    };
+    // Honoured, but an entry younger than a second is served.
+    assert_eq!(body(&r.get(nc(), &p)), "v1");
+    r.clock.advance_ms(1000);
+    let a = r.get(nc(), &p);
     assert_eq!(
         (status(&a).as_str(), body(&a).as_str()),
         ("edgecache; fwd=request; stored", "v2")
@@ -639,7 +658,7 @@ fn a_corrupt_vary_pointer_is_a_miss_not_an_answer() {
 #[test]
 fn an_origin_error_is_counted_once() {
     let r = rig();
-    r.set_reply(|_, _| Err("down".into()));
+    r.set_reply(|_, _| Err(OriginError::Unreachable("down".into())));
     assert_eq!(r.get(HttpRequest::get(URL), &CachePolicy::default()).status, 502);
     assert_eq!(r.cache.stats().origin_errors, 1);
 }

@@ -132,6 +132,8 @@
 //! around a wasm call, which made those calls a sixth of the time of an
 //! operation (`bench/README.md`: 56.7 → 47.5 ns/op on the worst u64 row).
 
+#![warn(missing_docs)]
+
 use std::mem::size_of;
 
 mod evict;

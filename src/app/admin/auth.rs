@@ -24,6 +24,15 @@ pub fn authorize(configured: Option<&str>, header: Option<&str>) -> Result<(), A
     }
 }
 
+/// Equality in time that depends only on the longer length, so the
+/// comparison leaks neither where the first difference is nor whether the
+/// lengths differ (it reads past the shorter one as zeros).
 fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
-    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+    let n = a.len().max(b.len());
+    let mut diff = (a.len() ^ b.len()) as u64;
+    for i in 0..n {
+        let (x, y) = (a.get(i).copied().unwrap_or(0), b.get(i).copied().unwrap_or(0));
+        diff |= u64::from(x ^ y);
+    }
+    diff == 0
 }

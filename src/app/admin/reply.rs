@@ -93,7 +93,7 @@ impl AdminReply {
         }
     }
 
-    pub(super) fn error(status: u16, kind: &str, message: impl std::fmt::Display) -> Self {
+    pub fn error(status: u16, kind: &str, message: impl std::fmt::Display) -> Self {
         Self::json(status, json!({"error": kind, "message": message.to_string()}))
     }
 

@@ -1,13 +1,9 @@
 //! Conversions between workers-rs requests/responses and the plain data of
 //! [`crate::http`].
 
-use worker::{Headers, Method, Request, RequestInit, Response};
+use worker::{web_sys, Headers, Method, Request, RequestInit, RequestRedirect, Response};
 
 use crate::http::{HttpRequest, HttpResponse};
-
-pub(crate) fn werr(e: worker::Error) -> String {
-    e.to_string()
-}
 
 /// A workers-rs request as plain data (reads the body of non-GET requests).
 pub async fn from_worker_request(req: &mut Request) -> worker::Result<HttpRequest> {
@@ -35,7 +31,12 @@ pub fn to_worker_request(req: &HttpRequest, url: &str) -> worker::Result<Request
     }
     let method = Method::from(req.method.to_ascii_uppercase());
     let mut init = RequestInit::new();
-    init.with_method(method.clone()).with_headers(headers);
+    // Redirects go back to the client as they are: following them here
+    // would store another URL's answer (an open redirect's target) under
+    // this one.
+    init.with_method(method.clone())
+        .with_headers(headers)
+        .with_redirect(RequestRedirect::Manual);
     if !matches!(method, Method::Get | Method::Head) && !req.body.is_empty() {
         let body = js_sys::Uint8Array::from(req.body.as_slice());
         init.with_body(Some(body.into()));
@@ -52,16 +53,44 @@ pub async fn from_worker_response(mut resp: Response) -> worker::Result<HttpResp
     })
 }
 
-/// A plain response as a workers-rs response.
+/// A plain response as a workers-rs response. Built through web-sys's
+/// fallible constructor: workers-rs's own conversion unwraps, and a status
+/// the platform refuses (outside 200–599) or a body on a null-body status
+/// would panic and restart the isolate, wiping every cached entry. Such a
+/// response becomes a 502 instead.
 pub fn to_worker_response(r: HttpResponse) -> worker::Result<Response> {
-    let headers = Headers::new();
-    for (k, v) in &r.headers {
-        headers.append(k, v)?;
+    if !(200..=599).contains(&r.status) {
+        let msg = format!(
+            "edgecache: the response had status {}, which cannot be relayed",
+            r.status
+        );
+        return to_worker_response(HttpResponse::text(502, &msg));
     }
-    let resp = if r.status == 204 || r.status == 304 {
-        Response::empty()?
+    let headers = web_sys::Headers::new().map_err(worker::Error::from)?;
+    for (k, v) in &r.headers {
+        headers.append(k, v).map_err(worker::Error::from)?;
+    }
+    let init = web_sys::ResponseInit::new();
+    init.set_status(r.status);
+    init.set_headers_headers(&headers);
+    let null_body = matches!(r.status, 204 | 205 | 304);
+    let mut body = r.body;
+    let made = if null_body || body.is_empty() {
+        web_sys::Response::new_with_opt_str_and_init(None, &init)
     } else {
-        Response::from_bytes(r.body)?
+        web_sys::Response::new_with_opt_u8_array_and_init(Some(&mut body), &init)
     };
-    Ok(resp.with_status(r.status).with_headers(headers))
+    match made {
+        Ok(resp) => Ok(Response::from(resp)),
+        Err(e) => {
+            let msg = format!("edgecache: the response could not be built: {e:?}");
+            let fallback = web_sys::Response::new_with_opt_str_and_init(Some(&msg), &{
+                let i = web_sys::ResponseInit::new();
+                i.set_status(502);
+                i
+            })
+            .map_err(worker::Error::from)?;
+            Ok(Response::from(fallback))
+        }
+    }
 }

@@ -1,5 +1,7 @@
 //! Origins for the response cache: an upstream site over `fetch`, or a
-//! workers-rs handler (or Router) called in-process.
+//! workers-rs handler (or Router) called in-process. Both keep redirects
+//! as they are, drop hop-by-hop headers from the answer, and refuse
+//! statuses a response cannot carry (as [`OriginError`]s, never panics).
 
 use std::future::Future;
 use std::rc::Rc;
@@ -7,23 +9,39 @@ use std::rc::Rc;
 use futures::FutureExt;
 use worker::{Fetch, Request, Response};
 
-use super::convert::{from_worker_response, to_worker_request, werr};
-use crate::http::HttpRequest;
+use super::convert::{from_worker_response, to_worker_request};
+use crate::http::{strip_hop_by_hop, HttpRequest, HttpResponse, OriginError};
 use crate::response_cache::Origin;
+
+/// The origin's answer as plain data, if a client may get it.
+async fn relayable(resp: Response) -> Result<HttpResponse, OriginError> {
+    let status = resp.status_code();
+    if !(200..=599).contains(&status) {
+        return Err(OriginError::BadStatus(status));
+    }
+    let mut r = from_worker_response(resp)
+        .await
+        .map_err(|e| OriginError::Unreachable(format!("reading the body: {e}")))?;
+    strip_hop_by_hop(&mut r.headers);
+    Ok(r)
+}
 
 /// An origin that fetches `base` + the request's path and query.
 pub fn upstream_origin(base: String) -> Origin {
     Rc::new(move |req: HttpRequest| {
         let base = base.clone();
         async move {
-            let u = url::Url::parse(&req.url).map_err(|e| e.to_string())?;
+            let u = url::Url::parse(&req.url).map_err(|e| OriginError::Unreachable(e.to_string()))?;
             let target = match u.query() {
                 Some(q) => format!("{base}{}?{q}", u.path()),
                 None => format!("{base}{}", u.path()),
             };
-            let wreq = to_worker_request(&req, &target).map_err(werr)?;
-            let resp = Fetch::Request(wreq).send().await.map_err(werr)?;
-            from_worker_response(resp).await.map_err(werr)
+            let wreq = to_worker_request(&req, &target).map_err(|e| OriginError::Unreachable(e.to_string()))?;
+            let resp = Fetch::Request(wreq)
+                .send()
+                .await
+                .map_err(|e| OriginError::Unreachable(e.to_string()))?;
+            relayable(resp).await
         }
         .boxed_local()
     })
@@ -39,9 +57,9 @@ where
     Rc::new(move |req: HttpRequest| {
         let handler = handler.clone();
         async move {
-            let wreq = to_worker_request(&req, &req.url).map_err(werr)?;
-            let resp = handler(wreq).await.map_err(werr)?;
-            from_worker_response(resp).await.map_err(werr)
+            let wreq = to_worker_request(&req, &req.url).map_err(|e| OriginError::Handler(e.to_string()))?;
+            let resp = handler(wreq).await.map_err(|e| OriginError::Handler(e.to_string()))?;
+            relayable(resp).await
         }
         .boxed_local()
     })
