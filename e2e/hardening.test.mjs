@@ -40,7 +40,7 @@ before(async () => {
       res.writeHead(status, { "content-type": "application/json", ...headers });
       res.end(JSON.stringify(obj));
     };
-    if (p === "/hang") {
+    if (p.endsWith("/hang")) {
       if (hang) return; // never answers
       return json(200, { n });
     }

@@ -28,6 +28,7 @@ before(async () => {
     { path: "/swr/*", ttl: 1, stale_while_revalidate: 30, key_prefix: "swr" },
     { path: "/sie/*", ttl: 1, stale_if_error: 60, key_prefix: "sie" },
     { path: "/edge/*", backend: "cf-cache", ttl: 60, key_prefix: "edge" },
+    { path: "/auth/*", ttl: 60, key_prefix: "site", authorization: "rfc9111" },
     { path: "*", ttl: 60, key_prefix: "site" },
   ];
   w = await startWorker({ ORIGIN: origin.url, ROUTES: JSON.stringify(routes) });

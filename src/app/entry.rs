@@ -182,11 +182,14 @@ async fn fetch(mut req: Request, env: Env, ctx: Context) -> worker::Result<Respo
             // a mis-placed secret) only in the Worker's log.
             console_error!("edgecache is misconfigured: {e}");
             let what = match &e {
-                crate::CacheError::Config { field, .. } => format!("{field} is invalid"),
-                _ => "a backend could not be built".to_string(),
+                // "…, got <value>" is cut: the value may be a mis-placed secret.
+                crate::CacheError::Config { field, message } => {
+                    format!("{field}: {}", message.split(", got ").next().unwrap_or_default())
+                }
+                other => other.kind().to_string(),
             };
             return Response::error(
-                format!("edgecache is misconfigured: {what} (details in the Worker's log: wrangler tail)"),
+                format!("edgecache is misconfigured: {what} (the Worker's log has the value: wrangler tail)"),
                 500,
             );
         }

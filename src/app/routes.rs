@@ -445,4 +445,52 @@ mod tests {
         }
         assert!(Routes::parse(r#"[{"path": "*", "lock_timeout_ms": 2147483647, "max_entry_bytes": 10}]"#).is_ok());
     }
+
+    #[test]
+    fn lenient_matching_errs_towards_bypassing() {
+        let r = Routes::parse(r#"[{"path": "/account/*", "bypass": true}, {"path": "/Exact/*", "strict": true, "bypass": true}, {"path": "*"}]"#).unwrap();
+        for p in [
+            "/account/profile",
+            "/Account/profile",
+            "/ACCOUNT/profile",
+            "/account./profile",
+            "/account;foo/profile",
+            "/account%3bfoo/profile",
+            "/account%3Bfoo/profile",
+            "/account%2e/profile",
+            "/account /profile",
+            "/x/..%2faccount/profile",
+            "\\account\\profile",
+        ] {
+            assert!(r.find(p).unwrap().bypass, "{p} slipped past the bypass rule");
+        }
+        assert!(!r.find("/accounts/profile").unwrap().bypass);
+        // A strict rule matches only the path as spelled (case kept).
+        assert!(r.find("/Exact/x").unwrap().bypass);
+        assert!(!r.find("/exact/x").unwrap().bypass);
+    }
+
+    #[test]
+    fn new_fields_parse_and_bad_ones_are_named() {
+        let r = Routes::parse(
+            r#"[{"path": "*", "cookies": ["_ga"], "authorization": "rfc9111", "honor_client_no_cache": true,
+                 "origin_timeout_ms": 1500, "forward_headers": ["X-Forwarded-For"]}]"#,
+        )
+        .unwrap();
+        let rule = &r.rules[0];
+        assert_eq!(rule.policy.cookies, CookiePolicy::IgnoreNamed(vec!["_ga".into()]));
+        assert_eq!(rule.policy.authorization, AuthorizationPolicy::Rfc9111);
+        assert!(rule.policy.honor_client_no_cache);
+        assert_eq!(rule.policy.origin_timeout_ms, 1500);
+        assert_eq!(rule.forward_headers, vec!["x-forwarded-for".to_string()]);
+        for (bad, field) in [
+            (r#"[{"path": "*", "cookies": "eat"}]"#, "ROUTES[0].cookies"),
+            (r#"[{"path": "*", "authorization": true}]"#, "ROUTES[0].authorization"),
+            (r#"[{"path": "*", "origin_timeout_ms": -1}]"#, "ROUTES[0].origin_timeout_ms"),
+            (r#"[{"path": "*", "forward_headers": "x"}]"#, "ROUTES[0].forward_headers"),
+        ] {
+            let e = Routes::parse(bad).err().unwrap().to_string();
+            assert!(e.contains(&format!("{field}: ")), "{e}");
+        }
+    }
 }

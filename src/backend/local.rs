@@ -270,3 +270,24 @@ impl CacheBackend for LocalBackend {
         m
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use futures::executor::block_on;
+
+    #[test]
+    fn decr_by_i64_min_has_a_result_when_it_fits() {
+        let b = LocalBackend::new("", 1, Timeout::Never, LocalOptions::default());
+        block_on(async {
+            b.set("n", Value::from(-1), Ttl::Default, None).await.unwrap();
+            assert_eq!(b.decr("n", i64::MIN, None).await.unwrap(), i64::MAX);
+            b.set("n", Value::from(0), Ttl::Default, None).await.unwrap();
+            assert!(matches!(
+                b.decr("n", i64::MIN, None).await,
+                Err(CacheError::Overflow { .. })
+            ));
+            assert_eq!(b.get("n", None).await.unwrap(), Some(Value::from(0)), "unchanged after overflow");
+        });
+    }
+}

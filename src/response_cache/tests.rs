@@ -502,6 +502,92 @@ fn url_normalization() {
         "http://ex.com/p?a=1&b=2"
     );
     assert_eq!(normalize_url("http://ex.com:8080/", false), "http://ex.com:8080/");
+    // Sorted by name only: repeated parameters keep their order, so
+    // `q=good&q=evil` and `q=evil&q=good` never share an entry.
+    assert_eq!(
+        normalize_url("http://ex.com/?q=good&a=1&q=evil", true),
+        "http://ex.com/?a=1&q=good&q=evil"
+    );
+    assert_ne!(
+        normalize_url("http://ex.com/?q=good&q=evil", true),
+        normalize_url("http://ex.com/?q=evil&q=good", true)
+    );
+}
+
+#[test]
+fn rfc9111_4_4_unsafe_methods_invalidate_the_url_and_same_origin_locations() {
+    let r = rig();
+    let p = CachePolicy::default();
+    r.set_reply(|req, n| {
+        let mut resp = ok(&format!("v{n}"), &[]);
+        if req.method == "POST" {
+            resp.headers.push(("location".into(), "/created".into()));
+            resp.headers.push(("content-location".into(), "https://other.example/x".into()));
+        }
+        Ok(resp)
+    });
+    for u in ["https://e.com/doc", "https://e.com/created"] {
+        r.get(HttpRequest::get(u), &p);
+        assert!(status(&r.get(HttpRequest::get(u), &p)).contains("hit"));
+    }
+    let post = HttpRequest {
+        method: "POST".into(),
+        ..HttpRequest::get("https://e.com/doc")
+    };
+    assert_eq!(status(&r.get(post, &p)), "edgecache; fwd=bypass; detail=method");
+    assert!(status(&r.get(HttpRequest::get("https://e.com/doc"), &p)).contains("fwd=miss"));
+    assert!(status(&r.get(HttpRequest::get("https://e.com/created"), &p)).contains("fwd=miss"));
+}
+
+/// A runtime whose timers fire at once: every origin call times out.
+struct Impatient(ManualRuntime);
+
+impl crate::Clock for Impatient {
+    fn now_ms(&self) -> u64 {
+        self.0.now_ms()
+    }
+}
+
+impl crate::Runtime for Impatient {
+    fn sleep(&self, _ms: u64) -> LocalBoxFuture<'static, ()> {
+        futures::future::ready(()).boxed_local()
+    }
+}
+
+#[test]
+fn origin_timeout_is_a_504_and_stale_if_error_covers_it() {
+    let clock = ManualClock::new(1_000_000);
+    let backend = LocalBackend::with_clock("", 1, Timeout::default(), LocalOptions::default(), Rc::new(clock.clone()));
+    let mut stores: BTreeMap<String, Rc<dyn ResponseStore>> = BTreeMap::new();
+    stores.insert(
+        "default".into(),
+        Rc::new(BackendStore {
+            name: "default".into(),
+            backend: Rc::new(backend),
+        }),
+    );
+    let patient = ResponseCache::new(stores.clone(), Rc::new(ManualRuntime { clock: clock.clone() }));
+    let impatient = ResponseCache::new(stores, Rc::new(Impatient(ManualRuntime { clock: clock.clone() })));
+    let answering: Origin = Rc::new(|_| async { Ok(ok("stored", &[])) }.boxed_local());
+    let hanging: Origin = Rc::new(|_| futures::future::pending().boxed_local());
+    let io = |origin: Origin| Io {
+        origin,
+        spawn: Rc::new(|_| {}),
+    };
+    let p = CachePolicy {
+        ttl: Ttl::Seconds(1.0),
+        stale_if_error: 60.0,
+        origin_timeout_ms: 250,
+        ..Default::default()
+    };
+    block_on(patient.handle(HttpRequest::get(URL), &p, &io(answering)));
+    clock.advance_ms(2000);
+    let stale = block_on(impatient.handle(HttpRequest::get(URL), &p, &io(hanging.clone())));
+    assert_eq!(body(&stale), "stored");
+    assert!(status(&stale).contains("fwd=stale; fwd-status=504"), "{}", status(&stale));
+    let cold = block_on(impatient.handle(HttpRequest::get("https://e.com/cold"), &p, &io(hanging)));
+    assert_eq!(cold.status, 504);
+    assert_eq!(body(&cold), "origin timeout: no answer within 250 ms");
 }
 
 /// Concurrent requests for one key: the first leads the origin fetch,
