@@ -24,7 +24,9 @@ mod service;
 pub mod testkit;
 pub mod transport;
 
-pub use backend::{BackendConfig, BackendRegistry, CacheBackend, CachesConfig, LocalBackend, LocalOptions, Secrets};
+pub use backend::{
+    BackendConfig, BackendRegistry, BackendSettings, CacheBackend, CachesConfig, LocalBackend, LocalOptions, Secrets,
+};
 pub use primitives::clock::{Clock, ManualClock, SystemClock};
 pub use primitives::error::{CacheError, Result};
 pub use primitives::key::{default_key_func, KeyFunc, KeyMaker, KeyRules};
@@ -32,4 +34,11 @@ pub use primitives::ttl::{Expiry, Timeout, Ttl};
 pub use primitives::value::Value;
 pub use response_cache::{CachePolicy, ResponseCache};
 pub use runtime::Runtime;
+pub use service::CacheView;
 pub use service::{CacheService, CacheServiceBuilder};
+
+// The README's examples, compiled and run as doctests (the workers one
+// needs the `workers` feature).
+#[cfg(all(doctest, feature = "workers"))]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeDoctests;

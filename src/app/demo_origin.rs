@@ -3,8 +3,11 @@
 
 /// A demo response: status, headers, body.
 pub struct DemoResponse {
+    /// HTTP status code.
     pub status: u16,
+    /// Header (name, value) pairs; names lower-case.
     pub headers: Vec<(&'static str, String)>,
+    /// Body text: JSON, HTML or plain text.
     pub body: String,
 }
 

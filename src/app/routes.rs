@@ -16,8 +16,10 @@ use crate::primitives::error::{CacheError, Result};
 use crate::primitives::ttl::Ttl;
 use crate::response_cache::{AuthorizationPolicy, CachePolicy, CookiePolicy};
 
+/// One `ROUTES` rule: a path pattern and what to do with the requests it matches.
 #[derive(Clone)]
 pub struct RouteRule {
+    /// Path glob (`path` in config); `*` matches any run of characters, slashes included.
     pub pattern: String,
     /// Pass straight to the origin.
     pub bypass: bool,
@@ -27,11 +29,14 @@ pub struct RouteRule {
     /// Client forwarding headers ([`crate::http::CLIENT_OVERRIDES`]) this
     /// route still sends to the origin, lower-case.
     pub forward_headers: Vec<String>,
+    /// How matching responses are cached (unused when `bypass`).
     pub policy: CachePolicy,
 }
 
+/// The `ROUTES` rules; the first that matches a path wins.
 #[derive(Clone)]
 pub struct Routes {
+    /// Rules in config order; none matching means nothing is cached.
     pub rules: Vec<RouteRule>,
 }
 
@@ -175,6 +180,7 @@ const FIELDS: [&str; 18] = [
 ];
 
 impl Routes {
+    /// Parses the `ROUTES` JSON array; errors name the field, e.g. `ROUTES[2].ttl`.
     pub fn parse(text: &str) -> Result<Self> {
         let root: Json =
             serde_json::from_str(text).map_err(|e| CacheError::config("ROUTES", format!("not valid JSON: {e}")))?;
@@ -486,8 +492,14 @@ mod tests {
         for (bad, field) in [
             (r#"[{"path": "*", "cookies": "eat"}]"#, "ROUTES[0].cookies"),
             (r#"[{"path": "*", "authorization": true}]"#, "ROUTES[0].authorization"),
-            (r#"[{"path": "*", "origin_timeout_ms": -1}]"#, "ROUTES[0].origin_timeout_ms"),
-            (r#"[{"path": "*", "forward_headers": "x"}]"#, "ROUTES[0].forward_headers"),
+            (
+                r#"[{"path": "*", "origin_timeout_ms": -1}]"#,
+                "ROUTES[0].origin_timeout_ms",
+            ),
+            (
+                r#"[{"path": "*", "forward_headers": "x"}]"#,
+                "ROUTES[0].forward_headers",
+            ),
         ] {
             let e = Routes::parse(bad).err().unwrap().to_string();
             assert!(e.contains(&format!("{field}: ")), "{e}");

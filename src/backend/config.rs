@@ -20,6 +20,7 @@ use crate::primitives::ttl::Timeout;
 
 /// Where secrets come from: the Worker's env, or a map in tests.
 pub trait Secrets {
+    /// The secret named `name`; `None` if it is not set.
     fn secret(&self, name: &str) -> Option<String>;
 }
 
@@ -45,13 +46,18 @@ pub struct BackendConfig {
     pub name: String,
     /// Its kind: `local`, `redis`, `memcached` or a registered custom kind.
     pub kind: String,
+    /// Default lifetime of entries (`ttl`; 300 s when absent, `null` = never expire).
     pub ttl: Timeout,
+    /// Start of every full key (`prefix:version:key`); empty when absent.
     pub key_prefix: String,
+    /// Default key version (1 when absent or 0, as in Ellar).
     pub version: i64,
+    /// The kind-specific `options` object, checked by the backend that reads it.
     pub options: Map<String, Json>,
 }
 
 impl BackendConfig {
+    /// A config with the defaults: ttl 300 s, empty prefix, version 1, no options.
     pub fn new(name: &str, kind: &str) -> Self {
         BackendConfig {
             name: name.to_string(),
@@ -134,6 +140,7 @@ impl BackendConfig {
 /// All named backends; `default` is always present.
 #[derive(Clone, Debug, PartialEq)]
 pub struct CachesConfig {
+    /// Backends by name.
     pub backends: BTreeMap<String, BackendConfig>,
 }
 
@@ -172,6 +179,7 @@ impl CachesConfig {
         CachesConfig { backends }
     }
 
+    /// Parses a `CACHES` JSON object; errors name the field, e.g. `shared.ttl`.
     pub fn parse(text: &str) -> Result<Self> {
         let root: Json =
             serde_json::from_str(text).map_err(|e| CacheError::config("CACHES", format!("not valid JSON: {e}")))?;

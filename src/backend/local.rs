@@ -42,6 +42,7 @@ fn charged(full_key: &str, stored_size: usize) -> usize {
     full_key.len() + stored_size + std::mem::size_of::<Value>()
 }
 
+/// The local-memory backend: a bounded, TTL-aware [`Store`] per isolate.
 pub struct LocalBackend {
     keys: KeyMaker,
     timeout: Timeout,
@@ -64,6 +65,7 @@ impl LocalBackend {
         Ok(LocalBackend::new(&c.key_prefix, c.version, c.ttl, options))
     }
 
+    /// A backend on the system clock.
     pub fn new(key_prefix: &str, version: i64, timeout: Timeout, options: LocalOptions) -> Self {
         Self::with_clock(key_prefix, version, timeout, options, Rc::new(SystemClock))
     }
@@ -94,6 +96,7 @@ impl LocalBackend {
         self
     }
 
+    /// The bounds it was built with.
     pub fn options(&self) -> LocalOptions {
         self.options
     }
@@ -287,7 +290,11 @@ mod tests {
                 b.decr("n", i64::MIN, None).await,
                 Err(CacheError::Overflow { .. })
             ));
-            assert_eq!(b.get("n", None).await.unwrap(), Some(Value::from(0)), "unchanged after overflow");
+            assert_eq!(
+                b.get("n", None).await.unwrap(),
+                Some(Value::from(0)),
+                "unchanged after overflow"
+            );
         });
     }
 }

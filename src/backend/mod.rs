@@ -23,6 +23,7 @@ mod config;
 mod local;
 mod redis;
 mod registry;
+mod settings;
 mod tiered;
 
 #[cfg(feature = "app")]
@@ -31,6 +32,7 @@ pub use config::{BackendConfig, CachesConfig, NoSecrets, Secrets};
 pub use local::{LocalBackend, LocalOptions};
 pub use redis::{Picker, RedisRestBackend, RedisRestOptions};
 pub use registry::{BackendFactory, BackendRegistry};
+pub use settings::{BackendSettings, LocalBuilder};
 pub use tiered::TieredBackend;
 
 use std::collections::HashMap;

@@ -522,7 +522,8 @@ fn rfc9111_4_4_unsafe_methods_invalidate_the_url_and_same_origin_locations() {
         let mut resp = ok(&format!("v{n}"), &[]);
         if req.method == "POST" {
             resp.headers.push(("location".into(), "/created".into()));
-            resp.headers.push(("content-location".into(), "https://other.example/x".into()));
+            resp.headers
+                .push(("content-location".into(), "https://other.example/x".into()));
         }
         Ok(resp)
     });
@@ -557,7 +558,13 @@ impl crate::Runtime for Impatient {
 #[test]
 fn origin_timeout_is_a_504_and_stale_if_error_covers_it() {
     let clock = ManualClock::new(1_000_000);
-    let backend = LocalBackend::with_clock("", 1, Timeout::default(), LocalOptions::default(), Rc::new(clock.clone()));
+    let backend = LocalBackend::with_clock(
+        "",
+        1,
+        Timeout::default(),
+        LocalOptions::default(),
+        Rc::new(clock.clone()),
+    );
     let mut stores: BTreeMap<String, Rc<dyn ResponseStore>> = BTreeMap::new();
     stores.insert(
         "default".into(),
@@ -584,7 +591,11 @@ fn origin_timeout_is_a_504_and_stale_if_error_covers_it() {
     clock.advance_ms(2000);
     let stale = block_on(impatient.handle(HttpRequest::get(URL), &p, &io(hanging.clone())));
     assert_eq!(body(&stale), "stored");
-    assert!(status(&stale).contains("fwd=stale; fwd-status=504"), "{}", status(&stale));
+    assert!(
+        status(&stale).contains("fwd=stale; fwd-status=504"),
+        "{}",
+        status(&stale)
+    );
     let cold = block_on(impatient.handle(HttpRequest::get("https://e.com/cold"), &p, &io(hanging)));
     assert_eq!(cold.status, 504);
     assert_eq!(body(&cold), "origin timeout: no answer within 250 ms");

@@ -60,6 +60,7 @@ pub(crate) fn le32(b: &[u8]) -> u64 {
 pub trait StoreKey {
     /// What lookups take (`str` for `Box<str>`).
     type Borrowed: ?Sized + PartialEq;
+    /// Makes an owned key from a borrowed one.
     fn from_borrowed(key: &Self::Borrowed) -> Self;
     /// Makes `self` equal to `key`, reusing what `self` owns where it can (an
     /// evicted entry's key becomes the incoming entry's).
@@ -70,7 +71,9 @@ pub trait StoreKey {
     {
         *self = Self::from_borrowed(key);
     }
+    /// This key in the form lookups take.
     fn borrowed(&self) -> &Self::Borrowed;
+    /// The key's 64-bit hash (non-cryptographic); equal keys must hash equal.
     fn hash_of(key: &Self::Borrowed) -> u64;
     /// Whether this key equals `key`.
     #[inline]

@@ -191,16 +191,22 @@ pub(crate) const PROTECTED_SHARE: f64 = 0.6;
 /// Limits of a [`Store`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct StoreLimits {
+    /// Most entries held at once (also capped by `max_bytes / ENTRY_OVERHEAD` and 2^24 − 1).
     pub max_entries: usize,
+    /// Most bytes held: the declared key and value bytes plus [`ENTRY_OVERHEAD`] per entry.
     pub max_bytes: usize,
 }
 
 /// Counters kept by a [`Store`].
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct StoreStats {
+    /// `get`s that found a live entry (`peek` is not counted).
     pub hits: u64,
+    /// `get`s that found no live entry (an expired one counts as a miss).
     pub misses: u64,
+    /// Inserts that added a new entry.
     pub inserts: u64,
+    /// Inserts that replaced the value of a key already held.
     pub updates: u64,
     /// Live entries evicted because the entry bound was reached.
     pub evicted_entries_bound: u64,
@@ -210,7 +216,9 @@ pub struct StoreStats {
     pub expirations: u64,
     /// Entries removed by the caller (delete, clear).
     pub removals: u64,
+    /// Entries held now, expired ones not yet dropped included (not a counter).
     pub entries: u64,
+    /// Bytes charged now, overhead included (not a counter).
     pub bytes: u64,
     /// New entries that lost the admission contest to main's victim (also
     /// counted in the eviction counters).
@@ -223,5 +231,10 @@ pub struct StoreStats {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Rejected {
     /// The entry alone is larger than the byte bound (or than 1 GiB).
-    TooLarge { bytes: usize, max_bytes: usize },
+    TooLarge {
+        /// The entry's charged size: declared bytes plus [`ENTRY_OVERHEAD`].
+        bytes: usize,
+        /// Largest charged size accepted: the byte bound, at most 1 GiB.
+        max_bytes: usize,
+    },
 }

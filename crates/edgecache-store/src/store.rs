@@ -48,6 +48,7 @@ pub(crate) fn expired(deadline: u64, now_ms: u64) -> bool {
 }
 
 impl<V, K: StoreKey> Store<V, K> {
+    /// An empty store with these bounds; memory grows with the entries held.
     pub fn new(limits: StoreLimits) -> Self {
         let sketch_capacity = limits.max_entries.min(INITIAL_SKETCH);
         let mut s = Store {
@@ -79,14 +80,17 @@ impl<V, K: StoreKey> Store<V, K> {
         s
     }
 
+    /// The bounds as given (before capping by `ENTRY_OVERHEAD` and index width).
     pub fn limits(&self) -> StoreLimits {
         self.limits
     }
 
+    /// Entries held, expired ones not yet dropped included.
     pub fn len(&self) -> usize {
         self.nodes.len()
     }
 
+    /// Whether no entries are held (expired ones count until dropped).
     pub fn is_empty(&self) -> bool {
         self.nodes.is_empty()
     }
@@ -96,6 +100,7 @@ impl<V, K: StoreKey> Store<V, K> {
         self.bytes
     }
 
+    /// The counters, with `entries`, `bytes` and `window_permille` as of now.
     pub fn stats(&self) -> StoreStats {
         StoreStats {
             entries: self.nodes.len() as u64,

@@ -14,12 +14,17 @@ use crate::service::CacheService;
 
 /// A request to the admin API, as plain data.
 pub struct AdminRequest<'a> {
+    /// HTTP method as sent, e.g. `GET` or `PUT`.
     pub method: &'a str,
     /// The path after [`ADMIN_PREFIX`], still percent-encoded.
     pub path: &'a str,
+    /// The query string without `?`, still percent-encoded.
     pub query: Option<&'a str>,
+    /// The `Content-Type` header: `application/json` bodies are stored as JSON, others as bytes.
     pub content_type: Option<&'a str>,
+    /// The `Authorization` header; `authorize` checks it before `handle`, which does not.
     pub authorization: Option<&'a str>,
+    /// The request body, at most [`MAX_BODY_BYTES`] (see [`checked_body`]).
     pub body: Vec<u8>,
     /// `scheme://host` of the request, to resolve relative purge URLs.
     pub base_url: &'a str,
@@ -30,6 +35,7 @@ pub type BackendMaker<'a> = &'a dyn Fn(&str, &str) -> Result<Rc<dyn CacheBackend
 
 /// What the admin API acts on.
 pub struct AdminContext<'a> {
+    /// The named backends the key routes act on.
     pub service: &'a CacheService,
     /// The Worker's response cache and its routes, when there is one.
     pub responses: Option<(&'a ResponseCache, &'a Routes)>,
@@ -41,8 +47,11 @@ pub struct AdminContext<'a> {
 /// The reply: status, content type and body.
 #[derive(Debug, PartialEq)]
 pub struct AdminReply {
+    /// HTTP status code.
     pub status: u16,
+    /// `application/json`, or `application/octet-stream` for a raw bytes value.
     pub content_type: &'static str,
+    /// A JSON document, or the stored bytes as is.
     pub body: Vec<u8>,
     /// The full stored key, when the request named one.
     pub full_key: Option<String>,
@@ -93,6 +102,7 @@ impl AdminReply {
         }
     }
 
+    /// A JSON error reply, `{"error": kind, "message": message}`.
     pub fn error(status: u16, kind: &str, message: impl std::fmt::Display) -> Self {
         Self::json(status, json!({"error": kind, "message": message.to_string()}))
     }
