@@ -146,6 +146,36 @@ test("backend down: the origin is served (fail open), errors counted", async () 
   }
 });
 
+test("killed redis: the circuit breaker opens and requests go straight to the origin", { timeout: 60_000 }, async () => {
+  const r = await startRedis();
+  const gw = await startUpstashGateway(r.port, TOKEN);
+  const w6 = await startWorker({
+    CACHES: JSON.stringify({ default: { backend: "redis", key_prefix: "brk", options: { url: gw.url, token_secret: "REDIS_TOKEN", timeout_ms: 1000 } } }),
+    REDIS_TOKEN: TOKEN,
+    ORIGIN: origin.url,
+  });
+  try {
+    const warm = await fetch(w6.url("/breaker"));
+    await warm.text();
+    await r.stop();
+    const took = [];
+    for (let i = 0; i < 8; i++) {
+      const t0 = performance.now();
+      const res = await fetch(w6.url(`/breaker?i=${i}`));
+      assert.equal(res.status, 200);
+      assert.equal((await res.json()).path, "/breaker");
+      took.push(Math.round(performance.now() - t0));
+    }
+    const s = await (await w6.admin("stats")).json();
+    assert.equal(s.breakers.default.state, "open", JSON.stringify(s.breakers));
+    assert.ok(s.breakers.default.skipped >= 5, JSON.stringify(s.breakers));
+    console.log(`# killed redis: ms per request ${took.join(", ")}`);
+  } finally {
+    await w6.dispose();
+    await gw.stop();
+  }
+});
+
 test("wrong token: a clear error", async () => {
   const w4 = await startWorker({
     CACHES: JSON.stringify({ default: { backend: "redis", options: { url: gwLeader.url, token_secret: "REDIS_TOKEN" } } }),

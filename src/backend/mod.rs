@@ -47,6 +47,7 @@ use crate::primitives::value::Value;
 /// Counters a backend reports in `stats` (all optional but `kind`).
 pub type BackendStats = serde_json::Map<String, serde_json::Value>;
 
+/// A cache backend; every implementation follows the semantics in the module docs.
 #[async_trait(?Send)]
 pub trait CacheBackend {
     /// The backend kind: `local`, `redis`, `memcached`, or a custom name.
@@ -63,6 +64,7 @@ pub trait CacheBackend {
         self.key_maker().make(key, version)
     }
 
+    /// The live value at `key`; `version: None` means the backend's own version.
     async fn get(&self, key: &str, version: Option<i64>) -> Result<Option<Value>>;
 
     /// The value and, where the backend knows it, the seconds it has left
@@ -72,6 +74,7 @@ pub trait CacheBackend {
         Ok(self.get(key, version).await?.map(|v| (v, None)))
     }
 
+    /// Writes `value`; a TTL of zero or less removes the key instead.
     async fn set(&self, key: &str, value: Value, ttl: Ttl, version: Option<i64>) -> Result<()>;
 
     /// Writes only if the key is absent; true if it wrote.
@@ -80,6 +83,7 @@ pub trait CacheBackend {
     /// True if the key existed.
     async fn delete(&self, key: &str, version: Option<i64>) -> Result<bool>;
 
+    /// Whether a live value is at `key` (false once it expired).
     async fn has_key(&self, key: &str, version: Option<i64>) -> Result<bool> {
         Ok(self.get(key, version).await?.is_some())
     }
@@ -90,6 +94,7 @@ pub trait CacheBackend {
     /// Adds `delta` to an integer value and returns the result.
     async fn incr(&self, key: &str, delta: i64, version: Option<i64>) -> Result<i64>;
 
+    /// Subtracts `delta`: `incr` of `-delta`, with the same errors.
     async fn decr(&self, key: &str, delta: i64, version: Option<i64>) -> Result<i64> {
         let neg = delta
             .checked_neg()

@@ -22,6 +22,7 @@ use crate::primitives::key::KeyMaker;
 use crate::primitives::ttl::{Timeout, Ttl};
 use crate::primitives::value::Value;
 
+/// A near backend in front of a far one (see the module docs).
 pub struct TieredBackend {
     near: Rc<dyn CacheBackend>,
     far: Rc<dyn CacheBackend>,
@@ -33,6 +34,7 @@ pub struct TieredBackend {
 }
 
 impl TieredBackend {
+    /// Tiers `near` over `far`; near copies live at most `near_ttl` seconds.
     pub fn new(near: Rc<dyn CacheBackend>, far: Rc<dyn CacheBackend>, near_ttl: f64) -> Self {
         TieredBackend {
             near,

@@ -33,7 +33,9 @@ impl Default for FreshnessRules {
 pub struct Freshness {
     /// `None` = fresh until evicted.
     pub fresh_ms: Option<u64>,
+    /// Stale-while-revalidate window after freshness ends, in ms.
     pub swr_ms: u64,
+    /// Stale-if-error window after freshness ends, in ms (from the same point, not after `swr_ms`).
     pub sie_ms: u64,
 }
 
@@ -59,6 +61,7 @@ pub enum Staleness {
     Dead,
 }
 
+/// Where a response stored at `stored_at_ms` stands at `now_ms` (ms on one clock).
 pub fn staleness(stored_at_ms: u64, f: &Freshness, now_ms: u64) -> Staleness {
     let Some(fresh) = f.fresh_ms else {
         return Staleness::Fresh(None);

@@ -4,18 +4,24 @@
 /// A request as plain data. Header names are lower-case.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct HttpRequest {
+    /// HTTP method, e.g. `GET` (compared case-insensitively).
     pub method: String,
     /// Absolute URL.
     pub url: String,
+    /// (name, value) pairs in order; a name may repeat.
     pub headers: Vec<(String, String)>,
+    /// Request body; empty for GET.
     pub body: Vec<u8>,
 }
 
 /// A response as plain data. Header names are lower-case.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct HttpResponse {
+    /// HTTP status code.
     pub status: u16,
+    /// (name, value) pairs in order; a name may repeat.
     pub headers: Vec<(String, String)>,
+    /// Response body, stored as is.
     pub body: Vec<u8>,
 }
 
@@ -29,6 +35,7 @@ fn header_of(headers: &[(String, String)], name: &str) -> Option<String> {
 }
 
 impl HttpRequest {
+    /// A GET of `url` with no headers and no body.
     pub fn get(url: &str) -> Self {
         HttpRequest {
             method: "GET".into(),
@@ -37,10 +44,12 @@ impl HttpRequest {
         }
     }
 
+    /// Every value of header `name` (any case) joined with `, `; `None` if absent.
     pub fn header(&self, name: &str) -> Option<String> {
         header_of(&self.headers, name)
     }
 
+    /// Adds a header (name lower-cased), keeping earlier values of it.
     pub fn with_header(mut self, name: &str, value: &str) -> Self {
         self.headers.push((name.to_ascii_lowercase(), value.to_string()));
         self
@@ -48,10 +57,12 @@ impl HttpRequest {
 }
 
 impl HttpResponse {
+    /// Every value of header `name` (any case) joined with `, `; `None` if absent.
     pub fn header(&self, name: &str) -> Option<String> {
         header_of(&self.headers, name)
     }
 
+    /// Replaces every value of header `name` (any case) with `value`.
     pub fn set_header(&mut self, name: &str, value: String) {
         self.headers.retain(|(k, _)| !k.eq_ignore_ascii_case(name));
         self.headers.push((name.to_string(), value));

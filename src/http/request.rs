@@ -21,6 +21,7 @@ pub enum RequestMode {
     Revalidate,
 }
 
+/// What to do with a request, from its method, `Cache-Control` and `Pragma` (read only when `Cache-Control` is absent).
 pub fn request_mode(method: &str, cache_control_value: Option<&str>, pragma: Option<&str>) -> RequestMode {
     if !method_is_cacheable(method) {
         return RequestMode::Bypass(BypassReason::Method);

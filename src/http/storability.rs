@@ -31,15 +31,22 @@ pub fn status_is_cacheable(status: u16) -> bool {
 /// What the request and response say, as far as storing is concerned.
 #[derive(Clone, Copy, Debug, Default)]
 pub struct StoreFacts<'a> {
+    /// The response's status code.
     pub status: u16,
+    /// The response's `Cache-Control` header.
     pub cache_control: Option<&'a str>,
+    /// The response sets a cookie (then it is never stored).
     pub has_set_cookie: bool,
+    /// The response's `Vary` header (`*` is never stored).
     pub vary: Option<&'a str>,
+    /// The request carried `Authorization` (stored only if the response explicitly allows it).
     pub request_has_authorization: bool,
     /// The response's `Expires` and `Date` values, and when it arrived (ms
     /// since the epoch; stands in for a missing `Date`).
     pub expires: Option<&'a str>,
+    /// The response's `Date` header.
     pub date: Option<&'a str>,
+    /// When the response arrived, in ms since the epoch.
     pub received_ms: u64,
 }
 

@@ -5,6 +5,7 @@
 use std::cell::Cell;
 use std::rc::Rc;
 
+/// A source of the current time, injected so tests and wasm can supply their own.
 pub trait Clock {
     /// Milliseconds since the Unix epoch (or any fixed origin).
     fn now_ms(&self) -> u64;
@@ -34,14 +35,17 @@ impl Clock for SystemClock {
 pub struct ManualClock(Rc<Cell<u64>>);
 
 impl ManualClock {
+    /// A clock reading `start_ms`.
     pub fn new(start_ms: u64) -> Self {
         ManualClock(Rc::new(Cell::new(start_ms)))
     }
 
+    /// Moves this clock and its clones forward by `ms` milliseconds.
     pub fn advance_ms(&self, ms: u64) {
         self.0.set(self.0.get() + ms);
     }
 
+    /// Moves forward by `secs` seconds, rounded to the nearest ms.
     pub fn advance_secs(&self, secs: f64) {
         self.advance_ms((secs * 1000.0).round() as u64);
     }

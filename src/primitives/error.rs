@@ -3,36 +3,75 @@
 
 use std::fmt;
 
+/// `Result` with [`CacheError`] as the default error.
 pub type Result<T, E = CacheError> = std::result::Result<T, E>;
 
+/// Everything a cache call or its configuration can fail with.
 #[derive(Clone, Debug, PartialEq)]
 #[non_exhaustive]
 pub enum CacheError {
     /// A key the backend cannot store (empty, too long, forbidden bytes).
-    InvalidKey { key: String, reason: String },
+    InvalidKey {
+        /// The key as given, or the full key when a backend rule refused it.
+        key: String,
+        /// What is wrong with it and how to fix it.
+        reason: String,
+    },
     /// A value larger than the backend accepts.
-    ValueTooLarge { key: String, size: usize, limit: usize },
+    ValueTooLarge {
+        /// The user key.
+        key: String,
+        /// The value's size in bytes, as the backend counts it.
+        size: usize,
+        /// The backend's limit in bytes.
+        limit: usize,
+    },
     /// A TTL that is not a finite number of seconds.
     InvalidTtl(String),
     /// incr/decr of a key that does not exist.
-    NotFound { key: String },
+    NotFound {
+        /// The user key.
+        key: String,
+    },
     /// incr/decr of a value that is not an integer.
-    NotAnInteger { key: String },
+    NotAnInteger {
+        /// The user key.
+        key: String,
+    },
     /// incr/decr past the range of a signed 64-bit integer.
-    Overflow { key: String },
+    Overflow {
+        /// The user key.
+        key: String,
+    },
     /// A backend name that is not configured.
-    UnknownBackend { name: String, known: Vec<String> },
+    UnknownBackend {
+        /// The name asked for.
+        name: String,
+        /// The configured names, sorted.
+        known: Vec<String>,
+    },
     /// Malformed configuration; `field` is a dotted path such as `default.ttl`.
-    Config { field: String, message: String },
+    Config {
+        /// Dotted path of the bad field, e.g. `default.ttl`.
+        field: String,
+        /// What is wrong and what is expected.
+        message: String,
+    },
     /// A value whose stored bytes cannot be decoded.
     Corrupt(String),
     /// A remote server or transport failed (unreachable, refused, bad status).
-    Backend { backend: String, message: String },
+    Backend {
+        /// Which backend failed, e.g. `redis (shared)`.
+        backend: String,
+        /// The failure, with the URL where there is one.
+        message: String,
+    },
     /// An operation this backend cannot do; the message says what to use instead.
     Unsupported(String),
 }
 
 impl CacheError {
+    /// A [`CacheError::Config`] for `field`.
     pub fn config(field: impl Into<String>, message: impl Into<String>) -> Self {
         CacheError::Config {
             field: field.into(),
@@ -40,6 +79,7 @@ impl CacheError {
         }
     }
 
+    /// A [`CacheError::Backend`] for the backend named `backend`.
     pub fn backend(backend: impl Into<String>, message: impl Into<String>) -> Self {
         CacheError::Backend {
             backend: backend.into(),

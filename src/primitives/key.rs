@@ -71,9 +71,13 @@ impl KeyRules {
 /// an optional custom key function.
 #[derive(Clone)]
 pub struct KeyMaker {
+    /// The backend's `key_prefix`, passed to the key function.
     pub prefix: String,
+    /// Version used when a call passes `None` or `Some(0)`.
     pub version: i64,
+    /// Custom key function; `None` = Ellar's `prefix:version:key`.
     pub func: Option<KeyFunc>,
+    /// What full keys the backend accepts.
     pub rules: KeyRules,
     /// Backend kind, for error messages.
     pub backend: &'static str,
@@ -91,6 +95,7 @@ impl fmt::Debug for KeyMaker {
 }
 
 impl KeyMaker {
+    /// A key maker with Ellar's default key function.
     pub fn new(prefix: impl Into<String>, version: i64, rules: KeyRules, backend: &'static str) -> Self {
         KeyMaker {
             prefix: prefix.into(),

@@ -50,9 +50,11 @@ impl From<Timeout> for Ttl {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum Expiry {
+    /// Never expires.
     Never,
     /// Already expired: a write with this expiry removes the key.
     Now,
+    /// Expires at this time, in ms on the backend's clock.
     At(u64),
 }
 

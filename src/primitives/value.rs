@@ -27,7 +27,9 @@ pub const WIRE_VERSION: u8 = b'1';
 #[derive(Clone, Debug, PartialEq)]
 #[non_exhaustive]
 pub enum Value {
+    /// Any JSON value; one that fits `i64` is stored as its decimal text.
     Json(serde_json::Value),
+    /// Raw bytes; also what unframed bytes from other clients decode to.
     Bytes(Vec<u8>),
 }
 

@@ -13,18 +13,23 @@ use crate::primitives::error::{CacheError, Result};
 
 const MAGIC: &[u8; 4] = b"ECR2";
 
+/// A stored response: its head (status, headers, freshness, Vary) and body.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct CachedResponse {
+    /// HTTP status; `0` marks a pointer to variants.
     pub status: u16,
+    /// Headers as stored (connection headers and `Set-Cookie` removed).
     pub headers: Vec<(String, String)>,
     /// When it was stored, in ms on the cache's clock.
     pub stored_at_ms: u64,
+    /// How long it is fresh and may be served stale.
     pub freshness: Freshness,
     /// Lower-cased names of the headers the response varies on. On a base
     /// key with a non-empty list and no status, this entry is only a pointer
     /// to variants (see [`CachedResponse::variants`]).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub vary: Vec<String>,
+    /// Body bytes, kept after the JSON head rather than in it.
     #[serde(skip)]
     pub body: Vec<u8>,
 }
@@ -43,10 +48,12 @@ impl CachedResponse {
         }
     }
 
+    /// Whether this is only a pointer to variants (status `0`).
     pub fn is_variants(&self) -> bool {
         self.status == 0
     }
 
+    /// The stored bytes: `ECR2`, the head's length (u32 LE), the JSON head, the body.
     pub fn encode(&self) -> Vec<u8> {
         let head = serde_json::to_vec(self).expect("a response head always serializes");
         let mut out = Vec::with_capacity(8 + head.len() + self.body.len());
@@ -57,6 +64,7 @@ impl CachedResponse {
         out
     }
 
+    /// Parses [`CachedResponse::encode`]'s bytes; anything else is [`CacheError::Corrupt`].
     pub fn decode(raw: &[u8]) -> Result<Self> {
         let corrupt = |why: &str| CacheError::Corrupt(format!("cached response: {why}"));
         let rest = raw

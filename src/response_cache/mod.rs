@@ -8,6 +8,7 @@
 //! Worker) and timeouts come from a sleep function. `workers.rs` binds it to
 //! workers-rs; the tests here drive it natively with a fake clock.
 
+mod breaker;
 mod entry;
 mod fetch;
 mod key;
@@ -25,6 +26,8 @@ use std::cell::{Cell, RefCell};
 use std::collections::BTreeMap;
 use std::rc::Rc;
 
+use breaker::GuardedStore;
+pub use breaker::{Breaker, BreakerState, BreakerStats};
 pub use entry::CachedResponse;
 use fetch::FetchResult;
 pub use key::{default_response_key, normalize_url, GENERATION_REFRESH_MS};
@@ -52,6 +55,8 @@ struct Inner {
     /// Generations by store and prefix, with when they were read.
     generations: RefCell<std::collections::HashMap<String, (u64, u64)>>,
     stats: Cell<ResponseStats>,
+    /// The circuit breakers of the remote stores, by store name.
+    breakers: BTreeMap<String, Rc<Breaker>>,
 }
 
 /// Where the pieces of one request go: the origin that answers misses, and
@@ -68,6 +73,23 @@ impl ResponseCache {
     /// = `default`) on `runtime`'s clock, timers and wake signal.
     pub fn new(stores: BTreeMap<String, Rc<dyn ResponseStore>>, runtime: Rc<dyn Runtime>) -> Self {
         let signal_rt = runtime.clone();
+        let mut breakers = BTreeMap::new();
+        let stores = stores
+            .into_iter()
+            .map(|(name, store)| {
+                if !store.remote() {
+                    return (name, store);
+                }
+                let breaker = Rc::new(Breaker::default());
+                breakers.insert(name.clone(), breaker.clone());
+                let guarded = GuardedStore {
+                    inner: store,
+                    breaker,
+                    runtime: runtime.clone(),
+                };
+                (name, Rc::new(guarded) as Rc<dyn ResponseStore>)
+            })
+            .collect();
         ResponseCache {
             inner: Rc::new(Inner {
                 stores,
@@ -76,6 +98,7 @@ impl ResponseCache {
                 refreshing: RefCell::default(),
                 generations: RefCell::default(),
                 stats: Cell::default(),
+                breakers,
             }),
         }
     }
@@ -94,6 +117,15 @@ impl ResponseCache {
             })
             .collect();
         Self::new(stores, runtime)
+    }
+
+    /// The circuit breaker of each remote store, by name.
+    pub fn breakers(&self) -> BTreeMap<String, BreakerStats> {
+        self.inner
+            .breakers
+            .iter()
+            .map(|(n, b)| (n.clone(), b.stats()))
+            .collect()
     }
 
     /// The counters so far.

@@ -34,7 +34,9 @@ pub struct CachePolicy {
     pub make_key: Option<MakeKey>,
     /// Let the origin's `s-maxage`/`max-age` (and stale directives) win over `ttl`.
     pub origin_ttl: bool,
+    /// Seconds a stale entry is served while it is refreshed in the background.
     pub stale_while_revalidate: f64,
+    /// Seconds a stale entry may be served when the origin fails.
     pub stale_if_error: f64,
     /// Largest body stored; larger responses are served but not stored.
     pub max_entry_bytes: usize,

@@ -27,6 +27,7 @@ pub enum Flight<T> {
 }
 
 impl<T> Flight<T> {
+    /// The result, however it was obtained.
     pub fn into_inner(self) -> T {
         match self {
             Flight::Led(t) | Flight::Joined(t) | Flight::TimedOut(t) => t,
@@ -74,6 +75,7 @@ impl<T> Default for SingleFlight<T> {
 }
 
 impl<T> SingleFlight<T> {
+    /// A table whose waiters are woken through `signal` (workerd needs its own).
     pub fn with_signal(signal: Signal) -> Self {
         SingleFlight {
             inflight: Rc::default(),

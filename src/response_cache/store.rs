@@ -12,15 +12,23 @@ use crate::primitives::error::{CacheError, Result};
 use crate::primitives::ttl::{Timeout, Ttl};
 use crate::primitives::value::Value;
 
+/// Where the response cache keeps encoded entries (see the module docs).
 #[async_trait(?Send)]
 pub trait ResponseStore {
     /// A short name for stats and errors.
     fn name(&self) -> &str;
     /// The retention used when a policy's ttl is the default.
     fn default_timeout(&self) -> Timeout;
+    /// Whether calls leave the isolate (and can hang or fail): such stores
+    /// get a circuit breaker.
+    fn remote(&self) -> bool {
+        true
+    }
+    /// The bytes at `key`, if present.
     async fn get(&self, key: &str, version: Option<i64>) -> Result<Option<Vec<u8>>>;
     /// Keeps `bytes` for at least `ttl` (how long is the entry's own business).
     async fn put(&self, key: &str, bytes: Vec<u8>, ttl: Ttl, version: Option<i64>) -> Result<()>;
+    /// Removes `key`; true if it existed.
     async fn delete(&self, key: &str, version: Option<i64>) -> Result<bool>;
     /// Deletes every key that starts with `prefix`, where the store can list keys.
     async fn delete_prefix(&self, prefix: &str, version: Option<i64>) -> Result<usize>;
@@ -28,7 +36,9 @@ pub trait ResponseStore {
 
 /// A named CacheService backend used as a response store.
 pub struct BackendStore {
+    /// The backend's name in the service, e.g. `default`.
     pub name: String,
+    /// The backend the bytes are kept in.
     pub backend: Rc<dyn CacheBackend>,
 }
 
@@ -36,6 +46,10 @@ pub struct BackendStore {
 impl ResponseStore for BackendStore {
     fn name(&self) -> &str {
         &self.name
+    }
+
+    fn remote(&self) -> bool {
+        self.backend.kind() != "local"
     }
 
     fn default_timeout(&self) -> Timeout {

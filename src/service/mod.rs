@@ -29,19 +29,23 @@ pub struct CacheServiceBuilder {
 }
 
 impl CacheServiceBuilder {
+    /// Adds the backend named `default`, which `build` requires.
     pub fn default_backend(self, backend: impl CacheBackend + 'static) -> Self {
         self.backend("default", backend)
     }
 
+    /// Adds a backend under `name`, replacing any of that name.
     pub fn backend(self, name: &str, backend: impl CacheBackend + 'static) -> Self {
         self.backend_rc(name, Rc::new(backend))
     }
 
+    /// Like [`CacheServiceBuilder::backend`], for a backend already shared.
     pub fn backend_rc(mut self, name: &str, backend: Rc<dyn CacheBackend>) -> Self {
         self.backends.insert(name.to_string(), backend);
         self
     }
 
+    /// The service; fails if no `default` backend was added.
     pub fn build(self) -> Result<CacheService> {
         if !self.backends.contains_key("default") {
             return Err(CacheError::config(
@@ -56,6 +60,7 @@ impl CacheServiceBuilder {
 }
 
 impl CacheService {
+    /// An empty builder.
     pub fn builder() -> CacheServiceBuilder {
         CacheServiceBuilder::default()
     }

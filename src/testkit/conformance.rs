@@ -20,6 +20,7 @@ use crate::primitives::value::Value;
 /// Moves the backend's notion of time forward.
 #[async_trait(?Send)]
 pub trait TimeTravel {
+    /// Moves time forward by `ms` milliseconds (real time waits).
     async fn advance_ms(&self, ms: u64);
     /// True when advancing costs no real time (long TTLs can be tested).
     fn is_fake(&self) -> bool;
@@ -59,25 +60,33 @@ impl TimeTravel for RealTime {
 /// One case's outcome.
 #[derive(Clone, Debug, serde::Serialize)]
 pub struct CaseResult {
+    /// The case's name, e.g. `ttl_expires`.
     pub name: &'static str,
+    /// Whether the case passed.
     pub passed: bool,
+    /// Why it failed; empty when it passed.
     pub message: String,
 }
 
 /// Every case's outcome.
 #[derive(Clone, Debug, Default, serde::Serialize)]
 pub struct Report {
+    /// The backend's kind, e.g. `local`.
     pub backend: String,
+    /// Outcomes in run order.
     pub cases: Vec<CaseResult>,
 }
 
 impl Report {
+    /// How many cases passed.
     pub fn passed(&self) -> usize {
         self.cases.iter().filter(|c| c.passed).count()
     }
+    /// How many cases failed.
     pub fn failed(&self) -> usize {
         self.cases.len() - self.passed()
     }
+    /// True if at least one case ran and none failed.
     pub fn all_passed(&self) -> bool {
         self.failed() == 0 && !self.cases.is_empty()
     }
@@ -119,14 +128,17 @@ macro_rules! ok {
 
 /// What the suite runs against.
 pub struct Suite<'a> {
+    /// The backend under test, cleared before each case.
     pub backend: &'a dyn CacheBackend,
     /// Another backend on the same storage with another key prefix, to check
     /// that `clear` and prefixes keep them apart.
     pub sibling: Option<&'a dyn CacheBackend>,
+    /// Moves the backend's time for the expiry cases.
     pub time: &'a dyn TimeTravel,
 }
 
 impl<'a> Suite<'a> {
+    /// A suite without a sibling backend.
     pub fn new(backend: &'a dyn CacheBackend, time: &'a dyn TimeTravel) -> Self {
         Suite {
             backend,

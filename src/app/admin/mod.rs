@@ -108,6 +108,7 @@ async fn route(ctx: &AdminContext<'_>, req: AdminRequest<'_>) -> Result<AdminRep
                 "backends": service.stats(),
                 "names": service.names(),
                 "responses": ctx.responses.map(|(c, _)| c.stats()),
+                "breakers": ctx.responses.map(|(c, _)| c.breakers()),
             }),
         )),
         ("POST", "purge", None, None) => Ok(purge::purge(ctx, &req).await),

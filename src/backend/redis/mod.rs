@@ -66,6 +66,7 @@ pub struct RedisRestBackend {
 }
 
 impl RedisRestBackend {
+    /// A backend over `transport`; `pick` chooses read replicas, `clock` times read-your-writes.
     pub fn new(
         config: &BackendConfig,
         options: RedisRestOptions,

@@ -8,15 +8,22 @@ use crate::primitives::error::{CacheError, Result};
 /// Settings of a Redis REST backend.
 #[derive(Clone, Debug, PartialEq)]
 pub struct RedisRestOptions {
+    /// The leader's REST endpoint, where every write goes (no trailing `/`).
     pub url: String,
+    /// Read replicas' endpoints; empty = reads go to the leader too.
     pub read_urls: Vec<String>,
+    /// Bearer token, read from the Worker secret that `token_secret` names.
     pub token: Option<String>,
+    /// Timeout of each HTTP request, in ms (default 2000).
     pub timeout_ms: u64,
+    /// Largest encoded value written, in bytes (default 1 MiB).
     pub max_value_bytes: usize,
+    /// For this many ms after this isolate's last write, reads go to the leader (default 2000).
     pub read_your_writes_ms: u64,
 }
 
 impl RedisRestOptions {
+    /// Reads and checks `c.options`, resolving `token_secret` through `secrets`.
     pub fn from_config(c: &BackendConfig, secrets: &dyn Secrets) -> Result<Self> {
         c.only_options(&[
             "url",

@@ -11,6 +11,7 @@ use crate::response_cache::ResponseStore;
 /// kept under synthetic URLs; freshness lives in the entry itself, the
 /// Cache API only holds it for the retention time.
 pub struct CfCacheStore {
+    /// Retention used when a policy's ttl is the default.
     pub timeout: Timeout,
 }
 
