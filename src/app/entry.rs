@@ -6,17 +6,17 @@ use std::cell::RefCell;
 use std::collections::BTreeMap;
 use std::rc::Rc;
 
-use worker::{console_error, event, Context, Env, Headers, Request, Response};
+use worker::{console_error, event, Context, Env, Headers, Method, Request, Response};
 
 use crate::app::admin::{self, AdminContext, AdminReply, AdminRequest, ADMIN_PREFIX};
 use crate::app::demo_origin;
-use crate::app::routes::{lenient_path, Routes};
+use crate::app::routes::{lenient_path, RouteRule, Routes};
 use crate::backend::BackendRegistry;
 use crate::backend::{CachesConfig, Secrets};
-use crate::http::{strip_client_overrides, BypassReason};
+use crate::http::{strip_client_overrides, BypassReason, HttpResponse};
 use crate::platform::workers::{
-    from_worker_request, handler_origin, spawner, to_worker_response, upstream_origin, worker_registry, CfCacheStore,
-    WorkersRuntime,
+    from_worker_request, handler_origin, spawner, stream_to_origin, to_worker_response, upstream_origin,
+    worker_registry, CfCacheStore, WorkersRuntime,
 };
 use crate::primitives::clock::Clock;
 use crate::primitives::ttl::Timeout;
@@ -36,6 +36,8 @@ struct App {
     responses: ResponseCache,
     routes: Routes,
     origin: Origin,
+    /// `ORIGIN`, when set: requests the cache does not keep stream to it.
+    origin_base: Option<String>,
     admin_token: Option<String>,
 }
 
@@ -126,8 +128,9 @@ fn build_app(env: &Env) -> crate::Result<App> {
             }
         }
     }
-    let origin: Origin = match text_var(env, "ORIGIN") {
-        Some(o) => upstream_origin(checked_origin(&o)?),
+    let origin_base = text_var(env, "ORIGIN").map(|o| checked_origin(&o)).transpose()?;
+    let origin: Origin = match &origin_base {
+        Some(base) => upstream_origin(base.clone()),
         None => handler_origin(demo_handler),
     };
     Ok(App {
@@ -138,8 +141,59 @@ fn build_app(env: &Env) -> crate::Result<App> {
         responses: ResponseCache::new(stores, Rc::new(WorkersRuntime)),
         routes,
         origin,
+        origin_base,
         admin_token: EnvSecrets(env).secret("ADMIN_TOKEN").filter(|s| !s.is_empty()),
     })
+}
+
+/// A request the cache does not keep, streamed both ways to the upstream
+/// origin (nothing buffered); a successful unsafe request still
+/// invalidates the URL on a caching route (RFC 9111 §4.4).
+async fn stream_through(app: &App, req: &Request, rule: Option<&RouteRule>, base: &str) -> worker::Result<Response> {
+    let why = match rule {
+        Some(r) if r.bypass => BypassReason::Route,
+        Some(_) => BypassReason::Method,
+        None => BypassReason::NoRoute,
+    };
+    let default_policy = CachePolicy::default();
+    let policy = rule.map_or(&default_policy, |r| &r.policy);
+    let keep = rule.map_or(&[][..], |r| &r.forward_headers);
+    let status = format!("edgecache; fwd=bypass; detail={}", why.as_str());
+    match stream_to_origin(
+        base,
+        req,
+        keep,
+        policy.origin_timeout_ms,
+        &[("cache-status", status.clone())],
+    )
+    .await
+    {
+        Ok(resp) => {
+            app.responses.count_forwarded(false);
+            let unsafe_write = why == BypassReason::Method && !matches!(req.method(), Method::Options);
+            if unsafe_write && resp.status_code() < 400 {
+                let headers = ["location", "content-location"]
+                    .iter()
+                    .filter_map(|h| resp.headers().get(h).ok().flatten().map(|v| (h.to_string(), v)))
+                    .collect();
+                let written = HttpResponse {
+                    status: resp.status_code(),
+                    headers,
+                    body: Vec::new(),
+                };
+                app.responses
+                    .invalidate_after_write(req.url()?.as_ref(), &written, policy)
+                    .await;
+            }
+            Ok(resp)
+        }
+        Err(e) => {
+            app.responses.count_forwarded(true);
+            let mut r = HttpResponse::text(e.status(), &e.to_string());
+            r.set_header("cache-status", status);
+            to_worker_response(r)
+        }
+    }
 }
 
 /// `ORIGIN` as a base URL (no trailing slash), or why it cannot be one.
@@ -210,8 +264,12 @@ async fn fetch(mut req: Request, env: Env, ctx: Context) -> worker::Result<Respo
         );
         return admin_response(reply);
     }
-    let mut plain = from_worker_request(&mut req).await?;
     let rule = app.routes.find(&path);
+    let cached = rule.is_some_and(|r| !r.bypass) && matches!(req.method(), Method::Get | Method::Head);
+    if let (false, Some(base)) = (cached, &app.origin_base) {
+        return stream_through(&app, &req, rule, base).await;
+    }
+    let mut plain = from_worker_request(&mut req).await?;
     strip_client_overrides(&mut plain.headers, rule.map_or(&[][..], |r| &r.forward_headers));
     let io = Io {
         origin: app.origin.clone(),

@@ -248,6 +248,15 @@ impl ResponseCache {
         }
     }
 
+    /// Counts a request a platform sent to the origin itself, streaming,
+    /// past the engine (as [`forward`](Self::forward) counts its own).
+    pub fn count_forwarded(&self, origin_failed: bool) {
+        self.count(|s| {
+            s.bypassed += 1;
+            s.origin_errors += u64::from(origin_failed);
+        });
+    }
+
     /// Sends a request to the origin without touching the cache.
     pub async fn forward(&self, req: HttpRequest, policy: &CachePolicy, io: &Io, why: BypassReason) -> HttpResponse {
         let mut r = match self.call_origin(req, policy, io).await {

@@ -43,7 +43,7 @@ impl ResponseCache {
     /// `url`: drops the URL's entry and those of the `Location` and
     /// `Content-Location` URLs on the same origin (RFC 9111 §4.4). Store
     /// errors are ignored: the write went through, the answer stands.
-    pub(super) async fn invalidate_after_write(&self, url: &str, response: &HttpResponse, policy: &CachePolicy) {
+    pub async fn invalidate_after_write(&self, url: &str, response: &HttpResponse, policy: &CachePolicy) {
         let Ok(base) = url::Url::parse(url) else {
             return;
         };

@@ -12,9 +12,7 @@ pub(super) fn screen(req: &mut HttpRequest, policy: &CachePolicy) -> Option<Bypa
     if policy.authorization == AuthorizationPolicy::Bypass && req.header("authorization").is_some() {
         return Some(BypassReason::Authorization);
     }
-    if req.header("cookie").is_none() {
-        return None;
-    }
+    req.header("cookie")?;
     match &policy.cookies {
         CookiePolicy::Bypass => return Some(BypassReason::Cookie),
         CookiePolicy::Ignore => {}

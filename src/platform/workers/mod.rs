@@ -22,9 +22,11 @@ mod fetch;
 mod origin;
 mod respond;
 mod runtime;
+mod stream;
 
 pub use cf_cache::CfCacheStore;
 pub use convert::{from_worker_request, from_worker_response, to_worker_request, to_worker_response};
 pub use fetch::{random_picker, worker_registry, FetchTransport};
 pub use origin::{handler_origin, upstream_origin};
 pub use runtime::{js_signal, spawner, WorkersRuntime};
+pub use stream::stream_to_origin;
