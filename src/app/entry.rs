@@ -130,7 +130,11 @@ fn build_app(env: &Env) -> crate::Result<App> {
     }
     let origin_base = text_var(env, "ORIGIN").map(|o| checked_origin(&o)).transpose()?;
     let origin: Origin = match &origin_base {
-        Some(base) => upstream_origin(base.clone()),
+        // Bodies larger than any route may store stream through unbuffered.
+        Some(base) => upstream_origin(
+            base.clone(),
+            routes.rules.iter().map(|r| r.policy.max_entry_bytes).max().unwrap_or(0),
+        ),
         None => handler_origin(demo_handler),
     };
     Ok(App {
@@ -180,6 +184,7 @@ async fn stream_through(app: &App, req: &Request, rule: Option<&RouteRule>, base
                     status: resp.status_code(),
                     headers,
                     body: Vec::new(),
+                    stream: None,
                 };
                 app.responses
                     .invalidate_after_write(req.url()?.as_ref(), &written, policy)

@@ -23,6 +23,26 @@ pub struct HttpResponse {
     pub headers: Vec<(String, String)>,
     /// Response body, stored as is.
     pub body: Vec<u8>,
+    /// A body too large to hold, left streaming on the platform (then
+    /// `body` is empty): relayed once, never stored, never shared.
+    pub stream: Option<BodyStream>,
+}
+
+/// A platform's body stream, opaque to the engine (in Workers a
+/// `ReadableStream`). Equal only to itself.
+#[derive(Clone)]
+pub struct BodyStream(pub std::rc::Rc<dyn std::any::Any>);
+
+impl PartialEq for BodyStream {
+    fn eq(&self, other: &Self) -> bool {
+        std::rc::Rc::ptr_eq(&self.0, &other.0)
+    }
+}
+
+impl std::fmt::Debug for BodyStream {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("BodyStream(..)")
+    }
 }
 
 fn header_of(headers: &[(String, String)], name: &str) -> Option<String> {
@@ -74,6 +94,7 @@ impl HttpResponse {
             status,
             headers: vec![("content-type".into(), "text/plain; charset=utf-8".into())],
             body: body.as_bytes().to_vec(),
+            stream: None,
         }
     }
 }

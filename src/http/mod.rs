@@ -19,7 +19,7 @@ pub use cache_control::{cache_control, delta_seconds};
 pub use cache_status::CacheStatus;
 pub use forwarding::{strip_client_overrides, strip_hop_by_hop, CLIENT_OVERRIDES, HOP_BY_HOP};
 pub use freshness::{staleness, Freshness, FreshnessRules, Staleness};
-pub use message::{HttpRequest, HttpResponse};
+pub use message::{BodyStream, HttpRequest, HttpResponse};
 pub use origin_error::OriginError;
 pub use reason::{BypassReason, Forward, NotStored};
 pub use request::{method_is_cacheable, request_mode, RequestMode};

@@ -63,11 +63,13 @@ impl ResponseCache {
                 // Varnish's hit-for-pass. Shared: what could be stored, and
                 // server errors (a failing origin is not asked again by
                 // every waiter). Only with requests of the same variant.
-                let shareable = match f.refusal {
-                    None => true,
-                    Some(NotStored::Status) => f.response.status >= 500,
-                    Some(r) => r.shareable(),
-                };
+                // A streaming body can be read once: only its leader gets it.
+                let shareable = f.response.stream.is_none()
+                    && (match f.refusal {
+                        None => true,
+                        Some(NotStored::Status) => f.response.status >= 500,
+                        Some(r) => r.shareable(),
+                    });
                 let mine = f.variant.as_ref().map(|_| {
                     let names = vary_names(&f.response.header("vary").unwrap_or_default());
                     variant_key(key, &names, |h| req.header(h))
@@ -136,7 +138,7 @@ impl ResponseCache {
         };
         let rules = Self::rules(policy, store);
         let decision = decide_store(&facts, &rules).and_then(|f| {
-            if response.body.len() > policy.max_entry_bytes {
+            if response.stream.is_some() || response.body.len() > policy.max_entry_bytes {
                 Err(NotStored::TooLarge)
             } else if f.storage_secs().is_some_and(|s| s * 1000.0 <= upstream_age_ms as f64) {
                 Err(NotStored::TooOld)

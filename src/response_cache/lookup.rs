@@ -165,6 +165,7 @@ impl ResponseCache {
         let mut r = (*f.response).clone();
         if is_head {
             r.body.clear();
+            r.stream = None;
         }
         r.set_header(
             "cache-status",
@@ -192,6 +193,7 @@ impl ResponseCache {
             status: entry.status,
             headers: entry.headers,
             body: if is_head { Vec::new() } else { entry.body },
+            stream: None,
         };
         r.set_header("age", age.to_string());
         r.set_header("cache-status", status.to_string());

@@ -30,6 +30,7 @@ fn ok(body: &str, headers: &[(&str, &str)]) -> HttpResponse {
         status: 200,
         headers: headers.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect(),
         body: body.as_bytes().to_vec(),
+        stream: None,
     }
 }
 
@@ -684,6 +685,7 @@ fn a_waiter_never_gets_a_partial_answer() {
                 status: 206,
                 headers: vec![("content-range".into(), "bytes 0-1/10".into())],
                 body: b"01".to_vec(),
+                stream: None,
             }
         } else {
             ok("0123456789", &[])
@@ -821,6 +823,7 @@ fn waiters_share_a_failing_origins_error_but_not_a_no_store_answer() {
         status: 503,
         headers: vec![],
         body: b"overloaded".to_vec(),
+        stream: None,
     });
     assert_eq!((b.status, r.calls.get()), (503, 1), "{}", status(&b));
     let r = rig();

@@ -50,6 +50,7 @@ pub async fn from_worker_response(mut resp: Response) -> worker::Result<HttpResp
         status: resp.status_code(),
         headers: resp.headers().entries().collect(),
         body: resp.bytes().await?,
+        stream: None,
     })
 }
 
@@ -74,8 +75,15 @@ pub fn to_worker_response(r: HttpResponse) -> worker::Result<Response> {
     init.set_status(r.status);
     init.set_headers_headers(&headers);
     let null_body = matches!(r.status, 204 | 205 | 304);
+    let stream = r
+        .stream
+        .as_ref()
+        .and_then(|s| s.0.downcast_ref::<web_sys::ReadableStream>())
+        .cloned();
     let mut body = r.body;
-    let made = if null_body || body.is_empty() {
+    let made = if let (Some(stream), false) = (&stream, null_body) {
+        web_sys::Response::new_with_opt_readable_stream_and_init(Some(stream), &init)
+    } else if null_body || body.is_empty() {
         web_sys::Response::new_with_opt_str_and_init(None, &init)
     } else {
         web_sys::Response::new_with_opt_u8_array_and_init(Some(&mut body), &init)

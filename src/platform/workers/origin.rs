@@ -7,17 +7,37 @@ use std::future::Future;
 use std::rc::Rc;
 
 use futures::FutureExt;
-use worker::{Fetch, Request, Response};
+use worker::{web_sys, Fetch, Request, Response};
 
 use super::convert::{from_worker_response, to_worker_request};
-use crate::http::{strip_hop_by_hop, HttpRequest, HttpResponse, OriginError};
+use crate::http::{strip_hop_by_hop, BodyStream, HttpRequest, HttpResponse, OriginError};
 use crate::response_cache::Origin;
 
-/// The origin's answer as plain data, if a client may get it.
-async fn relayable(resp: Response) -> Result<HttpResponse, OriginError> {
+/// The origin's answer as plain data, if a client may get it. A body
+/// declared longer than `stream_above` bytes is left streaming (never held
+/// whole in the isolate's 128 MB; never stored).
+async fn relayable(resp: Response, stream_above: usize) -> Result<HttpResponse, OriginError> {
     let status = resp.status_code();
     if !(200..=599).contains(&status) {
         return Err(OriginError::BadStatus(status));
+    }
+    let declared = resp
+        .headers()
+        .get("content-length")
+        .ok()
+        .flatten()
+        .and_then(|v| v.trim().parse::<u64>().ok());
+    if declared.is_some_and(|n| n > stream_above as u64) {
+        let mut headers: Vec<(String, String)> = resp.headers().entries().collect();
+        strip_hop_by_hop(&mut headers);
+        // Past the status check, workers-rs's conversion cannot fail.
+        let raw: web_sys::Response = resp.into();
+        return Ok(HttpResponse {
+            status,
+            headers,
+            body: Vec::new(),
+            stream: raw.body().map(|b| BodyStream(Rc::new(b))),
+        });
     }
     let mut r = from_worker_response(resp)
         .await
@@ -26,8 +46,9 @@ async fn relayable(resp: Response) -> Result<HttpResponse, OriginError> {
     Ok(r)
 }
 
-/// An origin that fetches `base` + the request's path and query.
-pub fn upstream_origin(base: String) -> Origin {
+/// An origin that fetches `base` + the request's path and query; bodies
+/// declared longer than `stream_above` bytes stream through.
+pub fn upstream_origin(base: String, stream_above: usize) -> Origin {
     Rc::new(move |req: HttpRequest| {
         let base = base.clone();
         async move {
@@ -41,7 +62,7 @@ pub fn upstream_origin(base: String) -> Origin {
                 .send()
                 .await
                 .map_err(|e| OriginError::Unreachable(e.to_string()))?;
-            relayable(resp).await
+            relayable(resp, stream_above).await
         }
         .boxed_local()
     })
@@ -59,7 +80,7 @@ where
         async move {
             let wreq = to_worker_request(&req, &req.url).map_err(|e| OriginError::Handler(e.to_string()))?;
             let resp = handler(wreq).await.map_err(|e| OriginError::Handler(e.to_string()))?;
-            relayable(resp).await
+            relayable(resp, usize::MAX).await
         }
         .boxed_local()
     })
