@@ -49,6 +49,11 @@ before(async () => {
       return json(200, { page: p, user: (req.headers.cookie || "anonymous").replace(/^session=/, ""), n });
     }
     if (p === "/echo") return json(200, { headers: req.headers, n });
+    const st = p.match(/\/status\/(\d+)$/);
+    if (st) {
+      res.writeHead(Number(st[1]), { "content-type": "text/plain", "x-odd": "caf\u00e9\u00ff" });
+      return res.end("body of an odd status");
+    }
     if (p === "/status600") {
       res.writeHead(600, { "content-type": "text/plain" });
       return res.end("odd");
@@ -61,10 +66,10 @@ before(async () => {
   await new Promise((r) => origin.listen(0, "127.0.0.1", r));
   const routes = [
     { path: "/account/*", bypass: true },
-    { path: "/api/*", bypass: true },
+    { path: "/api/*", bypass: true, origin_timeout_ms: 2000 },
     { path: "/static/*", ttl: 60, key_prefix: "static", cookies: "ignore" },
     { path: "/slow/*", ttl: 1, stale_if_error: 60, origin_timeout_ms: 300, key_prefix: "slow" },
-    { path: "*", ttl: 60 },
+    { path: "*", ttl: 60, origin_timeout_ms: 2000 },
   ];
   w = await startWorker({ ORIGIN: `http://127.0.0.1:${origin.address().port}`, ROUTES: JSON.stringify(routes) });
 });
@@ -92,6 +97,19 @@ test("1. Expect: 100-continue and out-of-range origin statuses neither crash nor
   const odd = await fetch(w.url("/status600"));
   assert.equal(odd.status, 502);
   assert.match(await odd.text(), /status 600/);
+  assert.ok(await canaryIsHit(), "the cache survived");
+});
+
+test("1b. any origin status, odd header bytes: an answer every time, the cache survives", { timeout: 120_000 }, async () => {
+  await canaryIsHit();
+  for (const code of [103, 199, 204, 205, 304, 418, 599, 600, 999]) {
+    for (const prefix of ["/api", ""]) {
+      const r = await raw(w.url(`${prefix}/status/${code}`));
+      assert.ok(r.status >= 200 && r.status <= 599, `${prefix}/status/${code} -> ${r.status}`);
+      if (code >= 200 && code <= 599) assert.equal(r.status, code, `${prefix}/status/${code}`);
+      else assert.ok([502, 504].includes(r.status), `${prefix}/status/${code} -> ${r.status}`);
+    }
+  }
   assert.ok(await canaryIsHit(), "the cache survived");
 });
 

@@ -20,6 +20,9 @@ step "cargo clippy (wasm32: the core with no features, and the Worker app) -D wa
 cargo clippy -p edgecache --target wasm32-unknown-unknown -- -D warnings
 cargo clippy -p edgecache --target wasm32-unknown-unknown --features app -- -D warnings
 
+step "cargo doc (all features) -D warnings: no broken links"
+RUSTDOCFLAGS="-D warnings" cargo doc --no-deps --all-features -p edgecache -p edgecache-store
+
 step "cargo test (native, all features; doctests include the README's examples)"
 cargo test --workspace --all-features
 

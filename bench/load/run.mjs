@@ -6,6 +6,10 @@
 // requests for one cold key arrive at once (stampede), for edgecache and Hono.
 //
 //   node bench/load/run.mjs [seconds=10] [connections=32]
+//
+// EDGECACHE_BASELINE=path/to/build/index.js adds that build of edgecache
+// (e.g. an earlier commit's) to the workerd-direct table, for before/after
+// figures from one run.
 import { spawn, execFileSync } from "node:child_process";
 import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -65,15 +69,15 @@ async function wranglerDev(name, dir, vars) {
 
 const minis = [];
 /** The same Worker in workerd directly (Miniflare's API, no dev proxy). */
-async function miniflare(name, dir, vars) {
-  let scriptPath = path.join(dir, "worker.js");
+async function miniflare(name, dir, vars, script) {
+  let scriptPath = script || path.join(dir, "worker.js");
   if (dir.endsWith("hono")) {
     // Bundle the bare `hono` imports, as wrangler would.
     const out = path.join(mkdtempSync(path.join(tmpdir(), "bench-hono-")), "worker.js");
     execFileSync(path.join(root, "node_modules/.bin/esbuild"), [scriptPath, "--bundle", "--format=esm", `--outfile=${out}`], { stdio: "ignore" });
     scriptPath = out;
   }
-  if (dir.endsWith("edgecache")) scriptPath = path.join(root, "build/index.js");
+  if (dir.endsWith("edgecache") && !script) scriptPath = path.join(root, "build/index.js");
   const mf = new Miniflare({
     modules: true,
     scriptPath,
@@ -126,7 +130,11 @@ const specs = [
 console.log(`${new Date().toISOString()}; ${execFileSync("nproc", { encoding: "utf8" }).trim()} cores; node ${process.version}`);
 try {
   const direct = [];
-  for (const [n, d, v] of specs) direct.push(await miniflare(n, d, v));
+  const directSpecs = [...specs];
+  if (process.env.EDGECACHE_BASELINE) {
+    directSpecs.splice(2, 0, ["edgecache baseline (EDGECACHE_BASELINE)", path.join(here, "edgecache"), { ORIGIN: originUrl }, path.resolve(process.env.EDGECACHE_BASELINE)]);
+  }
+  for (const [n, d, v, script] of directSpecs) direct.push(await miniflare(n, d, v, script));
   await measure("workerd direct (Miniflare API)", direct);
   for (const mf of minis.splice(0)) await mf.dispose();
   const workers = [];

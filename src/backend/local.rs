@@ -13,7 +13,7 @@ use crate::primitives::error::{CacheError, Result};
 use crate::primitives::key::{KeyMaker, KeyRules};
 use crate::primitives::ttl::{Expiry, Timeout, Ttl};
 use crate::primitives::value::Value;
-use edgecache_store::{Rejected, Store, StoreLimits};
+use edgecache_store::{Rejected, Store, StoreLimits, StoreStats};
 
 /// Options of the local backend (the `options` object of its config).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -99,6 +99,11 @@ impl LocalBackend {
     /// The bounds it was built with.
     pub fn options(&self) -> LocalOptions {
         self.options
+    }
+
+    /// The store's counters, typed (the admin API's `stats` has them as JSON).
+    pub fn store_stats(&self) -> StoreStats {
+        self.store.borrow().stats()
     }
 
     /// incr/decr: the integer at `key` through `apply` (None = overflow),

@@ -1,7 +1,7 @@
 //! The one trait every cache backend implements: local memory, Redis over
 //! HTTP, memcached through a gateway, and any user type (a custom backend).
 //!
-//! # Semantics every backend shares (checked by [`crate::testkit::conformance`])
+//! # Semantics every backend shares (checked by the conformance suite, `testkit::Suite`)
 //! - Keys are user keys; the backend turns them into full keys with its
 //!   [`KeyMaker`] (prefix, version, key function) and rejects keys it cannot
 //!   store with [`CacheError::InvalidKey`].
@@ -29,6 +29,7 @@ mod tiered;
 #[cfg(feature = "app")]
 pub(crate) use config::reject_unknown_fields;
 pub use config::{BackendConfig, CachesConfig, NoSecrets, Secrets};
+pub use edgecache_store::StoreStats;
 pub use local::{LocalBackend, LocalOptions};
 pub use redis::{Picker, RedisRestBackend, RedisRestOptions};
 pub use registry::{BackendFactory, BackendRegistry};

@@ -1,4 +1,4 @@
-//! The admin HTTP API over a [`CacheService`], kept free of any platform
+//! The admin HTTP API over a [`CacheService`](crate::CacheService), kept free of any platform
 //! type: the Worker turns a request into [`AdminRequest`] and an
 //! [`AdminReply`] back into a response, so all of this is tested natively.
 //!

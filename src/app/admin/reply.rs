@@ -16,7 +16,7 @@ use crate::service::CacheService;
 pub struct AdminRequest<'a> {
     /// HTTP method as sent, e.g. `GET` or `PUT`.
     pub method: &'a str,
-    /// The path after [`ADMIN_PREFIX`], still percent-encoded.
+    /// The path after [`ADMIN_PREFIX`](super::ADMIN_PREFIX), still percent-encoded.
     pub path: &'a str,
     /// The query string without `?`, still percent-encoded.
     pub query: Option<&'a str>,

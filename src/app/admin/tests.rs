@@ -168,3 +168,35 @@ fn bodies_that_are_too_large_or_unreadable_are_refused() {
     );
     assert_eq!(checked_body(Err("reset".into())).err().map(|r| r.status), Some(400));
 }
+
+#[test]
+fn integers_past_64_bits_in_json_bodies_stay_exact() {
+    let s = service();
+    block_on(async {
+        let big = br#"{"n": 1180591620717411303424, "m": -18446744073709551617, "f": 0.1}"#;
+        let r = handle(&s, req("PUT", "keys/default/big", None, big, Some("application/json"))).await;
+        assert_eq!(r.status, 200);
+        let r = handle(&s, req("GET", "keys/default/big", None, b"", None)).await;
+        let text = String::from_utf8(r.body).unwrap();
+        assert!(text.contains("1180591620717411303424"), "{text}");
+        assert!(text.contains("-18446744073709551617"), "{text}");
+    });
+}
+
+#[test]
+fn token_comparison_is_exact_whatever_the_lengths() {
+    assert!(authorize(Some("secret"), Some("Bearer secret")).is_ok());
+    for wrong in [
+        "Bearer secre",
+        "Bearer secrets",
+        "Bearer ",
+        "Bearer \0secret",
+        "Bearer SECRET",
+    ] {
+        assert_eq!(
+            authorize(Some("secret"), Some(wrong)).unwrap_err().status,
+            401,
+            "{wrong}"
+        );
+    }
+}
