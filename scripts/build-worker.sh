@@ -4,4 +4,6 @@
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/env.sh"
 cd "$ROOT"
-worker-build --release . --features app
+# EDGECACHE_FEATURES: "app" for a deploy; the dev and test commands add
+# "selftest" (the admin API's conformance suite).
+worker-build --release . --features "${EDGECACHE_FEATURES:-app}"

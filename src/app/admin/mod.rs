@@ -23,6 +23,7 @@ mod auth;
 mod dashboard;
 mod purge;
 mod reply;
+#[cfg(feature = "selftest")]
 mod selftest;
 #[cfg(test)]
 mod tests;
@@ -35,6 +36,7 @@ pub use dashboard::{dashboard_asset, DASHBOARD_HEADERS};
 pub use reply::{
     checked_body, refuse_declared_body, AdminContext, AdminReply, AdminRequest, BackendMaker, MAX_BODY_BYTES,
 };
+#[cfg(feature = "selftest")]
 pub use selftest::selftest;
 
 use crate::primitives::error::CacheError;
@@ -112,10 +114,17 @@ async fn route(ctx: &AdminContext<'_>, req: AdminRequest<'_>) -> Result<AdminRep
             }),
         )),
         ("POST", "purge", None, None) => Ok(purge::purge(ctx, &req).await),
+        #[cfg(feature = "selftest")]
         ("POST", "selftest", None, None) => match query_param(req.query, "backend") {
             None => Ok(selftest().await),
             Some(name) => Ok(selftest::selftest_backend(ctx, &name).await),
         },
+        #[cfg(not(feature = "selftest"))]
+        ("POST", "selftest", None, None) => Ok(AdminReply::error(
+            501,
+            "unsupported",
+            "this build has no self-test: build with the selftest feature (the dev and test builds do)",
+        )),
         ("POST", "clear", Some(b), None) => cache(
             async {
                 service.using(b)?.clear().await?;
