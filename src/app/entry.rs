@@ -260,8 +260,14 @@ async fn fetch(mut req: Request, env: Env, ctx: Context) -> worker::Result<Respo
     }
     // Any other spelling of the admin prefix (`/_EDGECACHE/`, `/%5Fedgecache/`,
     // no slash) is not proxied: the origin would get the admin token.
-    let lenient = lenient_path(&path);
-    if lenient == "/_edgecache" || lenient.starts_with("/_edgecache/") {
+    let admin_like = |p: &str| p == "/_edgecache" || p.starts_with("/_edgecache/");
+    // Only a path with escapes, dots, `;`, `\\`, `//` or capitals needs the
+    // lenient form to be told apart from the admin prefix.
+    let odd = path
+        .bytes()
+        .any(|c| matches!(c, b'%' | b'.' | b';' | b'\\' | b'A'..=b'Z'))
+        || path.contains("//");
+    if admin_like(&path) || (odd && admin_like(&lenient_path(&path))) {
         let reply = AdminReply::error(
             404,
             "no_route",

@@ -29,6 +29,8 @@ pub struct RouteRule {
     /// Client forwarding headers ([`crate::http::CLIENT_OVERRIDES`]) this
     /// route still sends to the origin, lower-case.
     pub forward_headers: Vec<String>,
+    /// `pattern` lower-cased, for lenient matching (made once, not per request).
+    pub(crate) pattern_lower: String,
     /// How matching responses are cached (unused when `bypass`).
     pub policy: CachePolicy,
 }
@@ -46,6 +48,7 @@ impl Default for Routes {
         Routes {
             rules: vec![RouteRule {
                 pattern: "*".into(),
+                pattern_lower: "*".into(),
                 bypass: false,
                 strict: false,
                 forward_headers: Vec::new(),
@@ -110,6 +113,11 @@ pub fn match_path(raw: &str) -> String {
 /// that way too, or a private page gets cached.
 pub fn lenient_path(raw: &str) -> String {
     let b = raw.as_bytes();
+    // The usual path needs none of it: one copy, no decoding.
+    let plain = |c: &u8| c.is_ascii_lowercase() || c.is_ascii_digit() || matches!(c, b'/' | b'-' | b'_' | b'~');
+    if b.first() == Some(&b'/') && b.iter().all(plain) && !raw.contains("//") {
+        return raw.to_string();
+    }
     let mut decoded = Vec::with_capacity(b.len());
     let hex = |c: u8| (c as char).to_digit(16);
     let mut i = 0;
@@ -199,10 +207,11 @@ impl Routes {
     /// path's [`lenient_path`] form (its [`match_path`] form for `strict`
     /// rules).
     pub fn find(&self, path: &str) -> Option<&RouteRule> {
-        let (exact, lenient) = (match_path(path), lenient_path(path));
+        let lenient = lenient_path(path);
+        let mut exact: Option<String> = None;
         self.rules.iter().find(|r| match r.strict {
-            true => glob_match(&r.pattern, &exact),
-            false => glob_match(&r.pattern.to_lowercase(), &lenient),
+            true => glob_match(&r.pattern, exact.get_or_insert_with(|| match_path(path))),
+            false => glob_match(&r.pattern_lower, &lenient),
         })
     }
 
@@ -350,6 +359,7 @@ fn parse_rule(i: usize, v: &Json) -> Result<RouteRule> {
         }
     };
     Ok(RouteRule {
+        pattern_lower: pattern.to_lowercase(),
         pattern,
         bypass: boolean(m, "bypass")?.unwrap_or(false),
         strict: boolean(m, "strict")?.unwrap_or(false),

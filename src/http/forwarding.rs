@@ -51,13 +51,14 @@ fn nominated(headers: &[(String, String)]) -> Vec<String> {
         .collect()
 }
 
+fn listed(list: &[&str], name: &str) -> bool {
+    list.iter().any(|h| h.eq_ignore_ascii_case(name))
+}
+
 /// Removes hop-by-hop headers and those the `Connection` header names.
 pub fn strip_hop_by_hop(headers: &mut Vec<(String, String)>) {
     let named = nominated(headers);
-    headers.retain(|(k, _)| {
-        let k = k.to_ascii_lowercase();
-        !HOP_BY_HOP.contains(&k.as_str()) && !named.contains(&k)
-    });
+    headers.retain(|(k, _)| !listed(&HOP_BY_HOP, k) && !named.iter().any(|n| n.eq_ignore_ascii_case(k)));
 }
 
 /// A client's request headers as the origin may see them: no hop-by-hop
@@ -65,10 +66,7 @@ pub fn strip_hop_by_hop(headers: &mut Vec<(String, String)>) {
 /// (lower-case names).
 pub fn strip_client_overrides(headers: &mut Vec<(String, String)>, keep: &[String]) {
     strip_hop_by_hop(headers);
-    headers.retain(|(k, _)| {
-        let k = k.to_ascii_lowercase();
-        !CLIENT_OVERRIDES.contains(&k.as_str()) || keep.contains(&k)
-    });
+    headers.retain(|(k, _)| !listed(&CLIENT_OVERRIDES, k) || keep.iter().any(|h| h.eq_ignore_ascii_case(k)));
 }
 
 #[cfg(test)]

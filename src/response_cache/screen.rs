@@ -9,10 +9,13 @@ use crate::http::{BypassReason, HttpRequest};
 /// Why `req` must bypass the cache under `policy`, if it must; removes
 /// the cookies the policy ignores.
 pub(super) fn screen(req: &mut HttpRequest, policy: &CachePolicy) -> Option<BypassReason> {
-    if policy.authorization == AuthorizationPolicy::Bypass && req.header("authorization").is_some() {
+    let has = |name: &str| req.headers.iter().any(|(k, _)| k.eq_ignore_ascii_case(name));
+    if policy.authorization == AuthorizationPolicy::Bypass && has("authorization") {
         return Some(BypassReason::Authorization);
     }
-    req.header("cookie")?;
+    if !has("cookie") {
+        return None;
+    }
     match &policy.cookies {
         CookiePolicy::Bypass => return Some(BypassReason::Cookie),
         CookiePolicy::Ignore => {}
