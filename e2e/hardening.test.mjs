@@ -69,6 +69,7 @@ before(async () => {
     { path: "/api/*", bypass: true, origin_timeout_ms: 2000 },
     { path: "/static/*", ttl: 60, key_prefix: "static", cookies: "ignore" },
     { path: "/slow/*", ttl: 1, stale_if_error: 60, origin_timeout_ms: 300, key_prefix: "slow" },
+    { path: "/sorted/*", ttl: 60, sort_query: true, key_prefix: "sorted" },
     { path: "*", ttl: 60, origin_timeout_ms: 2000 },
   ];
   w = await startWorker({ ORIGIN: `http://127.0.0.1:${origin.address().port}`, ROUTES: JSON.stringify(routes) });
@@ -251,6 +252,28 @@ test("8d. config errors do not echo the offending value; an invalid ORIGIN is a 
   } finally {
     await w3.dispose();
   }
+});
+
+test("8e. decr by i64::MIN, integers past 64 bits, repeated query parameters", async () => {
+  const put = (k, body, ct) => w.admin(`keys/default/${k}`, { method: "PUT", headers: { "content-type": ct }, body });
+  assert.equal((await put("neg", "-1", "application/json")).status, 200);
+  const d = await w.admin("decr/default/neg?delta=-9223372036854775808", { method: "POST" });
+  assert.equal(d.status, 200);
+  assert.match(await d.text(), /"value":9223372036854775807/);
+  assert.equal((await put("big", '{"n": 1180591620717411303424}', "application/json")).status, 200);
+  assert.match(await (await w.admin("keys/default/big")).text(), /1180591620717411303424/);
+  // With sort_query, parameters sort by name but repeated ones keep their
+  // order: ?q=good&q=evil must not share ?q=evil&q=good's entry.
+  const a = await (await fetch(w.url("/sorted/p?q=evil&q=good"))).json();
+  const b = await fetch(w.url("/sorted/p?q=good&q=evil"));
+  const bb = await b.json();
+  assert.doesNotMatch(b.headers.get("cache-status"), /hit/);
+  assert.notEqual(a.n, bb.n);
+  const c = await fetch(w.url("/sorted/p?z=1&q=evil&q=good"));
+  await c.text();
+  const c2 = await fetch(w.url("/sorted/p?q=evil&z=1&q=good"));
+  await c2.text();
+  assert.match(c2.headers.get("cache-status"), /hit/, "other parameters still sort");
 });
 
 test("the cache survived every probe", async () => {
