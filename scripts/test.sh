@@ -20,12 +20,17 @@ step "cargo clippy (wasm32: the core with no features, and the Worker app) -D wa
 cargo clippy -p edgecache --target wasm32-unknown-unknown -- -D warnings
 cargo clippy -p edgecache --target wasm32-unknown-unknown --features app -- -D warnings
 cargo clippy -p edgecache --target wasm32-unknown-unknown --features selftest -- -D warnings
+cargo clippy -p edgecache --target wasm32-unknown-unknown --features js --tests -- -D warnings
 
 step "cargo doc (all features) -D warnings: no broken links"
 RUSTDOCFLAGS="-D warnings" cargo doc --no-deps --all-features -p edgecache -p edgecache-store
 
 step "cargo test (native, all features; doctests include the README's examples)"
 cargo test --workspace --all-features
+
+step "the js platform's runtime in Node (wasm-bindgen-test-runner)"
+CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER=wasm-bindgen-test-runner \
+  cargo test -p edgecache --target wasm32-unknown-unknown --features js --test js_runtime
 
 step "build the release Worker as deployed (features: app)"
 EDGECACHE_FEATURES=app bash scripts/build-worker.sh

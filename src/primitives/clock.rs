@@ -16,12 +16,12 @@ pub trait Clock {
 pub struct SystemClock;
 
 impl Clock for SystemClock {
-    #[cfg(all(target_arch = "wasm32", feature = "workers"))]
+    #[cfg(all(target_arch = "wasm32", any(feature = "workers", feature = "js")))]
     fn now_ms(&self) -> u64 {
         js_sys::Date::now() as u64
     }
 
-    #[cfg(not(all(target_arch = "wasm32", feature = "workers")))]
+    #[cfg(not(all(target_arch = "wasm32", any(feature = "workers", feature = "js"))))]
     fn now_ms(&self) -> u64 {
         std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)

@@ -1,6 +1,8 @@
 //! The engine's [`Runtime`] on Workers, and `waitUntil` for background work.
 
 use std::rc::Rc;
+
+pub use super::super::promise::js_signal;
 use std::time::Duration;
 
 use futures::future::LocalBoxFuture;
@@ -37,27 +39,4 @@ pub fn spawner(ctx: Option<Rc<Context>>) -> Spawner {
         Some(ctx) => ctx.wait_until(fut),
         None => wasm_bindgen_futures::spawn_local(fut),
     })
-}
-
-/// Wakes a collapsed request in its own request context: it waits on a JS
-/// promise it made, which the leading request resolves. (A Rust channel
-/// would resume it inside the leader's context, which workerd refuses.)
-pub fn js_signal() -> (Wake, LocalBoxFuture<'static, ()>) {
-    {
-        let slot: Rc<std::cell::RefCell<Option<js_sys::Function>>> = Rc::default();
-        let fill = slot.clone();
-        let promise = js_sys::Promise::new(&mut |resolve, _reject| {
-            *fill.borrow_mut() = Some(resolve);
-        });
-        let wake: Box<dyn FnOnce()> = Box::new(move || {
-            if let Some(resolve) = slot.borrow_mut().take() {
-                let _ = resolve.call0(&wasm_bindgen::JsValue::UNDEFINED);
-            }
-        });
-        let wait = async move {
-            let _ = wasm_bindgen_futures::JsFuture::from(promise).await;
-        }
-        .boxed_local();
-        (wake, wait)
-    }
 }

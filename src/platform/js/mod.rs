@@ -1,0 +1,29 @@
+//! The plain-JS platform (Node, browsers, JS Workers through wasm-bindgen;
+//! feature `js`): the engine's [`Runtime`] over `Date.now()`, `setTimeout`
+//! and promises. The npm package (issue 13) builds on it.
+
+use futures::future::LocalBoxFuture;
+
+use super::promise::{js_signal, js_sleep};
+use crate::primitives::clock::Clock;
+use crate::runtime::{Runtime, Wake};
+
+/// The JS runtime: wall-clock time, timers and promise wake-ups of the host.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct JsRuntime;
+
+impl Clock for JsRuntime {
+    fn now_ms(&self) -> u64 {
+        js_sys::Date::now() as u64
+    }
+}
+
+impl Runtime for JsRuntime {
+    fn sleep(&self, ms: u64) -> LocalBoxFuture<'static, ()> {
+        js_sleep(ms)
+    }
+
+    fn signal(&self) -> (Wake, LocalBoxFuture<'static, ()>) {
+        js_signal()
+    }
+}
