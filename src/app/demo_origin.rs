@@ -1,19 +1,33 @@
 //! The built-in origin the Worker serves when no `ORIGIN` is set, so a
 //! newcomer sees a miss and then a hit without running a server.
 
-/// A demo response: status, headers, body.
-pub struct DemoResponse {
-    /// HTTP status code.
-    pub status: u16,
-    /// Header (name, value) pairs; names lower-case.
-    pub headers: Vec<(&'static str, String)>,
-    /// Body text: JSON, HTML or plain text.
-    pub body: String,
+use crate::http::HttpResponse;
+
+/// A demo answer, before it becomes the shared [`HttpResponse`].
+struct DemoResponse {
+    status: u16,
+    headers: Vec<(&'static str, String)>,
+    body: String,
+}
+
+impl From<DemoResponse> for HttpResponse {
+    fn from(d: DemoResponse) -> Self {
+        HttpResponse {
+            status: d.status,
+            headers: d.headers.into_iter().map(|(k, v)| (k.to_string(), v)).collect(),
+            body: d.body.into_bytes(),
+            stream: None,
+        }
+    }
 }
 
 /// Answers `path` at `now_ms`. The body carries the time it was made, so a
 /// cache hit is visible: it repeats the earlier time.
-pub fn respond(path: &str, now_ms: u64) -> DemoResponse {
+pub fn respond(path: &str, now_ms: u64) -> HttpResponse {
+    answer(path, now_ms).into()
+}
+
+fn answer(path: &str, now_ms: u64) -> DemoResponse {
     let json = |body: String, extra: Vec<(&'static str, String)>| {
         let mut headers = vec![("content-type", "application/json".to_string())];
         headers.extend(extra);
@@ -78,9 +92,12 @@ mod tests {
 
     #[test]
     fn bodies_carry_the_time() {
-        let r = respond("/hello", 42);
-        assert_eq!(r.body, "{\"path\":\"/hello\",\"generated_at_ms\":42}");
-        assert!(respond("/", 7).body.contains("Generated at 7 ms"));
+        let text = |r: HttpResponse| String::from_utf8(r.body).unwrap();
+        assert_eq!(
+            text(respond("/hello", 42)),
+            "{\"path\":\"/hello\",\"generated_at_ms\":42}"
+        );
+        assert!(text(respond("/", 7)).contains("Generated at 7 ms"));
         assert_eq!(respond("/status/404", 1).status, 404);
         assert!(respond("/cookie", 1).headers.iter().any(|(k, _)| *k == "set-cookie"));
     }
@@ -99,7 +116,7 @@ mod tests {
             assert!(respond(path, 1).body.is_empty(), "{path}");
         }
         let r = respond("/a\u{1}\"b", 7);
-        let v: serde_json::Value = serde_json::from_str(&r.body).unwrap();
+        let v: serde_json::Value = serde_json::from_slice(&r.body).unwrap();
         assert_eq!(v["path"], "/a\u{1}\"b");
     }
 }

@@ -6,14 +6,14 @@ use std::cell::RefCell;
 use std::collections::BTreeMap;
 use std::rc::Rc;
 
-use worker::{console_error, event, Context, Env, Headers, Method, Request, Response};
+use worker::{console_error, event, Context, Env, Method, Request, Response};
 
 use crate::app::admin::{self, AdminContext, AdminReply, AdminRequest, ADMIN_PREFIX};
 use crate::app::demo_origin;
 use crate::app::routes::{lenient_path, RouteRule, Routes};
 use crate::backend::BackendRegistry;
 use crate::backend::{CachesConfig, Secrets};
-use crate::http::{strip_client_overrides, BypassReason, HttpResponse};
+use crate::http::{strip_client_overrides, BypassReason, HttpRequest, HttpResponse};
 use crate::platform::workers::{
     from_worker_request, handler_origin, spawner, stream_to_origin, to_worker_response, upstream_origin,
     worker_registry, CfCacheStore, WorkersRuntime,
@@ -65,12 +65,7 @@ fn text_var(env: &Env, name: &str) -> Option<String> {
 /// the dev setup also exercises the handler path of `@Cache`
 /// (`workers::handler_origin`).
 async fn demo_handler(req: Request) -> worker::Result<Response> {
-    let r = demo_origin::respond(&req.path(), WorkersRuntime.now_ms());
-    let headers = Headers::new();
-    for (k, v) in &r.headers {
-        headers.append(k, v)?;
-    }
-    Ok(Response::ok(r.body)?.with_status(r.status).with_headers(headers))
+    to_worker_response(demo_origin::respond(&req.path(), WorkersRuntime.now_ms()))
 }
 
 fn build_app(env: &Env) -> crate::Result<App> {
@@ -302,13 +297,8 @@ async fn fetch(mut req: Request, env: Env, ctx: Context) -> worker::Result<Respo
 }
 
 async fn handle_admin(app: &App, mut req: Request, rest: &str) -> worker::Result<Response> {
-    if let Some((content_type, body)) = admin::dashboard_asset(req.method().as_ref(), rest) {
-        let headers = Headers::new();
-        headers.set("content-type", content_type)?;
-        for (k, v) in admin::DASHBOARD_HEADERS {
-            headers.set(k, v)?;
-        }
-        return Ok(Response::ok(body)?.with_headers(headers));
+    if let Some(page) = admin::dashboard_asset(req.method().as_ref(), rest) {
+        return to_worker_response(page);
     }
     let auth = req.headers().get("authorization")?;
     let reply =
@@ -316,8 +306,6 @@ async fn handle_admin(app: &App, mut req: Request, rest: &str) -> worker::Result
             Err(r) => r,
             Ok(()) => 'reply: {
                 let url = req.url()?;
-                let method = req.method().to_string();
-                let content_type = req.headers().get("content-type")?;
                 let declared = req.headers().get("content-length")?;
                 if let Some(r) = admin::refuse_declared_body(declared.as_deref()) {
                     break 'reply r;
@@ -325,6 +313,12 @@ async fn handle_admin(app: &App, mut req: Request, rest: &str) -> worker::Result
                 let body = match admin::checked_body(req.bytes().await.map_err(|e| e.to_string())) {
                     Ok(b) => b,
                     Err(r) => break 'reply r,
+                };
+                let mut http = HttpRequest {
+                    method: req.method().to_string(),
+                    url: url.to_string(),
+                    headers: req.headers().entries().collect(),
+                    body,
                 };
                 let base = url.origin().ascii_serialization();
                 let make =
@@ -344,15 +338,7 @@ async fn handle_admin(app: &App, mut req: Request, rest: &str) -> worker::Result
                         responses: Some((&app.responses, &app.routes)),
                         selftest: Some((&make, Rc::new(WorkersRuntime))),
                     },
-                    AdminRequest {
-                        method: &method,
-                        path: rest,
-                        query: url.query(),
-                        content_type: content_type.as_deref(),
-                        authorization: auth.as_deref(),
-                        body,
-                        base_url: &base,
-                    },
+                    AdminRequest::from_http(&mut http, rest, &base),
                 )
                 .await
             }
@@ -360,16 +346,7 @@ async fn handle_admin(app: &App, mut req: Request, rest: &str) -> worker::Result
     admin_response(reply)
 }
 
-/// An admin reply as a response: JSON or bytes, never cached, no sniffing.
+/// An admin reply as a response.
 fn admin_response(reply: AdminReply) -> worker::Result<Response> {
-    let headers = Headers::new();
-    headers.set("content-type", reply.content_type)?;
-    headers.set("cache-control", "no-store")?;
-    headers.set("x-content-type-options", "nosniff")?;
-    if let Some(k) = &reply.full_key {
-        headers.set("x-edgecache-key", &admin::key_header_value(k))?;
-    }
-    Ok(Response::from_bytes(reply.body)?
-        .with_status(reply.status)
-        .with_headers(headers))
+    to_worker_response(reply.into_http())
 }

@@ -1,11 +1,25 @@
 //! The dashboard (`www/`), served from the Worker at the admin prefix.
 
+use crate::http::HttpResponse;
+
 /// The dashboard (`www/`), compiled in. The page holds no data and needs no
 /// token; its calls to the API send the token the user types.
-pub fn dashboard_asset(method: &str, path: &str) -> Option<(&'static str, &'static str)> {
+pub fn dashboard_asset(method: &str, path: &str) -> Option<HttpResponse> {
     if method != "GET" {
         return None;
     }
+    let (content_type, body) = file(path)?;
+    let mut headers = vec![("content-type".to_string(), content_type.to_string())];
+    headers.extend(DASHBOARD_HEADERS.iter().map(|(k, v)| (k.to_string(), v.to_string())));
+    Some(HttpResponse {
+        status: 200,
+        headers,
+        body: body.as_bytes().to_vec(),
+        stream: None,
+    })
+}
+
+fn file(path: &str) -> Option<(&'static str, &'static str)> {
     match path {
         "" | "index.html" => Some(("text/html; charset=utf-8", include_str!("../../../www/index.html"))),
         "dashboard.js" => Some((

@@ -6,6 +6,7 @@ use serde_json::json;
 
 use crate::app::routes::Routes;
 use crate::backend::CacheBackend;
+use crate::http::{HttpRequest, HttpResponse};
 use crate::primitives::error::CacheError;
 use crate::primitives::value::Value;
 use crate::response_cache::ResponseCache;
@@ -28,6 +29,30 @@ pub struct AdminRequest<'a> {
     pub body: Vec<u8>,
     /// `scheme://host` of the request, to resolve relative purge URLs.
     pub base_url: &'a str,
+}
+
+impl<'a> AdminRequest<'a> {
+    /// The admin view of a request in the shared type: `path` is what
+    /// follows the admin prefix; the body moves out of `req`.
+    pub fn from_http(req: &'a mut HttpRequest, path: &'a str, base_url: &'a str) -> Self {
+        let body = std::mem::take(&mut req.body);
+        let req: &'a HttpRequest = req;
+        let header = |name: &str| {
+            req.headers
+                .iter()
+                .find(|(k, _)| k.eq_ignore_ascii_case(name))
+                .map(|(_, v)| v.as_str())
+        };
+        AdminRequest {
+            method: &req.method,
+            path,
+            query: req.url.split_once('?').map(|(_, q)| q.split('#').next().unwrap_or(q)),
+            content_type: header("content-type"),
+            authorization: header("authorization"),
+            body,
+            base_url,
+        }
+    }
 }
 
 /// Builds a fresh instance of a configured backend under another key prefix.
@@ -93,6 +118,25 @@ pub fn checked_body(read: Result<Vec<u8>, String>) -> Result<Vec<u8>, AdminReply
 }
 
 impl AdminReply {
+    /// The reply as the shared response type: JSON or bytes, never cached,
+    /// no sniffing, the full key (when there is one) in `x-edgecache-key`.
+    pub fn into_http(self) -> HttpResponse {
+        let mut headers = vec![
+            ("content-type".to_string(), self.content_type.to_string()),
+            ("cache-control".to_string(), "no-store".to_string()),
+            ("x-content-type-options".to_string(), "nosniff".to_string()),
+        ];
+        if let Some(k) = &self.full_key {
+            headers.push(("x-edgecache-key".to_string(), super::key_header_value(k)));
+        }
+        HttpResponse {
+            status: self.status,
+            headers,
+            body: self.body,
+            stream: None,
+        }
+    }
+
     pub(super) fn json(status: u16, v: serde_json::Value) -> Self {
         AdminReply {
             status,
