@@ -1,6 +1,6 @@
 //! Property test: every pure function that request or response data reaches
 //! (header parsing, storability, Vary, forwarding filters, route matching,
-//! the entry and value codecs, the admin API, the whole engine) is fed
+//! the entry and value codecs, every serializer's decoder, the admin API, the whole engine) is fed
 //! arbitrary bytes, statuses and sizes, and must never panic: in a Worker a
 //! panic aborts the wasm instance and wipes every cached entry.
 
