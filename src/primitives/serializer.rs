@@ -17,6 +17,18 @@
 //! Every decoder reads edgecache's framed values too, and never guesses: bytes
 //! it cannot decode come back as [`Value::Bytes`] or as a [`CacheError::Corrupt`]
 //! saying why.
+//!
+//! ```
+//! use edgecache::{Serializer, Value};
+//!
+//! // What Ellar writes for cache.set("k", "hi") and cache.set("n", 7):
+//! let hi = Serializer::Pickle.encode(&Value::from("hi")).unwrap();
+//! assert!(hi.starts_with(b"\x80"));
+//! assert_eq!(Serializer::Pickle.decode(&hi).unwrap(), Value::from("hi"));
+//! assert_eq!(Serializer::Pickle.encode(&Value::from(7)).unwrap(), b"7");
+//! // A config names it: {"backend": "redis", "options": {"serializer": "pickle", …}}
+//! assert_eq!(Serializer::from_name("pickle"), Some(Serializer::Pickle));
+//! ```
 
 use std::collections::BTreeMap;
 use std::str::FromStr;
