@@ -60,12 +60,12 @@ else
   done
 fi
 
-step "Ellar in .tools/venv (the reference for key compatibility)"
-if [ -x .tools/venv/bin/python ] && .tools/venv/bin/python -c 'import ellar.cache' 2>/dev/null; then
+step "Ellar and redis-py in .tools/venv (the reference for keys and the pickle format)"
+if [ -x .tools/venv/bin/python ] && .tools/venv/bin/python -c 'import ellar.cache, redis' 2>/dev/null; then
   echo "present"
 else
-  python3 -m venv .tools/venv
-  .tools/venv/bin/pip install -q ellar==0.9.5
+  [ -x .tools/venv/bin/python ] || python3 -m venv .tools/venv
+  .tools/venv/bin/pip install -q ellar==0.9.5 redis==8.1.0
 fi
 
 echo

@@ -30,6 +30,7 @@ pub use backend::{
 pub use primitives::clock::{Clock, ManualClock, SystemClock};
 pub use primitives::error::{CacheError, Result};
 pub use primitives::key::{default_key_func, KeyFunc, KeyMaker, KeyRules};
+pub use primitives::serializer::Serializer;
 pub use primitives::ttl::{Expiry, Timeout, Ttl};
 pub use primitives::value::Value;
 pub use response_cache::{CachePolicy, ResponseCache};

@@ -1,6 +1,6 @@
 //! Property test: every pure function that request or response data reaches
 //! (header parsing, storability, Vary, forwarding filters, route matching,
-//! the entry and value codecs, the admin API, the whole engine) is fed
+//! the entry and value codecs, every serializer's decoder, the admin API, the whole engine) is fed
 //! arbitrary bytes, statuses and sizes, and must never panic: in a Worker a
 //! panic aborts the wasm instance and wipes every cached entry.
 
@@ -15,7 +15,7 @@ use edgecache::http::{
 };
 use edgecache::response_cache::{BackendStore, CachePolicy, CachedResponse, Io, Origin, ResponseStore};
 use edgecache::runtime::ManualRuntime;
-use edgecache::{CacheService, LocalBackend, ResponseCache, Timeout, Value};
+use edgecache::{CacheService, LocalBackend, ResponseCache, Serializer, Timeout, Value};
 use futures::executor::block_on;
 use futures::FutureExt;
 
@@ -163,6 +163,67 @@ fn route_matching_and_codecs_take_any_input() {
         let mut framed = b"\x1eEC1".to_vec();
         framed.extend_from_slice(&raw);
         let _ = Value::decode(&framed);
+    }
+}
+
+#[test]
+fn every_serializer_decodes_any_bytes() {
+    const SERIALIZERS: [Serializer; 4] = [
+        Serializer::Framed,
+        Serializer::Pickle,
+        Serializer::Json,
+        Serializer::Raw,
+    ];
+    // Opcodes of every pickle protocol, and bytes that make lengths large.
+    const OPS: &[u8] = b"(.0125NIJKLMFGSTUVXBCabcdeghijloqprstu}])\x80\x81\x82\x83\x84\x85\x86\x87\x88\x89\x8a\x8b\x8c\x8d\x8e\x8f\x90\x91\x92\x93\x94\x95\x96\x97\x98\xff\x7f\x00\n";
+    let mut r = Rng(17);
+    let samples: Vec<Vec<u8>> = [
+        Value::Json(serde_json::json!([1, 2.5, "ü", {"a": [null, true]}, [[[]]]])),
+        Value::Json(serde_json::json!({"k": "v", "n": 12345678901234567890_u64})),
+        Value::Bytes(vec![0, 0x80, 0xff]),
+        Value::from("text"),
+    ]
+    .iter()
+    .flat_map(|v| SERIALIZERS.map(|s| s.encode(v).unwrap_or_default()))
+    .collect();
+    for i in 0..60_000u64 {
+        let raw = match i % 4 {
+            0 => r.bytes(80),
+            1 => {
+                // A pickle header, then opcodes and random arguments.
+                let mut p = vec![0x80, 2 + r.below(4) as u8];
+                for _ in 0..r.below(40) {
+                    p.push(OPS[r.below(OPS.len() as u64) as usize]);
+                    if r.below(2) == 0 {
+                        p.extend(r.bytes(3));
+                    }
+                }
+                p
+            }
+            _ => {
+                // A valid value, truncated or with bytes changed.
+                let mut p = samples[r.below(samples.len() as u64) as usize].clone();
+                if !p.is_empty() {
+                    for _ in 0..=r.below(3) {
+                        let at = r.below(p.len() as u64) as usize;
+                        p[at] = match r.below(2) {
+                            0 => OPS[r.below(OPS.len() as u64) as usize],
+                            _ => r.next() as u8,
+                        };
+                    }
+                    if r.below(3) == 0 {
+                        p.truncate(r.below(p.len() as u64) as usize);
+                    }
+                }
+                p
+            }
+        };
+        for s in SERIALIZERS {
+            if let Ok(v) = s.decode(&raw) {
+                // Whatever decodes encodes again (or is refused cleanly).
+                let _ = s.encode(&v);
+            }
+        }
     }
 }
 

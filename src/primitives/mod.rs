@@ -4,5 +4,6 @@
 pub mod clock;
 pub mod error;
 pub mod key;
+pub mod serializer;
 pub mod ttl;
 pub mod value;

@@ -13,7 +13,9 @@
 //!
 //! Options: `url` (required), `read_urls` (list), `token_secret` (name of
 //! the Worker secret holding the bearer token), `timeout_ms` (default 2000),
-//! `max_value_bytes` (default 1 MiB), `read_your_writes_ms` (default 2000).
+//! `max_value_bytes` (default 1 MiB), `read_your_writes_ms` (default 2000),
+//! `serializer` (`framed`, the default; `pickle`, `json` or `raw`: see
+//! [`crate::primitives::serializer`]).
 
 use std::cell::Cell;
 use std::collections::HashMap;
@@ -245,7 +247,7 @@ impl RedisRestBackend {
             self.command(false, &["DEL".into(), full.into()]).await?;
             return Ok(false);
         }
-        let bytes = value.encode();
+        let bytes = self.options.serializer.encode(&value)?;
         self.check_size(key, &bytes)?;
         let args = Self::set_args(&full, bytes, Self::px(expiry, 0), nx);
         Ok(self.command(false, &args).await? != Reply::Nil)
@@ -339,7 +341,7 @@ impl CacheBackend for RedisRestBackend {
         let full = self.make_key(key, version)?;
         match self.command(true, &["GET".into(), full.into()]).await? {
             Reply::Nil => Ok(None),
-            Reply::Bytes(b) => Value::decode(&b).map(Some),
+            Reply::Bytes(b) => self.options.serializer.decode(&b).map(Some),
             other => Err(CacheError::Corrupt(format!("GET replied {other:?}"))),
         }
     }
@@ -351,9 +353,10 @@ impl CacheBackend for RedisRestBackend {
             .await?;
         match reply {
             Reply::Array(items) => match items.as_slice() {
-                [Reply::Bytes(b), Reply::Int(ms), ..] => {
-                    Ok(Some((Value::decode(b)?, (*ms >= 0).then(|| *ms as f64 / 1000.0))))
-                }
+                [Reply::Bytes(b), Reply::Int(ms), ..] => Ok(Some((
+                    self.options.serializer.decode(b)?,
+                    (*ms >= 0).then(|| *ms as f64 / 1000.0),
+                ))),
                 [Reply::Nil, ..] | [] => Ok(None),
                 other => Err(CacheError::Corrupt(format!("GET+PTTL replied {other:?}"))),
             },
@@ -439,7 +442,7 @@ impl CacheBackend for RedisRestBackend {
         let mut out = HashMap::new();
         for (k, item) in keys.iter().zip(items) {
             if let Reply::Bytes(b) = item {
-                out.insert(k.to_string(), Value::decode(&b)?);
+                out.insert(k.to_string(), self.options.serializer.decode(&b)?);
             }
         }
         Ok(out)
@@ -456,7 +459,10 @@ impl CacheBackend for RedisRestBackend {
                 commands.push(vec![Arg::from("DEL"), full.into()]);
                 continue;
             }
-            let bytes = v.encode();
+            let Ok(bytes) = self.options.serializer.encode(&v) else {
+                failed.push(k);
+                continue;
+            };
             if self.check_size(&k, &bytes).is_err() {
                 failed.push(k);
                 continue;
@@ -606,6 +612,7 @@ mod tests {
             timeout_ms: 5_000,
             max_value_bytes: 1 << 20,
             read_your_writes_ms: 2_000,
+            serializer: Default::default(),
         };
         let turn = Rc::new(Cell::new(0usize));
         let pick: Picker = Rc::new(move |n| {
@@ -738,5 +745,12 @@ mod tests {
             (o.url.as_str(), o.read_urls[0].as_str(), o.token.as_deref()),
             ("http://127.0.0.1:1", "http://127.0.0.1:2", Some("t"))
         );
+        assert_eq!(o.serializer, crate::primitives::serializer::Serializer::Framed);
+        c.options.insert("serializer".into(), json!("pickle"));
+        let o = RedisRestOptions::from_config(&c, &s).unwrap();
+        assert_eq!(o.serializer, crate::primitives::serializer::Serializer::Pickle);
+        c.options.insert("serializer".into(), json!("yaml"));
+        let e = RedisRestOptions::from_config(&c, &s).unwrap_err().to_string();
+        assert!(e.contains("shared.options.serializer") && e.contains("pickle"), "{e}");
     }
 }

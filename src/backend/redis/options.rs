@@ -4,6 +4,7 @@ use serde_json::Value as Json;
 
 use crate::backend::{BackendConfig, Secrets};
 use crate::primitives::error::{CacheError, Result};
+use crate::primitives::serializer::Serializer;
 
 /// Settings of a Redis REST backend.
 #[derive(Clone, Debug, PartialEq)]
@@ -20,6 +21,9 @@ pub struct RedisRestOptions {
     pub max_value_bytes: usize,
     /// For this many ms after this isolate's last write, reads go to the leader (default 2000).
     pub read_your_writes_ms: u64,
+    /// How values are stored (default [`Serializer::Framed`]; `pickle` for
+    /// Ellar/Django, `json` for `@upstash/redis`, `raw` for bytes).
+    pub serializer: Serializer,
 }
 
 impl RedisRestOptions {
@@ -32,7 +36,17 @@ impl RedisRestOptions {
             "timeout_ms",
             "max_value_bytes",
             "read_your_writes_ms",
+            "serializer",
         ])?;
+        let serializer = match c.str_option("serializer")? {
+            None => Serializer::default(),
+            Some(name) => Serializer::from_name(&name).ok_or_else(|| {
+                CacheError::config(
+                    format!("{}.options.serializer", c.name),
+                    format!("must be one of {}", Serializer::NAMES.join(", ")),
+                )
+            })?,
+        };
         let url = c.str_option("url")?.ok_or_else(|| {
             CacheError::config(
                 format!("{}.options.url", c.name),
@@ -77,6 +91,7 @@ impl RedisRestOptions {
                     ))
                 }
             },
+            serializer,
         })
     }
 }
