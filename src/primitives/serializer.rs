@@ -30,14 +30,13 @@
 //! assert_eq!(Serializer::from_name("pickle"), Some(Serializer::Pickle));
 //! ```
 
+#[cfg(feature = "pickle")]
 use std::collections::BTreeMap;
 use std::str::FromStr;
 
-use serde_json::Value as Json;
-use serde_pickle::{HashableValue, Value as Py};
-
 use crate::primitives::error::{CacheError, Result};
 use crate::primitives::value::{Value, MAGIC};
+use serde_json::Value as Json;
 
 /// How values are stored by a remote backend.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -56,11 +55,13 @@ pub enum Serializer {
 
 /// Deepest nesting of lists and dicts a pickle may hold (deeper is an error,
 /// so reading it never exhausts the stack).
+#[cfg(feature = "pickle")]
 pub const MAX_PICKLE_DEPTH: u32 = 128;
 
 /// Most values a pickle may expand to, counting each use of a shared (memo)
 /// value again: more is an error, so a small pickle that refers to its parts
 /// over and over cannot take all memory.
+#[cfg(feature = "pickle")]
 pub const MAX_PICKLE_VALUES: u64 = 1_000_000;
 
 impl Serializer {
@@ -205,399 +206,434 @@ fn python_int(raw: &[u8]) -> Result<Option<serde_json::Number>> {
         .map_err(|e| CacheError::Corrupt(format!("integer does not parse: {e}")))
 }
 
-fn encode_pickle(value: &Value) -> Result<Vec<u8>> {
-    let py = match value {
-        // Ellar and Django store ints unpickled, so INCR works on the server.
-        Value::Json(Json::Number(n)) if integer_text(n).is_some() => return Ok(n.to_string().into_bytes()),
-        Value::Json(v) => json_to_py(v)?,
-        Value::Bytes(b) => Py::Bytes(b.clone()),
-    };
-    serde_pickle::value_to_vec(&py, serde_pickle::SerOptions::new())
-        .map_err(|e| CacheError::Corrupt(format!("cannot pickle value: {e}")))
-}
+/// The pickle codec, behind the `pickle` feature: serde-pickle and
+/// num-bigint add about 60 KB gzip to the wasm, which a deploy that does
+/// not share a cache with Python need not carry.
+#[cfg(feature = "pickle")]
+mod pickle {
+    use super::*;
+    use serde_pickle::{HashableValue, Value as Py};
 
-fn json_to_py(v: &Json) -> Result<Py> {
-    Ok(match v {
-        Json::Null => Py::None,
-        Json::Bool(b) => Py::Bool(*b),
-        Json::Number(n) => match (n.as_i64(), integer_text(n)) {
-            (Some(i), _) => Py::I64(i),
-            (None, Some(text)) => Py::Int(
-                num_bigint::BigInt::from_str(&text)
-                    .map_err(|e| CacheError::Corrupt(format!("integer {text} does not parse: {e}")))?,
-            ),
-            (None, None) => Py::F64(
-                n.as_f64()
-                    .ok_or_else(|| CacheError::Corrupt(format!("number {n} is not a float")))?,
-            ),
-        },
-        Json::String(s) => Py::String(s.clone()),
-        Json::Array(a) => Py::List(a.iter().map(json_to_py).collect::<Result<_>>()?),
-        Json::Object(m) => {
-            let mut d = BTreeMap::new();
-            for (k, v) in m {
-                d.insert(HashableValue::String(k.clone()), json_to_py(v)?);
-            }
-            Py::Dict(d)
-        }
-    })
-}
-
-fn decode_pickle(raw: &[u8]) -> Result<Value> {
-    check_pickle(raw)?;
-    let py = serde_pickle::value_from_slice(raw, serde_pickle::DeOptions::new())
-        .map_err(|e| CacheError::Corrupt(format!("pickle does not parse: {e}")))?;
-    match py {
-        Py::Bytes(b) => Ok(Value::Bytes(b)),
-        other => py_to_json(other).map(Value::Json),
-    }
-}
-
-fn unsupported(what: &str) -> CacheError {
-    CacheError::Corrupt(format!(
-        "pickled value holds {what}, which edgecache does not read (it reads None, bool, int, float, str, \
-         bytes, list, tuple and dict, with bytes only at the top level)"
-    ))
-}
-
-fn py_to_json(v: Py) -> Result<Json> {
-    Ok(match v {
-        Py::None => Json::Null,
-        Py::Bool(b) => Json::Bool(b),
-        Py::I64(i) => Json::from(i),
-        Py::Int(i) => Json::Number(
-            serde_json::Number::from_str(&i.to_string())
-                .map_err(|e| CacheError::Corrupt(format!("integer does not parse: {e}")))?,
-        ),
-        Py::F64(f) => {
-            Json::Number(serde_json::Number::from_f64(f).ok_or_else(|| unsupported(&format!("the float {f}")))?)
-        }
-        Py::String(s) => Json::String(s),
-        Py::Bytes(_) => return Err(unsupported("bytes inside a list or dict")),
-        Py::List(items) | Py::Tuple(items) => Json::Array(items.into_iter().map(py_to_json).collect::<Result<_>>()?),
-        Py::Set(_) => return Err(unsupported("a set")),
-        Py::FrozenSet(_) => return Err(unsupported("a frozenset")),
-        Py::Dict(d) => {
-            let mut m = serde_json::Map::new();
-            for (k, v) in d {
-                let HashableValue::String(k) = k else {
-                    return Err(unsupported(&format!("a dict key of type {}", hashable_type(&k))));
-                };
-                m.insert(k, py_to_json(v)?);
-            }
-            Json::Object(m)
-        }
-    })
-}
-
-fn hashable_type(k: &HashableValue) -> &'static str {
-    match k {
-        HashableValue::None => "NoneType",
-        HashableValue::Bool(_) => "bool",
-        HashableValue::I64(_) | HashableValue::Int(_) => "int",
-        HashableValue::F64(_) => "float",
-        HashableValue::Bytes(_) => "bytes",
-        HashableValue::String(_) => "str",
-        HashableValue::Tuple(_) => "tuple",
-        HashableValue::FrozenSet(_) => "frozenset",
-    }
-}
-
-/// One item on the checker's stack: how deeply nested it is, and its text
-/// when it is a short string (the operands of `STACK_GLOBAL`).
-#[derive(Clone, Default)]
-struct Item {
-    depth: u32,
-    /// Values it expands to, itself included.
-    values: u64,
-    text: Option<String>,
-}
-
-/// Walks a pickle's opcodes without building anything, and refuses what is not
-/// plain data before `serde_pickle` sees it: any reference to a Python global
-/// (a class, a function; named in the error) except the builtins plain data is
-/// spelled with (`set`, `frozenset`, `bytearray`, and `_codecs.encode` for bytes in
-/// protocols 0 to 2), any object construction (`NEWOBJ`, `BUILD`, …: what
-/// `serde_pickle` would otherwise turn into a dict), persistent ids, the
-/// extension registry, out-of-band buffers, lengths past the end of the input,
-/// and nesting deeper than [`MAX_PICKLE_DEPTH`].
-fn check_size(item: &Item) -> Result<()> {
-    if item.depth > MAX_PICKLE_DEPTH {
-        return Err(CacheError::Corrupt(format!(
-            "pickled value is nested deeper than {MAX_PICKLE_DEPTH} levels"
-        )));
-    }
-    if item.values > MAX_PICKLE_VALUES {
-        return Err(CacheError::Corrupt(format!(
-            "pickled value expands to more than {MAX_PICKLE_VALUES} values"
-        )));
-    }
-    Ok(())
-}
-
-fn check_pickle(raw: &[u8]) -> Result<()> {
-    let corrupt = |m: &str| CacheError::Corrupt(format!("pickle does not parse: {m}"));
-    let mut pos = 0usize;
-    let mut stack: Vec<Item> = Vec::new();
-    let mut marks: Vec<usize> = Vec::new();
-    let mut memo: BTreeMap<u64, Item> = BTreeMap::new();
-    let mut last_global = String::from("an object");
-
-    macro_rules! take {
-        ($n:expr) => {{
-            let n: usize = $n;
-            if raw.len() - pos < n {
-                return Err(corrupt("truncated"));
-            }
-            let s = &raw[pos..pos + n];
-            pos += n;
-            s
-        }};
-    }
-    macro_rules! uint {
-        ($n:expr) => {{
-            take!($n).iter().rev().fold(0u64, |acc, b| (acc << 8) | u64::from(*b))
-        }};
-    }
-    macro_rules! read_line {
-        () => {{
-            let rest = &raw[pos..];
-            let end = rest
-                .iter()
-                .position(|b| *b == b'\n')
-                .ok_or_else(|| corrupt("truncated line"))?;
-            pos += end + 1;
-            &rest[..end]
-        }};
-    }
-    macro_rules! pop {
-        () => {
-            match stack.pop() {
-                Some(i) if marks.last().is_none_or(|m| stack.len() >= *m) => i,
-                _ => return Err(corrupt("stack underflow")),
-            }
+    pub(super) fn encode_pickle(value: &Value) -> Result<Vec<u8>> {
+        let py = match value {
+            // Ellar and Django store ints unpickled, so INCR works on the server.
+            Value::Json(Json::Number(n)) if integer_text(n).is_some() => return Ok(n.to_string().into_bytes()),
+            Value::Json(v) => json_to_py(v)?,
+            Value::Bytes(b) => Py::Bytes(b.clone()),
         };
+        serde_pickle::value_to_vec(&py, serde_pickle::SerOptions::new())
+            .map_err(|e| CacheError::Corrupt(format!("cannot pickle value: {e}")))
     }
-    macro_rules! pop_mark {
-        () => {{
-            let m = marks.pop().ok_or_else(|| corrupt("no mark"))?;
-            if m > stack.len() {
-                return Err(corrupt("stack underflow"));
-            }
-            let items = stack.split_off(m);
-            (
-                items.iter().map(|i| i.depth).max().unwrap_or(0),
-                items.iter().fold(0u64, |n, i| n.saturating_add(i.values)),
-            )
-        }};
-    }
-    macro_rules! push {
-        ($depth:expr, $values:expr) => {{
-            let item = Item {
-                depth: $depth,
-                values: $values,
-                text: None,
-            };
-            check_size(&item)?;
-            stack.push(item);
-        }};
-    }
-    macro_rules! grow_top {
-        (($depth:expr, $values:expr)) => {{
-            let (depth, values): (u32, u64) = ($depth, $values);
-            let top = stack.last_mut().ok_or_else(|| corrupt("stack underflow"))?;
-            top.depth = top.depth.max(depth + 1);
-            top.values = top.values.saturating_add(values);
-            check_size(top)?;
-        }};
-    }
-    let allowed = |module: &str, name: &str| {
-        matches!(
-            (module, name),
-            ("builtins" | "__builtin__", "set" | "frozenset" | "bytearray") | ("_codecs", "encode")
-        )
-    };
 
-    loop {
-        let op = take!(1)[0];
-        match op {
-            b'.' => return Ok(()),
-            0x80 => {
-                take!(1);
+    fn json_to_py(v: &Json) -> Result<Py> {
+        Ok(match v {
+            Json::Null => Py::None,
+            Json::Bool(b) => Py::Bool(*b),
+            Json::Number(n) => match (n.as_i64(), integer_text(n)) {
+                (Some(i), _) => Py::I64(i),
+                (None, Some(text)) => Py::Int(
+                    num_bigint::BigInt::from_str(&text)
+                        .map_err(|e| CacheError::Corrupt(format!("integer {text} does not parse: {e}")))?,
+                ),
+                (None, None) => Py::F64(
+                    n.as_f64()
+                        .ok_or_else(|| CacheError::Corrupt(format!("number {n} is not a float")))?,
+                ),
+            },
+            Json::String(s) => Py::String(s.clone()),
+            Json::Array(a) => Py::List(a.iter().map(json_to_py).collect::<Result<_>>()?),
+            Json::Object(m) => {
+                let mut d = BTreeMap::new();
+                for (k, v) in m {
+                    d.insert(HashableValue::String(k.clone()), json_to_py(v)?);
+                }
+                Py::Dict(d)
             }
-            0x95 => {
-                take!(8);
+        })
+    }
+
+    pub(super) fn decode_pickle(raw: &[u8]) -> Result<Value> {
+        check_pickle(raw)?;
+        let py = serde_pickle::value_from_slice(raw, serde_pickle::DeOptions::new())
+            .map_err(|e| CacheError::Corrupt(format!("pickle does not parse: {e}")))?;
+        match py {
+            Py::Bytes(b) => Ok(Value::Bytes(b)),
+            other => py_to_json(other).map(Value::Json),
+        }
+    }
+
+    fn unsupported(what: &str) -> CacheError {
+        CacheError::Corrupt(format!(
+            "pickled value holds {what}, which edgecache does not read (it reads None, bool, int, float, str, \
+             bytes, list, tuple and dict, with bytes only at the top level)"
+        ))
+    }
+
+    fn py_to_json(v: Py) -> Result<Json> {
+        Ok(match v {
+            Py::None => Json::Null,
+            Py::Bool(b) => Json::Bool(b),
+            Py::I64(i) => Json::from(i),
+            Py::Int(i) => Json::Number(
+                serde_json::Number::from_str(&i.to_string())
+                    .map_err(|e| CacheError::Corrupt(format!("integer does not parse: {e}")))?,
+            ),
+            Py::F64(f) => {
+                Json::Number(serde_json::Number::from_f64(f).ok_or_else(|| unsupported(&format!("the float {f}")))?)
             }
-            b'(' => marks.push(stack.len()),
-            b'0' => {
-                if stack.len() > marks.last().copied().unwrap_or(0) {
-                    stack.pop();
-                } else {
+            Py::String(s) => Json::String(s),
+            Py::Bytes(_) => return Err(unsupported("bytes inside a list or dict")),
+            Py::List(items) | Py::Tuple(items) => {
+                Json::Array(items.into_iter().map(py_to_json).collect::<Result<_>>()?)
+            }
+            Py::Set(_) => return Err(unsupported("a set")),
+            Py::FrozenSet(_) => return Err(unsupported("a frozenset")),
+            Py::Dict(d) => {
+                let mut m = serde_json::Map::new();
+                for (k, v) in d {
+                    let HashableValue::String(k) = k else {
+                        return Err(unsupported(&format!("a dict key of type {}", hashable_type(&k))));
+                    };
+                    m.insert(k, py_to_json(v)?);
+                }
+                Json::Object(m)
+            }
+        })
+    }
+
+    fn hashable_type(k: &HashableValue) -> &'static str {
+        match k {
+            HashableValue::None => "NoneType",
+            HashableValue::Bool(_) => "bool",
+            HashableValue::I64(_) | HashableValue::Int(_) => "int",
+            HashableValue::F64(_) => "float",
+            HashableValue::Bytes(_) => "bytes",
+            HashableValue::String(_) => "str",
+            HashableValue::Tuple(_) => "tuple",
+            HashableValue::FrozenSet(_) => "frozenset",
+        }
+    }
+
+    /// One item on the checker's stack: how deeply nested it is, and its text
+    /// when it is a short string (the operands of `STACK_GLOBAL`).
+    #[derive(Clone, Default)]
+    struct Item {
+        depth: u32,
+        /// Values it expands to, itself included.
+        values: u64,
+        text: Option<String>,
+    }
+
+    /// Walks a pickle's opcodes without building anything, and refuses what is not
+    /// plain data before `serde_pickle` sees it: any reference to a Python global
+    /// (a class, a function; named in the error) except the builtins plain data is
+    /// spelled with (`set`, `frozenset`, `bytearray`, and `_codecs.encode` for bytes in
+    /// protocols 0 to 2), any object construction (`NEWOBJ`, `BUILD`, …: what
+    /// `serde_pickle` would otherwise turn into a dict), persistent ids, the
+    /// extension registry, out-of-band buffers, lengths past the end of the input,
+    /// and nesting deeper than [`MAX_PICKLE_DEPTH`].
+    fn check_size(item: &Item) -> Result<()> {
+        if item.depth > MAX_PICKLE_DEPTH {
+            return Err(CacheError::Corrupt(format!(
+                "pickled value is nested deeper than {MAX_PICKLE_DEPTH} levels"
+            )));
+        }
+        if item.values > MAX_PICKLE_VALUES {
+            return Err(CacheError::Corrupt(format!(
+                "pickled value expands to more than {MAX_PICKLE_VALUES} values"
+            )));
+        }
+        Ok(())
+    }
+
+    fn check_pickle(raw: &[u8]) -> Result<()> {
+        let corrupt = |m: &str| CacheError::Corrupt(format!("pickle does not parse: {m}"));
+        let mut pos = 0usize;
+        let mut stack: Vec<Item> = Vec::new();
+        let mut marks: Vec<usize> = Vec::new();
+        let mut memo: BTreeMap<u64, Item> = BTreeMap::new();
+        let mut last_global = String::from("an object");
+
+        macro_rules! take {
+            ($n:expr) => {{
+                let n: usize = $n;
+                if raw.len() - pos < n {
+                    return Err(corrupt("truncated"));
+                }
+                let s = &raw[pos..pos + n];
+                pos += n;
+                s
+            }};
+        }
+        macro_rules! uint {
+            ($n:expr) => {{
+                take!($n)
+                    .iter()
+                    .rev()
+                    .fold(0u64, |acc, b| (acc << 8) | u64::from(*b))
+            }};
+        }
+        macro_rules! read_line {
+            () => {{
+                let rest = &raw[pos..];
+                let end = rest
+                    .iter()
+                    .position(|b| *b == b'\n')
+                    .ok_or_else(|| corrupt("truncated line"))?;
+                pos += end + 1;
+                &rest[..end]
+            }};
+        }
+        macro_rules! pop {
+            () => {
+                match stack.pop() {
+                    Some(i) if marks.last().is_none_or(|m| stack.len() >= *m) => i,
+                    _ => return Err(corrupt("stack underflow")),
+                }
+            };
+        }
+        macro_rules! pop_mark {
+            () => {{
+                let m = marks.pop().ok_or_else(|| corrupt("no mark"))?;
+                if m > stack.len() {
+                    return Err(corrupt("stack underflow"));
+                }
+                let items = stack.split_off(m);
+                (
+                    items.iter().map(|i| i.depth).max().unwrap_or(0),
+                    items.iter().fold(0u64, |n, i| n.saturating_add(i.values)),
+                )
+            }};
+        }
+        macro_rules! push {
+            ($depth:expr, $values:expr) => {{
+                let item = Item {
+                    depth: $depth,
+                    values: $values,
+                    text: None,
+                };
+                check_size(&item)?;
+                stack.push(item);
+            }};
+        }
+        macro_rules! grow_top {
+            (($depth:expr, $values:expr)) => {{
+                let (depth, values): (u32, u64) = ($depth, $values);
+                let top = stack.last_mut().ok_or_else(|| corrupt("stack underflow"))?;
+                top.depth = top.depth.max(depth + 1);
+                top.values = top.values.saturating_add(values);
+                check_size(top)?;
+            }};
+        }
+        let allowed = |module: &str, name: &str| {
+            matches!(
+                (module, name),
+                ("builtins" | "__builtin__", "set" | "frozenset" | "bytearray") | ("_codecs", "encode")
+            )
+        };
+
+        loop {
+            let op = take!(1)[0];
+            match op {
+                b'.' => return Ok(()),
+                0x80 => {
+                    take!(1);
+                }
+                0x95 => {
+                    take!(8);
+                }
+                b'(' => marks.push(stack.len()),
+                b'0' => {
+                    if stack.len() > marks.last().copied().unwrap_or(0) {
+                        stack.pop();
+                    } else {
+                        pop_mark!();
+                    }
+                }
+                b'1' => {
                     pop_mark!();
                 }
-            }
-            b'1' => {
-                pop_mark!();
-            }
-            b'2' => {
-                let top = stack.last().cloned().ok_or_else(|| corrupt("stack underflow"))?;
-                stack.push(top);
-            }
-            // Scalars.
-            b'N' | 0x88 | 0x89 => push!(0, 1),
-            b'I' | b'L' | b'F' => {
-                let _ = read_line!();
-                push!(0, 1)
-            }
-            b'J' => {
-                take!(4);
-                push!(0, 1)
-            }
-            b'K' => {
-                take!(1);
-                push!(0, 1)
-            }
-            b'M' => {
-                take!(2);
-                push!(0, 1)
-            }
-            b'G' => {
-                take!(8);
-                push!(0, 1)
-            }
-            0x8a => {
-                let n = uint!(1) as usize;
-                let _ = take!(n);
-                push!(0, 1)
-            }
-            0x8b => {
-                let n = uint!(4) as usize;
-                let _ = take!(n);
-                push!(0, 1)
-            }
-            b'S' => {
-                let _ = read_line!();
-                push!(0, 1)
-            }
-            b'V' => {
-                let s = read_line!();
-                let text = (s.len() <= 256).then(|| String::from_utf8_lossy(s).into_owned());
-                stack.push(Item {
-                    depth: 0,
-                    values: 1,
-                    text,
-                });
-            }
-            b'T' | b'U' | b'X' | b'B' | b'C' | 0x8c | 0x8d | 0x8e | 0x96 => {
-                let n = match op {
-                    b'U' | b'C' | 0x8c => uint!(1),
-                    b'T' | b'X' | b'B' => uint!(4),
-                    _ => uint!(8),
-                };
-                let n = usize::try_from(n).map_err(|_| corrupt("length too large"))?;
-                let s = take!(n);
-                let text = matches!(op, b'X' | 0x8c | 0x8d | b'T' | b'U')
-                    .then(|| s.len() <= 256)
-                    .unwrap_or(false)
-                    .then(|| String::from_utf8_lossy(s).into_owned());
-                stack.push(Item {
-                    depth: 0,
-                    values: 1,
-                    text,
-                });
-            }
-            // Containers.
-            b']' | b'}' | b')' | 0x8f => push!(1, 1),
-            b'l' | b't' | b'd' | 0x91 => {
-                let (d, n) = pop_mark!();
-                push!(d + 1, n.saturating_add(1))
-            }
-            0x85..=0x87 => {
-                let (mut d, mut n) = (0, 1u64);
-                for _ in 0..(op - 0x84) {
-                    let i = pop!();
-                    d = d.max(i.depth);
-                    n = n.saturating_add(i.values);
+                b'2' => {
+                    let top = stack.last().cloned().ok_or_else(|| corrupt("stack underflow"))?;
+                    stack.push(top);
                 }
-                push!(d + 1, n)
-            }
-            b'a' => {
-                let i = pop!();
-                grow_top!((i.depth, i.values))
-            }
-            b's' => {
-                let (v, k) = (pop!(), pop!());
-                grow_top!((v.depth.max(k.depth), v.values.saturating_add(k.values)))
-            }
-            b'e' | b'u' | 0x90 => {
-                let (d, n) = pop_mark!();
-                grow_top!((d, n))
-            }
-            // Memo.
-            b'p' => {
-                let id = std::str::from_utf8(read_line!())
-                    .ok()
-                    .and_then(|s| s.parse().ok())
-                    .ok_or_else(|| corrupt("bad PUT"))?;
-                memo.insert(id, stack.last().cloned().ok_or_else(|| corrupt("stack underflow"))?);
-            }
-            b'q' | b'r' | 0x94 => {
-                let id = match op {
-                    b'q' => uint!(1),
-                    b'r' => uint!(4),
-                    _ => memo.len() as u64,
-                };
-                memo.insert(id, stack.last().cloned().ok_or_else(|| corrupt("stack underflow"))?);
-            }
-            b'g' | b'h' | b'j' => {
-                let id = match op {
-                    b'g' => std::str::from_utf8(read_line!())
+                // Scalars.
+                b'N' | 0x88 | 0x89 => push!(0, 1),
+                b'I' | b'L' | b'F' => {
+                    let _ = read_line!();
+                    push!(0, 1)
+                }
+                b'J' => {
+                    take!(4);
+                    push!(0, 1)
+                }
+                b'K' => {
+                    take!(1);
+                    push!(0, 1)
+                }
+                b'M' => {
+                    take!(2);
+                    push!(0, 1)
+                }
+                b'G' => {
+                    take!(8);
+                    push!(0, 1)
+                }
+                0x8a => {
+                    let n = uint!(1) as usize;
+                    let _ = take!(n);
+                    push!(0, 1)
+                }
+                0x8b => {
+                    let n = uint!(4) as usize;
+                    let _ = take!(n);
+                    push!(0, 1)
+                }
+                b'S' => {
+                    let _ = read_line!();
+                    push!(0, 1)
+                }
+                b'V' => {
+                    let s = read_line!();
+                    let text = (s.len() <= 256).then(|| String::from_utf8_lossy(s).into_owned());
+                    stack.push(Item {
+                        depth: 0,
+                        values: 1,
+                        text,
+                    });
+                }
+                b'T' | b'U' | b'X' | b'B' | b'C' | 0x8c | 0x8d | 0x8e | 0x96 => {
+                    let n = match op {
+                        b'U' | b'C' | 0x8c => uint!(1),
+                        b'T' | b'X' | b'B' => uint!(4),
+                        _ => uint!(8),
+                    };
+                    let n = usize::try_from(n).map_err(|_| corrupt("length too large"))?;
+                    let s = take!(n);
+                    let text = matches!(op, b'X' | 0x8c | 0x8d | b'T' | b'U')
+                        .then(|| s.len() <= 256)
+                        .unwrap_or(false)
+                        .then(|| String::from_utf8_lossy(s).into_owned());
+                    stack.push(Item {
+                        depth: 0,
+                        values: 1,
+                        text,
+                    });
+                }
+                // Containers.
+                b']' | b'}' | b')' | 0x8f => push!(1, 1),
+                b'l' | b't' | b'd' | 0x91 => {
+                    let (d, n) = pop_mark!();
+                    push!(d + 1, n.saturating_add(1))
+                }
+                0x85..=0x87 => {
+                    let (mut d, mut n) = (0, 1u64);
+                    for _ in 0..(op - 0x84) {
+                        let i = pop!();
+                        d = d.max(i.depth);
+                        n = n.saturating_add(i.values);
+                    }
+                    push!(d + 1, n)
+                }
+                b'a' => {
+                    let i = pop!();
+                    grow_top!((i.depth, i.values))
+                }
+                b's' => {
+                    let (v, k) = (pop!(), pop!());
+                    grow_top!((v.depth.max(k.depth), v.values.saturating_add(k.values)))
+                }
+                b'e' | b'u' | 0x90 => {
+                    let (d, n) = pop_mark!();
+                    grow_top!((d, n))
+                }
+                // Memo.
+                b'p' => {
+                    let id = std::str::from_utf8(read_line!())
                         .ok()
                         .and_then(|s| s.parse().ok())
-                        .ok_or_else(|| corrupt("bad GET"))?,
-                    b'h' => uint!(1),
-                    _ => uint!(4),
-                };
-                let item = memo.get(&id).cloned().ok_or_else(|| corrupt("memo id not found"))?;
-                stack.push(item);
-            }
-            // Globals: only the builtins plain data is spelled with.
-            b'c' | 0x93 => {
-                let (module, name) = if op == b'c' {
-                    let m = String::from_utf8_lossy(read_line!()).into_owned();
-                    let n = String::from_utf8_lossy(read_line!()).into_owned();
-                    (m, n)
-                } else {
-                    let n = pop!().text.unwrap_or_else(|| "?".into());
-                    let m = pop!().text.unwrap_or_else(|| "?".into());
-                    (m, n)
-                };
-                if !allowed(&module, &name) {
-                    return Err(unsupported(&format!("a {module}.{name}")));
+                        .ok_or_else(|| corrupt("bad PUT"))?;
+                    memo.insert(id, stack.last().cloned().ok_or_else(|| corrupt("stack underflow"))?);
                 }
-                last_global = format!("{module}.{name}");
-                push!(0, 1)
+                b'q' | b'r' | 0x94 => {
+                    let id = match op {
+                        b'q' => uint!(1),
+                        b'r' => uint!(4),
+                        _ => memo.len() as u64,
+                    };
+                    memo.insert(id, stack.last().cloned().ok_or_else(|| corrupt("stack underflow"))?);
+                }
+                b'g' | b'h' | b'j' => {
+                    let id = match op {
+                        b'g' => std::str::from_utf8(read_line!())
+                            .ok()
+                            .and_then(|s| s.parse().ok())
+                            .ok_or_else(|| corrupt("bad GET"))?,
+                        b'h' => uint!(1),
+                        _ => uint!(4),
+                    };
+                    let item = memo.get(&id).cloned().ok_or_else(|| corrupt("memo id not found"))?;
+                    stack.push(item);
+                }
+                // Globals: only the builtins plain data is spelled with.
+                b'c' | 0x93 => {
+                    let (module, name) = if op == b'c' {
+                        let m = String::from_utf8_lossy(read_line!()).into_owned();
+                        let n = String::from_utf8_lossy(read_line!()).into_owned();
+                        (m, n)
+                    } else {
+                        let n = pop!().text.unwrap_or_else(|| "?".into());
+                        let m = pop!().text.unwrap_or_else(|| "?".into());
+                        (m, n)
+                    };
+                    if !allowed(&module, &name) {
+                        return Err(unsupported(&format!("a {module}.{name}")));
+                    }
+                    last_global = format!("{module}.{name}");
+                    push!(0, 1)
+                }
+                b'R' => {
+                    let args = pop!();
+                    pop!();
+                    push!(args.depth + 1, args.values.saturating_add(1))
+                }
+                b'i' => {
+                    let mut lines = raw[pos..].split(|b| *b == b'\n').map(String::from_utf8_lossy);
+                    let (m, n) = (lines.next().unwrap_or_default(), lines.next().unwrap_or_default());
+                    return Err(unsupported(&format!("a {m}.{n} object")));
+                }
+                b'o' | 0x81 | 0x92 | b'b' => return Err(unsupported(&format!("a {last_global} object"))),
+                b'P' | b'Q' => return Err(unsupported("a persistent id")),
+                0x82..=0x84 => return Err(unsupported("an object from the extension registry")),
+                0x97 | 0x98 => return Err(unsupported("an out-of-band buffer")),
+                other => return Err(corrupt(&format!("unknown opcode {other:#04x}"))),
             }
-            b'R' => {
-                let args = pop!();
-                pop!();
-                push!(args.depth + 1, args.values.saturating_add(1))
-            }
-            b'i' => {
-                let mut lines = raw[pos..].split(|b| *b == b'\n').map(String::from_utf8_lossy);
-                let (m, n) = (lines.next().unwrap_or_default(), lines.next().unwrap_or_default());
-                return Err(unsupported(&format!("a {m}.{n} object")));
-            }
-            b'o' | 0x81 | 0x92 | b'b' => return Err(unsupported(&format!("a {last_global} object"))),
-            b'P' | b'Q' => return Err(unsupported("a persistent id")),
-            0x82..=0x84 => return Err(unsupported("an object from the extension registry")),
-            0x97 | 0x98 => return Err(unsupported("an out-of-band buffer")),
-            other => return Err(corrupt(&format!("unknown opcode {other:#04x}"))),
         }
     }
 }
 
-#[cfg(test)]
+#[cfg(feature = "pickle")]
+use pickle::{decode_pickle, encode_pickle};
+
+/// Without the `pickle` feature: a clear error instead of a codec.
+#[cfg(not(feature = "pickle"))]
+fn no_pickle() -> CacheError {
+    CacheError::Unsupported(
+        "this build has no pickle serializer: build with the `pickle` feature (EDGECACHE_FEATURES=app,pickle)".into(),
+    )
+}
+
+#[cfg(not(feature = "pickle"))]
+fn encode_pickle(_: &Value) -> Result<Vec<u8>> {
+    Err(no_pickle())
+}
+
+#[cfg(not(feature = "pickle"))]
+fn decode_pickle(_: &[u8]) -> Result<Value> {
+    Err(no_pickle())
+}
+
+#[cfg(all(test, feature = "pickle"))]
 mod tests {
     use super::*;
     use serde_json::json;

@@ -47,6 +47,13 @@ impl RedisRestOptions {
                 )
             })?,
         };
+        #[cfg(not(feature = "pickle"))]
+        if serializer == Serializer::Pickle {
+            return Err(CacheError::config(
+                format!("{}.options.serializer", c.name),
+                "this build has no pickle serializer: build with the pickle feature (EDGECACHE_FEATURES=app,pickle)",
+            ));
+        }
         let url = c.str_option("url")?.ok_or_else(|| {
             CacheError::config(
                 format!("{}.options.url", c.name),
