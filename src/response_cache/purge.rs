@@ -12,13 +12,22 @@ impl ResponseCache {
     /// the Cache API, keeps them until they expire, and they are served
     /// again once a new pointer names the same headers).
     pub async fn purge_url(&self, url: &str, policy: &CachePolicy) -> Result<bool> {
+        self.drop_url(url, policy, true).await
+    }
+
+    /// [`purge_url`](Self::purge_url)'s work. Only a Vary pointer has
+    /// variants, so other URLs skip the prefix delete (on Redis a keyspace
+    /// scan, in memory a walk over every entry). With no entry at all, a
+    /// purge still scans (variants may outlive an evicted pointer), while
+    /// the invalidation after each write does not: it runs on every
+    /// successful POST, and variants written with a pointer expire with it.
+    async fn drop_url(&self, url: &str, policy: &CachePolicy, scan_when_absent: bool) -> Result<bool> {
         let store = self.store(policy.backend.as_deref())?;
         let key = self.full_key(&*store, &HttpRequest::get(url), policy).await?;
-        // Only a Vary pointer has variants: other URLs skip the prefix
-        // delete, which on Redis scans the keyspace.
         let varies = match store.get(&key, policy.version).await {
             Ok(Some(raw)) => CachedResponse::decode(&raw).map_or(true, |e| e.is_variants()),
-            _ => true,
+            Ok(None) => scan_when_absent,
+            Err(_) => true,
         };
         let main = store.delete(&key, policy.version).await?;
         if !varies {
@@ -56,7 +65,7 @@ impl ResponseCache {
             }
         }
         for u in urls {
-            let _ = self.purge_url(u.as_str(), policy).await;
+            let _ = self.drop_url(u.as_str(), policy, false).await;
         }
     }
 }
