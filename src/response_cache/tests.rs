@@ -832,3 +832,68 @@ fn waiters_share_a_failing_origins_error_but_not_a_no_store_answer() {
     });
     assert_eq!((body(&b).as_str(), r.calls.get()), ("mine", 2));
 }
+
+/// A store that counts its prefix deletes (a keyspace scan on Redis).
+struct CountingScans {
+    inner: BackendStore,
+    scans: Rc<Cell<u32>>,
+}
+
+#[async_trait::async_trait(?Send)]
+impl ResponseStore for CountingScans {
+    fn name(&self) -> &str {
+        self.inner.name()
+    }
+    fn default_timeout(&self) -> Timeout {
+        self.inner.default_timeout()
+    }
+    fn remote(&self) -> bool {
+        false
+    }
+    async fn get(&self, key: &str, version: Option<i64>) -> Result<Option<Vec<u8>>> {
+        self.inner.get(key, version).await
+    }
+    async fn put(&self, key: &str, bytes: Vec<u8>, ttl: Ttl, version: Option<i64>) -> Result<()> {
+        self.inner.put(key, bytes, ttl, version).await
+    }
+    async fn delete(&self, key: &str, version: Option<i64>) -> Result<bool> {
+        self.inner.delete(key, version).await
+    }
+    async fn delete_prefix(&self, prefix: &str, version: Option<i64>) -> Result<usize> {
+        self.scans.set(self.scans.get() + 1);
+        self.inner.delete_prefix(prefix, version).await
+    }
+}
+
+#[test]
+fn a_write_to_an_uncached_url_scans_nothing_a_purge_does() {
+    let clock = ManualClock::new(1_000_000);
+    let scans = Rc::new(Cell::new(0));
+    let store = CountingScans {
+        inner: BackendStore {
+            name: "default".into(),
+            backend: Rc::new(LocalBackend::with_clock(
+                "",
+                1,
+                Timeout::default(),
+                LocalOptions::default(),
+                Rc::new(clock.clone()),
+            )),
+        },
+        scans: scans.clone(),
+    };
+    let r = rig_with_store(Rc::new(store), clock);
+    let p = CachePolicy::default();
+    let post = HttpRequest {
+        method: "POST".into(),
+        ..HttpRequest::get("https://e.com/form")
+    };
+    r.get(post, &p);
+    assert_eq!(scans.get(), 0, "a POST to an uncached URL must not scan the store");
+    block_on(r.cache.purge_url("https://e.com/form", &p)).unwrap();
+    assert_eq!(
+        scans.get(),
+        1,
+        "a purge of an absent URL still looks for stray variants"
+    );
+}
