@@ -118,20 +118,7 @@ pub fn lenient_path(raw: &str) -> String {
     if b.first() == Some(&b'/') && b.iter().all(plain) && !raw.contains("//") {
         return raw.to_string();
     }
-    let mut decoded = Vec::with_capacity(b.len());
-    let hex = |c: u8| (c as char).to_digit(16);
-    let mut i = 0;
-    while i < b.len() {
-        if b[i] == b'%' && i + 2 < b.len() {
-            if let (Some(h), Some(l)) = (hex(b[i + 1]), hex(b[i + 2])) {
-                decoded.push((h * 16 + l) as u8);
-                i += 3;
-                continue;
-            }
-        }
-        decoded.push(b[i]);
-        i += 1;
-    }
+    let decoded: Vec<u8> = percent_encoding::percent_decode(b).collect();
     let text = String::from_utf8_lossy(&decoded).to_lowercase().replace('\\', "/");
     let cleaned: Vec<String> = text
         .split('/')

@@ -54,6 +54,25 @@ pub async fn from_worker_response(mut resp: Response) -> worker::Result<HttpResp
     })
 }
 
+/// Header pairs as a fresh `Headers` (appended, so repeated names stay).
+pub(crate) fn web_headers<'a>(
+    pairs: impl IntoIterator<Item = (&'a str, &'a str)>,
+) -> Result<web_sys::Headers, wasm_bindgen::JsValue> {
+    let h = web_sys::Headers::new()?;
+    for (k, v) in pairs {
+        h.append(k, v)?;
+    }
+    Ok(h)
+}
+
+/// `base` (an origin without a trailing slash) + the path and query of `url`.
+pub(crate) fn upstream_url(base: &str, url: &url::Url) -> String {
+    match url.query() {
+        Some(q) => format!("{base}{}?{q}", url.path()),
+        None => format!("{base}{}", url.path()),
+    }
+}
+
 /// A plain response as a workers-rs response. Built through web-sys's
 /// fallible constructor: workers-rs's own conversion unwraps, and a status
 /// the platform refuses (outside 200–599) or a body on a null-body status
@@ -67,10 +86,7 @@ pub fn to_worker_response(r: HttpResponse) -> worker::Result<Response> {
         );
         return to_worker_response(HttpResponse::text(502, &msg));
     }
-    let headers = web_sys::Headers::new().map_err(worker::Error::from)?;
-    for (k, v) in &r.headers {
-        headers.append(k, v).map_err(worker::Error::from)?;
-    }
+    let headers = web_headers(r.headers.iter().map(|(k, v)| (k.as_str(), v.as_str()))).map_err(worker::Error::from)?;
     let init = web_sys::ResponseInit::new();
     init.set_status(r.status);
     init.set_headers_headers(&headers);

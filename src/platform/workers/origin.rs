@@ -9,7 +9,7 @@ use std::rc::Rc;
 use futures::FutureExt;
 use worker::{web_sys, Fetch, Request, Response};
 
-use super::convert::to_worker_request;
+use super::convert::{to_worker_request, upstream_url};
 use crate::http::{strip_hop_by_hop, BodyStream, HttpRequest, HttpResponse, OriginError};
 use crate::response_cache::Origin;
 
@@ -66,7 +66,9 @@ async fn relayable(resp: Response, stream_above: usize) -> Result<HttpResponse, 
             reader.release_lock();
             let mut head = Vec::with_capacity(buf.len() + bytes.length() as usize);
             head.extend_from_slice(&buf);
-            head.extend_from_slice(&bytes.to_vec());
+            let start = head.len();
+            head.resize(start + bytes.length() as usize, 0);
+            bytes.copy_to(&mut head[start..]);
             drop(buf);
             let head = web_sys::Response::new_with_opt_u8_array(Some(&mut head)).map_err(io)?;
             let pipe = byte_pipe().map_err(io)?;
@@ -89,7 +91,9 @@ async fn relayable(resp: Response, stream_above: usize) -> Result<HttpResponse, 
             });
             return Ok(streaming(pipe.readable(), headers));
         }
-        buf.extend_from_slice(&bytes.to_vec());
+        let start = buf.len();
+        buf.resize(start + bytes.length() as usize, 0);
+        bytes.copy_to(&mut buf[start..]);
     }
     Ok(HttpResponse {
         status,
@@ -118,10 +122,7 @@ pub fn upstream_origin(base: String, stream_above: usize) -> Origin {
         let base = base.clone();
         async move {
             let u = url::Url::parse(&req.url).map_err(|e| OriginError::Unreachable(e.to_string()))?;
-            let target = match u.query() {
-                Some(q) => format!("{base}{}?{q}", u.path()),
-                None => format!("{base}{}", u.path()),
-            };
+            let target = upstream_url(&base, &u);
             let wreq = to_worker_request(&req, &target).map_err(|e| OriginError::Unreachable(e.to_string()))?;
             let resp = Fetch::Request(wreq)
                 .send()

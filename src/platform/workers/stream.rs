@@ -8,6 +8,7 @@ use std::time::Duration;
 use futures::future::{select, Either};
 use worker::{web_sys, Delay, Fetch, Request, Response};
 
+use super::convert::{upstream_url, web_headers};
 use crate::http::{strip_client_overrides, strip_hop_by_hop, OriginError};
 
 /// Sends `req` to `base` + its path and query with the client's override
@@ -23,16 +24,10 @@ pub async fn stream_to_origin(
 ) -> Result<Response, OriginError> {
     let io = |e: wasm_bindgen::JsValue| OriginError::Unreachable(format!("{e:?}"));
     let url = req.url().map_err(|e| OriginError::Unreachable(e.to_string()))?;
-    let target = match url.query() {
-        Some(q) => format!("{base}{}?{q}", url.path()),
-        None => format!("{base}{}", url.path()),
-    };
+    let target = upstream_url(base, &url);
     let mut headers: Vec<(String, String)> = req.headers().entries().filter(|(k, _)| k != "host").collect();
     strip_client_overrides(&mut headers, keep);
-    let h = web_sys::Headers::new().map_err(io)?;
-    for (k, v) in &headers {
-        h.append(k, v).map_err(io)?;
-    }
+    let h = web_headers(headers.iter().map(|(k, v)| (k.as_str(), v.as_str()))).map_err(io)?;
     let method = req.inner().method();
     let init = web_sys::RequestInit::new();
     init.set_method(&method);
@@ -59,10 +54,7 @@ pub async fn stream_to_origin(
     let raw: web_sys::Response = fetched.into();
     let mut out: Vec<(String, String)> = worker::Headers(raw.headers()).entries().collect();
     strip_hop_by_hop(&mut out);
-    let h = web_sys::Headers::new().map_err(io)?;
-    for (k, v) in &out {
-        h.append(k, v).map_err(io)?;
-    }
+    let h = web_headers(out.iter().map(|(k, v)| (k.as_str(), v.as_str()))).map_err(io)?;
     for (k, v) in extra {
         h.set(k, v).map_err(io)?;
     }
