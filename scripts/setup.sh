@@ -44,7 +44,7 @@ else
 fi
 
 step "servers for the tests (Debian packages)"
-pkgs=(redis-server memcached webdis nutcracker wrk chromium)
+pkgs=(redis-server memcached webdis nutcracker nginx-light libnginx-mod-http-memc wrk chromium)
 missing=()
 for p in "${pkgs[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
 if [ ${#missing[@]} -eq 0 ]; then
@@ -55,17 +55,17 @@ else
   apt-get update -qq
   apt-get install -y -qq "${missing[@]}" >/dev/null
   # The packages start system services; the tests start their own.
-  for s in redis-server memcached webdis nutcracker; do
+  for s in redis-server memcached webdis nutcracker nginx; do
     systemctl stop "$s" >/dev/null 2>&1 || service "$s" stop >/dev/null 2>&1 || true
   done
 fi
 
-step "Ellar and redis-py in .tools/venv (the reference for keys and the pickle format)"
-if [ -x .tools/venv/bin/python ] && .tools/venv/bin/python -c 'import ellar.cache, redis' 2>/dev/null; then
+step "Ellar, redis-py, pymemcache and pylibmc in .tools/venv (the references for keys, placement and value formats)"
+if [ -x .tools/venv/bin/python ] && .tools/venv/bin/python -c 'import ellar.cache, redis, pymemcache, pylibmc' 2>/dev/null; then
   echo "present"
 else
   [ -x .tools/venv/bin/python ] || python3 -m venv .tools/venv
-  .tools/venv/bin/pip install -q ellar==0.9.5 redis==8.1.0
+  .tools/venv/bin/pip install -q ellar==0.9.5 redis==8.1.0 pymemcache==4.0.0 pylibmc==1.6.3
 fi
 
 echo
