@@ -21,6 +21,7 @@
 mod builtin;
 mod config;
 mod local;
+pub mod memcached;
 mod redis;
 mod registry;
 mod settings;

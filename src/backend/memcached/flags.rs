@@ -1,0 +1,1 @@
+//! Value formats in memcached item flags (filled in by the flags work).
