@@ -1,4 +1,5 @@
-//! The kinds every registry starts with: `local` and `tiered`.
+//! The kinds every registry starts with: `local` and `tiered`, and natively
+//! `memcached` over std sockets.
 
 use std::rc::Rc;
 
@@ -9,7 +10,7 @@ use super::tiered::TieredBackend;
 use super::CacheBackend;
 
 impl Default for BackendRegistry {
-    /// The built-in kinds, `local` and `tiered`.
+    /// The built-in kinds: `local`, `tiered`, and natively `memcached`.
     fn default() -> Self {
         let mut r = BackendRegistry::empty();
         r.register("local", |c: &BackendConfig, _: &dyn Secrets, _: &BackendRegistry| {
@@ -20,6 +21,22 @@ impl Default for BackendRegistry {
             "tiered",
             |c: &BackendConfig, secrets: &dyn Secrets, registry: &BackendRegistry| {
                 Ok(Rc::new(TieredBackend::from_config(c, secrets, registry)?) as Rc<dyn CacheBackend>)
+            },
+        );
+        // Natively, memcached over std TCP and Unix sockets (a Worker
+        // registers its own transports: `platform::workers`).
+        #[cfg(not(target_arch = "wasm32"))]
+        r.register(
+            "memcached",
+            |c: &BackendConfig, secrets: &dyn Secrets, _: &BackendRegistry| {
+                use super::memcached::{MemcachedBackend, MemcachedOptions, Transports};
+                let options = MemcachedOptions::from_config(c, secrets)?;
+                let transports = Transports {
+                    stream: Some(Rc::new(crate::transport::StdStreams)),
+                    http: None,
+                };
+                let clock = Rc::new(crate::primitives::clock::SystemClock);
+                Ok(Rc::new(MemcachedBackend::new(c, options, transports, clock)?) as Rc<dyn CacheBackend>)
             },
         );
         r

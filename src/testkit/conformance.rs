@@ -135,6 +135,14 @@ pub struct Suite<'a> {
     pub sibling: Option<&'a dyn CacheBackend>,
     /// Moves the backend's time for the expiry cases.
     pub time: &'a dyn TimeTravel,
+    /// How far from its TTL a key may expire, in ms: 0 for backends that
+    /// keep time in ms; 1000 for memcached, whose clock ticks once a second
+    /// (TTLs round up to whole seconds and expiry lands within a tick).
+    pub ttl_slack_ms: u64,
+    /// The backend's counters cannot go below zero (memcached through a
+    /// proxy or the HTTP gateway): such a change must be
+    /// [`CacheError::Unsupported`] and leave the value as it was.
+    pub unsigned_counters: bool,
 }
 
 impl<'a> Suite<'a> {
@@ -144,6 +152,8 @@ impl<'a> Suite<'a> {
             backend,
             sibling: None,
             time,
+            ttl_slack_ms: 0,
+            unsigned_counters: false,
         }
     }
 
@@ -199,7 +209,14 @@ impl<'a> Suite<'a> {
     /// then the "still alive" check is skipped rather than failed. (The
     /// "expired" checks wait past the lifetime, so lateness cannot fool them.)
     fn must_be_alive(&self, since: u64, ttl_ms: u64) -> bool {
-        self.time.now_ms().saturating_sub(since) + 150 < ttl_ms
+        self.time.now_ms().saturating_sub(since) + 150 + self.ttl_slack_ms < ttl_ms
+    }
+
+    /// Waits out the backend's expiry slack before an "expired" check.
+    async fn slack(&self) {
+        if self.ttl_slack_ms > 0 {
+            self.time.advance_ms(self.ttl_slack_ms).await;
+        }
     }
 
     async fn roundtrip_values(&self) -> CaseResultT {
@@ -289,6 +306,7 @@ impl<'a> Suite<'a> {
             check!(ok!(self.b().has_key("t", None).await), "has_key false before expiry");
         }
         self.time.advance_ms(800).await;
+        self.slack().await;
         check!(
             ok!(self.b().get("t", None).await).is_none(),
             "still readable after its ttl"
@@ -315,6 +333,7 @@ impl<'a> Suite<'a> {
             );
         }
         self.time.advance_ms(600).await;
+        self.slack().await;
         check!(
             ok!(self.b().get("f", None).await).is_none(),
             "1.5 s ttl alive after 1.7 s"
@@ -429,6 +448,7 @@ impl<'a> Suite<'a> {
                     );
                 }
                 self.time.advance_ms(400).await;
+                self.slack().await;
                 check!(
                     ok!(self.b().get("dt", None).await).is_none(),
                     "alive after its default ttl of {s} s"
@@ -493,6 +513,18 @@ impl<'a> Suite<'a> {
         ok!(self.b().set("c", Value::from(10), LIVE, None).await);
         check!(ok!(self.b().incr("c", 1, None).await) == 11, "incr by 1");
         check!(ok!(self.b().incr("c", 5, None).await) == 16, "incr by 5");
+        if self.unsigned_counters {
+            let e = self.b().decr("c", 20, None).await;
+            check!(
+                matches!(e, Err(CacheError::Unsupported(_))),
+                "decr below zero of unsigned counters: {e:?}"
+            );
+            let got = ok!(self.b().get("c", None).await);
+            check!(got == Some(Value::from(16)), "a refused decr changed 16 to {got:?}");
+            check!(ok!(self.b().decr("c", 16, None).await) == 0, "decr to zero");
+            check!(ok!(self.b().incr("c", -0, None).await) == 0, "incr by -0");
+            return Ok(());
+        }
         check!(ok!(self.b().decr("c", 20, None).await) == -4, "decr below zero");
         check!(
             ok!(self.b().incr("c", -1, None).await) == -5,
@@ -548,6 +580,17 @@ impl<'a> Suite<'a> {
             got == Some(Value::from(i64::MAX)),
             "overflowing incr changed the value: {got:?}"
         );
+        if self.unsigned_counters {
+            ok!(self.b().set("neg", Value::from(-5), LIVE, None).await);
+            let e = self.b().incr("neg", 1, None).await;
+            check!(
+                matches!(e, Err(CacheError::Unsupported(_))),
+                "incr of a negative value with unsigned counters: {e:?}"
+            );
+            let got = ok!(self.b().get("neg", None).await);
+            check!(got == Some(Value::from(-5)), "a refused incr changed -5 to {got:?}");
+            return Ok(());
+        }
         ok!(self.b().set("small", Value::from(i64::MIN + 1), LIVE, None).await);
         let e = self.b().decr("small", 2, None).await;
         check!(
@@ -561,6 +604,7 @@ impl<'a> Suite<'a> {
         ok!(self.b().set("c", Value::from(1), Ttl::Seconds(1.0), None).await);
         ok!(self.b().incr("c", 1, None).await);
         self.time.advance_ms(1200).await;
+        self.slack().await;
         check!(
             ok!(self.b().get("c", None).await).is_none(),
             "incr dropped the key's ttl"

@@ -9,7 +9,7 @@ mod http;
 mod stream;
 
 pub use error::TransportError;
-pub use http::HttpTransport;
+pub use http::{HttpReply, HttpTransport};
 #[cfg(not(target_arch = "wasm32"))]
 pub use stream::StdStreams;
 pub use stream::{ByteStream, StreamTransport};

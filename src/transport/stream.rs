@@ -18,9 +18,14 @@ pub trait ByteStream {
 /// (starting with `/`) where the platform has them.
 #[async_trait(?Send)]
 pub trait StreamTransport {
-    /// Connects within `timeout_ms`; reads and writes on the stream time out
-    /// after `timeout_ms` each.
-    async fn connect(&self, address: &str, timeout_ms: u64) -> Result<Box<dyn ByteStream>, TransportError>;
+    /// Connects within `connect_timeout_ms`; reads and writes on the stream
+    /// time out after `timeout_ms` each.
+    async fn connect(
+        &self,
+        address: &str,
+        connect_timeout_ms: u64,
+        timeout_ms: u64,
+    ) -> Result<Box<dyn ByteStream>, TransportError>;
 }
 
 /// Blocking std sockets behind the async traits: for native tests,
@@ -62,9 +67,14 @@ mod std_impl {
 
     #[async_trait(?Send)]
     impl StreamTransport for StdStreams {
-        async fn connect(&self, address: &str, timeout_ms: u64) -> Result<Box<dyn ByteStream>, TransportError> {
-            let limit = Duration::from_millis(timeout_ms.max(1));
-            let timeout = Some(limit);
+        async fn connect(
+            &self,
+            address: &str,
+            connect_timeout_ms: u64,
+            timeout_ms: u64,
+        ) -> Result<Box<dyn ByteStream>, TransportError> {
+            let limit = Duration::from_millis(connect_timeout_ms.max(1));
+            let timeout = Some(Duration::from_millis(timeout_ms.max(1)));
             #[cfg(unix)]
             if address.starts_with('/') {
                 let s = std::os::unix::net::UnixStream::connect(address)
@@ -87,7 +97,7 @@ mod std_impl {
                         return Ok(Box::new(Std { stream: s, timeout_ms }));
                     }
                     Err(e) if e.kind() == std::io::ErrorKind::TimedOut => {
-                        last = TransportError::Timeout { ms: timeout_ms }
+                        last = TransportError::Timeout { ms: connect_timeout_ms }
                     }
                     Err(e) => last = TransportError::Connect(format!("{address}: {e}")),
                 }
@@ -116,7 +126,7 @@ mod tests {
             std::thread::sleep(std::time::Duration::from_millis(300));
         });
         block_on(async {
-            let mut c = StdStreams.connect(&addr, 100).await.unwrap();
+            let mut c = StdStreams.connect(&addr, 100, 100).await.unwrap();
             c.write_all(b"hello").await.unwrap();
             let mut got = Vec::new();
             let mut buf = [0u8; 8];
@@ -130,7 +140,7 @@ mod tests {
         });
         server.join().unwrap();
         // Nothing listens there any more.
-        let refused = block_on(StdStreams.connect(&addr, 100)).err().unwrap();
+        let refused = block_on(StdStreams.connect(&addr, 100, 100)).err().unwrap();
         assert!(matches!(refused, TransportError::Connect(_)), "{refused:?}");
     }
 }

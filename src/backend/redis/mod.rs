@@ -36,9 +36,10 @@ use crate::transport::HttpTransport;
 mod options;
 mod protocol;
 
-pub use options::RedisRestOptions;
+pub(crate) use options::check_url;
 #[cfg(test)]
-use options::{check_url, without_credentials};
+use options::without_credentials;
+pub use options::RedisRestOptions;
 pub use protocol::{decode_reply, encode_command, glob_escape, value_arg, Arg, Reply};
 
 /// Picks an index in `0..n` (random in production, fixed in tests).
@@ -111,7 +112,9 @@ impl RedisRestBackend {
         if let Some(a) = &auth {
             headers.push(("authorization", a.as_str()));
         }
-        let (status, reply) = self
+        let crate::transport::HttpReply {
+            status, body: reply, ..
+        } = self
             .transport
             .post(&url, &headers, body, self.options.timeout_ms)
             .await
@@ -586,7 +589,7 @@ mod tests {
             _: &[(&str, &str)],
             body: Vec<u8>,
             _: u64,
-        ) -> std::result::Result<(u16, Vec<u8>), TransportError> {
+        ) -> std::result::Result<crate::transport::HttpReply, TransportError> {
             self.clock.advance_ms(self.latency_ms);
             self.urls.borrow_mut().push(url.to_string());
             let reply = if body.starts_with(br#"["SET""#) {
@@ -594,7 +597,7 @@ mod tests {
             } else {
                 br#"{"error":"WRONGTYPE Operation against a key holding the wrong kind of value"}"#.to_vec()
             };
-            Ok((200, reply))
+            Ok(crate::transport::HttpReply::new(200, reply))
         }
     }
 

@@ -8,11 +8,12 @@ use async_trait::async_trait;
 use futures::FutureExt;
 use worker::{Delay, Fetch, Headers, Method, Request, RequestInit};
 
+use crate::backend::memcached::{MemcachedBackend, MemcachedOptions, Transports};
 use crate::backend::BackendRegistry;
 use crate::backend::CacheBackend;
 use crate::backend::{BackendConfig, Secrets};
 use crate::backend::{Picker, RedisRestBackend, RedisRestOptions};
-use crate::transport::{HttpTransport, TransportError};
+use crate::transport::{HttpReply, HttpTransport, TransportError};
 
 fn io(e: worker::Error) -> TransportError {
     TransportError::Io(e.to_string())
@@ -29,7 +30,7 @@ impl HttpTransport for FetchTransport {
         headers: &[(&str, &str)],
         body: Vec<u8>,
         timeout_ms: u64,
-    ) -> std::result::Result<(u16, Vec<u8>), TransportError> {
+    ) -> std::result::Result<HttpReply, TransportError> {
         let h = Headers::new();
         for (k, v) in headers {
             h.set(k, v).map_err(io)?;
@@ -46,8 +47,9 @@ impl HttpTransport for FetchTransport {
                 .await
                 .map_err(|e| TransportError::Connect(e.to_string()))?;
             let status = resp.status_code();
-            let bytes = resp.bytes().await.map_err(io)?;
-            Ok((status, bytes))
+            let headers = resp.headers().entries().collect();
+            let body = resp.bytes().await.map_err(io)?;
+            Ok(HttpReply { status, headers, body })
         }
         .boxed_local();
         let timeout = Delay::from(Duration::from_millis(timeout_ms));
@@ -63,7 +65,8 @@ pub fn random_picker() -> Picker {
     Rc::new(|n| (js_sys::Math::random() * n as f64) as usize)
 }
 
-/// The backend kinds a Worker can configure: `local` and `redis` (over fetch).
+/// The backend kinds a Worker can configure: `local`, `tiered`, `redis`
+/// (over fetch) and `memcached` (TCP sockets or the HTTP gateway).
 pub fn worker_registry() -> BackendRegistry {
     let mut r = BackendRegistry::default();
     r.register(
@@ -77,6 +80,22 @@ pub fn worker_registry() -> BackendRegistry {
                 random_picker(),
                 Rc::new(super::WorkersRuntime),
             )) as Rc<dyn CacheBackend>)
+        },
+    );
+    r.register(
+        "memcached",
+        |c: &BackendConfig, secrets: &dyn Secrets, _: &BackendRegistry| {
+            let options = MemcachedOptions::from_config(c, secrets)?;
+            let transports = Transports {
+                stream: Some(Rc::new(super::SocketTransport)),
+                http: Some(Rc::new(FetchTransport)),
+            };
+            Ok(Rc::new(MemcachedBackend::new(
+                c,
+                options,
+                transports,
+                Rc::new(super::WorkersRuntime),
+            )?) as Rc<dyn CacheBackend>)
         },
     );
     r

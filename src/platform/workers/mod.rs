@@ -22,6 +22,7 @@ mod fetch;
 mod origin;
 mod respond;
 mod runtime;
+mod socket;
 mod stream;
 
 pub use cf_cache::CfCacheStore;
@@ -29,4 +30,5 @@ pub use convert::{from_worker_request, from_worker_response, to_worker_request, 
 pub use fetch::{random_picker, worker_registry, FetchTransport};
 pub use origin::{handler_origin, upstream_origin};
 pub use runtime::{js_signal, spawner, WorkersRuntime};
+pub use socket::SocketTransport;
 pub use stream::stream_to_origin;
