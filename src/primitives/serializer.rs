@@ -151,7 +151,7 @@ impl std::fmt::Display for Serializer {
     }
 }
 
-fn json_type(v: &Json) -> &'static str {
+pub(crate) fn json_type(v: &Json) -> &'static str {
     match v {
         Json::Null => "null",
         Json::Bool(_) => "a bool",
@@ -163,23 +163,31 @@ fn json_type(v: &Json) -> &'static str {
 }
 
 /// The decimal text of an integer JSON number (any size), if it is one.
-fn integer_text(n: &serde_json::Number) -> Option<String> {
+pub(crate) fn integer_text(n: &serde_json::Number) -> Option<String> {
     let s = n.to_string();
     let digits = s.strip_prefix('-').unwrap_or(&s);
     (!digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit())).then_some(s)
 }
 
+/// Longest digit string Python's `int()` parses (CPython's default
+/// `sys.set_int_max_str_digits`); longer text is not an integer to Python.
+pub(crate) const PY_INT_MAX_DIGITS: usize = 4300;
+
 /// What Python's `int(data)` accepts, as Ellar's and Django's serializers try
 /// first: ASCII whitespace around, a sign, digits (single `_` between them).
 /// `Ok(None)` when it is not such an integer.
-fn python_int(raw: &[u8]) -> Result<Option<serde_json::Number>> {
+pub(crate) fn python_int(raw: &[u8]) -> Result<Option<serde_json::Number>> {
     let t = raw.trim_ascii();
     let (neg, body) = match t.first() {
         Some(b'-') => (true, &t[1..]),
         Some(b'+') => (false, &t[1..]),
         _ => (false, t),
     };
-    if body.is_empty() || body.len() > 4300 || !body[0].is_ascii_digit() || !body[body.len() - 1].is_ascii_digit() {
+    if body.is_empty()
+        || body.len() > PY_INT_MAX_DIGITS
+        || !body[0].is_ascii_digit()
+        || !body[body.len() - 1].is_ascii_digit()
+    {
         return Ok(None);
     }
     let mut digits = String::with_capacity(body.len() + 1);
@@ -218,10 +226,20 @@ mod pickle {
         let py = match value {
             // Ellar and Django store ints unpickled, so INCR works on the server.
             Value::Json(Json::Number(n)) if integer_text(n).is_some() => return Ok(n.to_string().into_bytes()),
-            Value::Json(v) => json_to_py(v)?,
+            Value::Json(v) => return pickle_json(v),
             Value::Bytes(b) => Py::Bytes(b.clone()),
         };
-        serde_pickle::value_to_vec(&py, serde_pickle::SerOptions::new())
+        pickle_py(&py)
+    }
+
+    /// The pickle of `v`, integers included (memcached's Python formats
+    /// pickle an int too long for Python's `int()` to parse).
+    pub(crate) fn pickle_json(v: &Json) -> Result<Vec<u8>> {
+        pickle_py(&json_to_py(v)?)
+    }
+
+    fn pickle_py(py: &Py) -> Result<Vec<u8>> {
+        serde_pickle::value_to_vec(py, serde_pickle::SerOptions::new())
             .map_err(|e| CacheError::Corrupt(format!("cannot pickle value: {e}")))
     }
 
@@ -252,7 +270,7 @@ mod pickle {
         })
     }
 
-    pub(super) fn decode_pickle(raw: &[u8]) -> Result<Value> {
+    pub(crate) fn decode_pickle(raw: &[u8]) -> Result<Value> {
         check_pickle(raw)?;
         let py = serde_pickle::value_from_slice(raw, serde_pickle::DeOptions::new())
             .map_err(|e| CacheError::Corrupt(format!("pickle does not parse: {e}")))?;
@@ -613,7 +631,9 @@ mod pickle {
 }
 
 #[cfg(feature = "pickle")]
-use pickle::{decode_pickle, encode_pickle};
+use pickle::encode_pickle;
+#[cfg(feature = "pickle")]
+pub(crate) use pickle::{decode_pickle, pickle_json};
 
 /// Without the `pickle` feature: a clear error instead of a codec.
 #[cfg(not(feature = "pickle"))]
@@ -629,7 +649,12 @@ fn encode_pickle(_: &Value) -> Result<Vec<u8>> {
 }
 
 #[cfg(not(feature = "pickle"))]
-fn decode_pickle(_: &[u8]) -> Result<Value> {
+pub(crate) fn pickle_json(_: &Json) -> Result<Vec<u8>> {
+    Err(no_pickle())
+}
+
+#[cfg(not(feature = "pickle"))]
+pub(crate) fn decode_pickle(_: &[u8]) -> Result<Value> {
     Err(no_pickle())
 }
 
