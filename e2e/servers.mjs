@@ -1,5 +1,7 @@
 // Real servers for the end-to-end tests, on free 127.0.0.1 ports:
-// redis-server (from Debian), and an Upstash-protocol REST front for it.
+// redis-server (from Debian), and an Upstash-protocol REST front for it;
+// memcached, nginx with the memc module (the repo's gateway config) and
+// twemproxy in front of memcached.
 //
 // Upstash's REST server is not available offline, so `startUpstashGateway`
 // serves its protocol (JSON commands, /pipeline, path-style commands with
@@ -8,7 +10,7 @@
 import { spawn } from "node:child_process";
 import http from "node:http";
 import net from "node:net";
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { freePort } from "./helpers.mjs";
@@ -181,4 +183,101 @@ export async function startUpstashGateway(redisPort, token) {
         server.close(resolve);
       }),
   };
+}
+
+/** Starts memcached on `port` (a free one by default). */
+export async function startMemcached(port) {
+  port ??= await freePort();
+  const proc = spawn("memcached", ["-l", "127.0.0.1", "-p", String(port), "-U", "0", "-m", "64", "-u", "root"], { stdio: "ignore" });
+  await waitForPort(port, proc, "memcached");
+  return {
+    port,
+    address: `127.0.0.1:${port}`,
+    stop: async () => {
+      proc.kill("SIGKILL");
+      await new Promise((r) => (proc.exitCode !== null || proc.signalCode !== null ? r() : proc.on("exit", r)));
+    },
+  };
+}
+
+/**
+ * nginx with the memc module in front of up to three memcached servers,
+ * running the repo's gateway/nginx.conf with its @@…@@ markers filled in.
+ */
+export async function startMemcGateway(servers, token) {
+  const port = await freePort();
+  const dir = mkdtempSync(path.join(tmpdir(), "edgecache-nginx-"));
+  const root = path.resolve(path.dirname(new URL(import.meta.url).pathname), "..");
+  let conf = readFileSync(path.join(root, "gateway", "nginx.conf"), "utf8")
+    .replaceAll("@@LISTEN@@", `127.0.0.1:${port}`)
+    .replaceAll("@@TOKEN@@", token)
+    .replaceAll("@@PREFIX@@", dir)
+    .replaceAll("@@LOCATIONS@@", path.join(root, "gateway", "memc-locations.conf"));
+  for (let i = 0; i < 3; i++) conf = conf.replaceAll(`@@SERVER_${i}@@`, servers[i] ?? servers[0]);
+  if (/@@[A-Z]/.test(conf)) throw new Error("an unfilled marker in gateway/nginx.conf");
+  writeFileSync(path.join(dir, "nginx.conf"), conf);
+  const proc = spawn("nginx", ["-e", "stderr", "-g", "daemon off; master_process off;", "-p", dir, "-c", path.join(dir, "nginx.conf")], {
+    stdio: "ignore",
+  });
+  await waitForPort(port, proc, "nginx");
+  return {
+    port,
+    url: `http://127.0.0.1:${port}/memc`,
+    stop: async () => {
+      proc.kill("SIGKILL");
+      await new Promise((r) => (proc.exitCode !== null || proc.signalCode !== null ? r() : proc.on("exit", r)));
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** twemproxy (nutcracker) in front of memcached servers, ketama over md5 as pylibmc's ketama_weighted. */
+export async function startTwemproxy(servers) {
+  const port = await freePort();
+  const stats = await freePort();
+  const dir = mkdtempSync(path.join(tmpdir(), "edgecache-twemproxy-"));
+  const yml = [
+    "edge:",
+    `  listen: 127.0.0.1:${port}`,
+    "  hash: md5",
+    "  distribution: ketama",
+    "  auto_eject_hosts: false",
+    "  timeout: 2000",
+    "  servers:",
+    ...servers.map((s) => `    - ${s}:1`),
+    "",
+  ].join("\n");
+  writeFileSync(path.join(dir, "nutcracker.yml"), yml);
+  const proc = spawn(
+    "nutcracker",
+    ["-c", path.join(dir, "nutcracker.yml"), "-s", String(stats), "-a", "127.0.0.1", "-p", path.join(dir, "pid"), "-o", path.join(dir, "log")],
+    { stdio: "ignore" },
+  );
+  await waitForPort(port, proc, "nutcracker");
+  return {
+    port,
+    address: `127.0.0.1:${port}`,
+    stop: async () => {
+      proc.kill("SIGKILL");
+      await new Promise((r) => (proc.exitCode !== null || proc.signalCode !== null ? r() : proc.on("exit", r)));
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** Runs memcached text-protocol lines on `port`; resolves with the raw reply once `done(reply)` holds. */
+export function memcachedCall(port, request, done = (s) => /(END|STORED|DELETED|NOT_FOUND|ERROR[^\r]*)\r\n$/.test(s)) {
+  return new Promise((resolve, reject) => {
+    const sock = net.connect(port, "127.0.0.1");
+    let got = Buffer.alloc(0);
+    sock.on("data", (d) => {
+      got = Buffer.concat([got, d]);
+      if (done(got.toString("latin1"))) {
+        sock.destroy();
+        resolve(got);
+      }
+    });
+    sock.on("error", reject);
+    sock.write(request);
+  });
 }

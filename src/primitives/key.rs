@@ -94,6 +94,45 @@ impl fmt::Debug for KeyMaker {
     }
 }
 
+/// A long key as a short one: its first `keep` bytes (cut at a char
+/// boundary, for reading dumps) and 128 bits of its SHA-256, so keys that
+/// callers choose (URLs) cannot be made to collide.
+pub fn digest_key(key: &str, keep: usize) -> String {
+    use sha2::Digest;
+    let mut cut = keep.min(key.len());
+    while !key.is_char_boundary(cut) {
+        cut -= 1;
+    }
+    let digest = sha2::Sha256::digest(key.as_bytes());
+    let hex: String = digest[..16].iter().map(|b| format!("{b:02x}")).collect();
+    format!("{}:sha256:{hex}", &key[..cut])
+}
+
+impl KeyRules {
+    /// `key` in a form these rules accept, for keys that are the crate's own
+    /// (response keys, which hold a space and can be long): bytes the rules
+    /// forbid and `%` percent-encoded (so distinct keys stay distinct), then
+    /// a digest if it is still longer than `room` bytes.
+    pub fn fit<'a>(&self, key: &'a str, room: Option<usize>) -> std::borrow::Cow<'a, str> {
+        use std::borrow::Cow;
+        let mut k = Cow::Borrowed(key);
+        if self.printable_only && key.bytes().any(|b| b < 33 || b == 127 || b == b'%') {
+            let mut out = String::with_capacity(key.len() + 8);
+            for c in key.chars() {
+                match c {
+                    '\0'..=' ' | '\u{7f}' | '%' => out.push_str(&format!("%{:02X}", c as u32)),
+                    c => out.push(c),
+                }
+            }
+            k = Cow::Owned(out);
+        }
+        match room {
+            Some(room) if k.len() > room => Cow::Owned(digest_key(&k, room.saturating_sub(48))),
+            _ => k,
+        }
+    }
+}
+
 impl KeyMaker {
     /// A key maker with Ellar's default key function.
     pub fn new(prefix: impl Into<String>, version: i64, rules: KeyRules, backend: &'static str) -> Self {
@@ -146,6 +185,19 @@ impl KeyMaker {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn fitted_keys_are_printable_short_and_distinct() {
+        let r = KeyRules::MEMCACHED;
+        assert_eq!(r.fit("GET https://a/b%20c:view", None), "GET%20https://a/b%2520c:view");
+        assert_eq!(r.fit("plain:key", None), "plain:key");
+        assert_eq!(KeyRules::ANY.fit("a b%", None), "a b%");
+        let long = format!("GET https://a/{}:view", "x".repeat(400));
+        let fitted = r.fit(&long, Some(240));
+        assert!(fitted.len() <= 240 && r.check(&fitted, "memcached").is_ok(), "{fitted}");
+        assert_ne!(fitted, r.fit(&format!("{long}y"), Some(240)));
+        assert!(digest_key("ключ", 3).starts_with("к:sha256:"));
+    }
 
     #[test]
     fn ellar_default_format() {

@@ -42,6 +42,19 @@ pub struct BackendStore {
     pub backend: Rc<dyn CacheBackend>,
 }
 
+impl BackendStore {
+    /// The response key in a form the backend accepts (memcached: no
+    /// spaces, at most 250 bytes with its prefix); unchanged for the others.
+    fn fit<'a>(&self, key: &'a str, version: Option<i64>) -> std::borrow::Cow<'a, str> {
+        let rules = self.backend.key_maker().rules;
+        let room = rules.max_len.map(|max| {
+            let overhead = self.backend.make_key("x", version).map_or(0, |k| k.len().saturating_sub(1));
+            max.saturating_sub(overhead)
+        });
+        rules.fit(key, room)
+    }
+}
+
 #[async_trait(?Send)]
 impl ResponseStore for BackendStore {
     fn name(&self) -> &str {
@@ -57,7 +70,7 @@ impl ResponseStore for BackendStore {
     }
 
     async fn get(&self, key: &str, version: Option<i64>) -> Result<Option<Vec<u8>>> {
-        match self.backend.get(key, version).await? {
+        match self.backend.get(&self.fit(key, version), version).await? {
             None => Ok(None),
             Some(Value::Bytes(b)) => Ok(Some(b)),
             Some(Value::Json(_)) => Err(CacheError::Corrupt(format!(
@@ -68,14 +81,17 @@ impl ResponseStore for BackendStore {
     }
 
     async fn put(&self, key: &str, bytes: Vec<u8>, ttl: Ttl, version: Option<i64>) -> Result<()> {
-        self.backend.set(key, Value::Bytes(bytes), ttl, version).await
+        self.backend
+            .set(&self.fit(key, version), Value::Bytes(bytes), ttl, version)
+            .await
     }
 
     async fn delete(&self, key: &str, version: Option<i64>) -> Result<bool> {
-        self.backend.delete(key, version).await
+        self.backend.delete(&self.fit(key, version), version).await
     }
 
     async fn delete_prefix(&self, prefix: &str, version: Option<i64>) -> Result<usize> {
-        self.backend.delete_prefix(prefix, version).await
+        let rules = self.backend.key_maker().rules;
+        self.backend.delete_prefix(&rules.fit(prefix, None), version).await
     }
 }

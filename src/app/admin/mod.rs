@@ -117,7 +117,10 @@ async fn route(ctx: &AdminContext<'_>, req: AdminRequest<'_>) -> Result<AdminRep
         #[cfg(feature = "selftest")]
         ("POST", "selftest", None, None) => match query_param(req.query, "backend") {
             None => Ok(selftest().await),
-            Some(name) => Ok(selftest::selftest_backend(ctx, &name).await),
+            Some(name) => {
+                let unsigned = query_param(req.query, "unsigned_counters").is_some_and(|v| v == "true");
+                Ok(selftest::selftest_backend(ctx, &name, unsigned).await)
+            }
         },
         #[cfg(not(feature = "selftest"))]
         ("POST", "selftest", None, None) => Ok(AdminReply::error(

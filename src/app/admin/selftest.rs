@@ -13,7 +13,12 @@ use crate::testkit::{RealTime, Suite};
 /// Runs the conformance suite against a configured backend's kind and
 /// options (on its real server, in real time) under a throwaway key prefix,
 /// so the backend's own keys are untouched.
-pub(super) async fn selftest_backend(ctx: &AdminContext<'_>, name: &str) -> AdminReply {
+///
+/// memcached keeps time in whole seconds, so its expiry cases allow a
+/// second's slack; `unsigned_counters` (the `unsigned_counters=true` query
+/// parameter) is for servers reached without meta commands (a proxy, the
+/// gateway), where counters cannot go below zero.
+pub(super) async fn selftest_backend(ctx: &AdminContext<'_>, name: &str, unsigned_counters: bool) -> AdminReply {
     let Some((make, runtime)) = &ctx.selftest else {
         return AdminReply::error(501, "unsupported", "backend selftests are not available here");
     };
@@ -27,6 +32,10 @@ pub(super) async fn selftest_backend(ctx: &AdminContext<'_>, name: &str) -> Admi
     let time = RealTime(runtime.clone());
     let mut suite = Suite::new(&*b, &time);
     suite.sibling = Some(&*s);
+    if b.kind() == "memcached" {
+        suite.ttl_slack_ms = 1000;
+    }
+    suite.unsigned_counters = unsigned_counters;
     let report = suite.run().await;
     AdminReply::json(
         if report.all_passed() { 200 } else { 500 },

@@ -91,6 +91,8 @@ pub enum Command {
     },
     /// `flush_all`.
     FlushAll,
+    /// `mn`.
+    MetaNoop,
 }
 
 impl Command {
@@ -127,6 +129,7 @@ impl Command {
                 cas,
             } => protocol::meta_set_cas(key, data, *ttl, *flags, *cas, out),
             Command::FlushAll => protocol::flush_all(out),
+            Command::MetaNoop => protocol::meta_noop(out),
         }
     }
 }
@@ -357,6 +360,7 @@ impl GatewayLink {
         };
         match c {
             Command::Get { cas: true, .. } | Command::Touch { .. } | Command::MetaGet { .. } => unsupported(),
+            Command::MetaNoop => unsupported(),
             Command::MetaSetCas { .. } | Command::Store { cmd: Store::Cas(_), .. } => unsupported(),
             Command::Get { keys, cas: false } => {
                 let gets = keys.iter().map(|k| async move {

@@ -262,7 +262,7 @@ impl MemcachedBackend {
         // After a clear no other client reads these keys, so one the
         // generation made too long is hashed rather than refused.
         if key.len() > 250 && (self.options.hash_long_keys || generation > 0) {
-            return Ok(hashed_key(&key));
+            return Ok(crate::primitives::key::digest_key(&key, 180));
         }
         KeyRules::MEMCACHED.check(&key, "memcached")?;
         Ok(key)
@@ -371,6 +371,9 @@ impl MemcachedBackend {
     /// incr/decr through the meta commands: read value, TTL and CAS, write
     /// the sum only if nothing changed meanwhile, keeping the TTL.
     async fn count_with_cas(&self, key: &str, full: &str, server: usize, delta: i64) -> Result<i64> {
+        if !self.has_meta(server).await {
+            return Err(self.unsigned_only(key, full, server).await);
+        }
         for _ in 0..16 {
             let got = self
                 .run_one(server, link::Command::MetaGet { key: full.to_string() })
@@ -388,13 +391,8 @@ impl MemcachedBackend {
                     status: MetaStatus::Miss,
                     ..
                 } => return Err(CacheError::NotFound { key: key.to_string() }),
-                Reply::Error(ErrorKind::Unknown, _) => {
-                    self.meta[server].set(Some(false));
-                    return Err(self.unsigned_only(key, full, server).await);
-                }
                 other => return Err(self.unexpected(server, other)),
             };
-            self.meta[server].set(Some(true));
             let (Some(ttl), Some(flags), Some(cas)) = (ttl, flags, cas) else {
                 return Err(self.fail(server, format!("meta get of {full} lacks t/f/c: {got:?}")));
             };
@@ -431,6 +429,29 @@ impl MemcachedBackend {
             server,
             format!("{full} kept changing during incr; gave up after 16 tries"),
         ))
+    }
+
+    /// Whether the server has the meta commands, asked once with `mn`
+    /// (outside `run`: a proxy that closes the connection on an unknown
+    /// command is not a down server). Remembered once it answers.
+    async fn has_meta(&self, server: usize) -> bool {
+        if let Some(known) = self.meta[server].get() {
+            return known;
+        }
+        match self.links[server].call(&[link::Command::MetaNoop]).await {
+            Ok(replies) => {
+                let yes = matches!(
+                    replies.first(),
+                    Some(Reply::Meta {
+                        status: MetaStatus::NoOp,
+                        ..
+                    })
+                );
+                self.meta[server].set(Some(yes));
+                yes
+            }
+            Err(_) => false,
+        }
     }
 
     /// Why a counter change cannot be done without the meta commands: the
@@ -475,22 +496,6 @@ fn counter_text(data: &[u8]) -> &[u8] {
 
 fn integer(data: &[u8]) -> Option<i64> {
     std::str::from_utf8(data).ok()?.parse().ok()
-}
-
-/// An over-long key as a short one: its start (for reading dumps) and a
-/// digest of all of it.
-fn hashed_key(key: &str) -> String {
-    let mut cut = 200;
-    while !key.is_char_boundary(cut) {
-        cut -= 1;
-    }
-    format!("{}:h{:016x}", &key[..cut], fnv1a(key.as_bytes()))
-}
-
-fn fnv1a(bytes: &[u8]) -> u64 {
-    bytes.iter().fold(0xcbf2_9ce4_8422_2325u64, |h, &b| {
-        (h ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01b3)
-    })
 }
 
 #[async_trait(?Send)]
@@ -823,9 +828,5 @@ mod tests {
         assert_eq!(counter_text(b"a "), b"a ");
         assert_eq!(counter_text(b" "), b" ");
         assert_eq!(integer(b"-4"), Some(-4));
-        let long = "é".repeat(200);
-        let h = hashed_key(&long);
-        assert!(h.len() <= 250 && h.starts_with("éé"), "{h}");
-        assert_ne!(hashed_key(&format!("{long}a")), hashed_key(&format!("{long}b")));
     }
 }

@@ -88,6 +88,12 @@ pub fn meta_get(key: &str, out: &mut Vec<u8>) {
     out.extend_from_slice(format!("mg {key} v t f c\r\n").as_bytes());
 }
 
+/// `mn`: the meta no-op, to learn whether a server has meta commands (a
+/// proxy such as twemproxy closes the connection instead).
+pub fn meta_noop(out: &mut Vec<u8>) {
+    out.extend_from_slice(b"mn\r\n");
+}
+
 /// `ms <key> <bytes> T<ttl> F<flags> C<cas>`: a compare-and-swap that sets
 /// the lifetime in the same command (a counter keeps its remaining TTL).
 pub fn meta_set_cas(key: &str, data: &[u8], ttl: i64, flags: u32, cas: u64, out: &mut Vec<u8>) {
@@ -135,6 +141,8 @@ pub enum MetaStatus {
     Exists,
     /// `NF`: not found.
     NotFound,
+    /// `MN`: the reply to `mn`.
+    NoOp,
 }
 
 /// One parsed reply.
@@ -307,6 +315,7 @@ fn meta(buf: &[u8], first: &[u8], used: usize) -> Result<Option<(Reply, usize)>,
         Some(b"NS") => MetaStatus::NotStored,
         Some(b"EX") => MetaStatus::Exists,
         Some(b"NF") => MetaStatus::NotFound,
+        Some(b"MN") => MetaStatus::NoOp,
         _ => return Err(garbage("unknown reply", first)),
     };
     let len: Option<usize> = match status {
