@@ -314,3 +314,42 @@ impl edgecache::transport::HttpTransport for StdHttp {
         Ok(HttpReply { status, headers, body })
     }
 }
+
+/// twemproxy (nutcracker) on a free port in front of `servers` ("host:port"
+/// strings, weight 1 each), configured as a user sharing a cache with
+/// pylibmc's `ketama_weighted` would: `distribution: ketama` with `hash:
+/// md5` (twemproxy's default key hash, fnv1a_64, places keys elsewhere) and
+/// no ejection, so placement never changes under the test.
+pub fn nutcracker(servers: &[&str]) -> Server {
+    let program = "/usr/sbin/nutcracker";
+    must_have(program);
+    let dir = TempDir::new("nutcracker");
+    let port = free_port();
+    let mut conf = format!(
+        "edgecache:\n  listen: 127.0.0.1:{port}\n  hash: md5\n  distribution: ketama\n  auto_eject_hosts: false\n  servers:\n"
+    );
+    for server in servers {
+        conf.push_str(&format!("    - {server}:1\n"));
+    }
+    let conf_path = dir.0.join("nutcracker.yml");
+    std::fs::write(&conf_path, conf).unwrap();
+    let mut child = Command::new(program)
+        .arg("-c")
+        .arg(&conf_path)
+        .arg("-o")
+        .arg(dir.0.join("nutcracker.log"))
+        .arg("-p")
+        .arg(dir.0.join("nutcracker.pid"))
+        .args(["-a", "127.0.0.1", "-s", &free_port().to_string()])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("spawn nutcracker");
+    wait_until("nutcracker", &mut child, || port_open(port));
+    Server {
+        child,
+        address: format!("127.0.0.1:{port}"),
+        port,
+        _dir: Some(dir),
+    }
+}
