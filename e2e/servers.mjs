@@ -212,7 +212,7 @@ export async function startMemcGateway(servers, token) {
     .replaceAll("@@LISTEN@@", `127.0.0.1:${port}`)
     .replaceAll("@@TOKEN@@", token)
     .replaceAll("@@PREFIX@@", dir)
-    .replaceAll("@@LOCATIONS@@", path.join(root, "gateway", "memc-locations.conf"));
+    .replaceAll("@@GATEWAY_DIR@@", path.join(root, "gateway"));
   for (let i = 0; i < 3; i++) conf = conf.replaceAll(`@@SERVER_${i}@@`, servers[i] ?? servers[0]);
   if (/@@[A-Z]/.test(conf)) throw new Error("an unfilled marker in gateway/nginx.conf");
   writeFileSync(path.join(dir, "nginx.conf"), conf);

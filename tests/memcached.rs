@@ -212,3 +212,14 @@ fn a_hanging_or_garbage_server_is_a_bounded_clear_error() {
         server.join().unwrap();
     }
 }
+
+#[test]
+fn through_twemproxy_conforms_with_unsigned_counters() {
+    let servers = [support::memcached(), support::memcached(), support::memcached()];
+    let list: Vec<&str> = servers.iter().map(|s| s.address.as_str()).collect();
+    let proxy = support::nutcracker(&list);
+    let opts = json!({"servers": [proxy.address]});
+    let b = from_config("mc", "px", opts.clone());
+    let sibling = from_config("mc", "px2", opts);
+    conform_with("twemproxy", &*b, &*sibling, true);
+}

@@ -48,7 +48,10 @@ impl BackendStore {
     fn fit<'a>(&self, key: &'a str, version: Option<i64>) -> std::borrow::Cow<'a, str> {
         let rules = self.backend.key_maker().rules;
         let room = rules.max_len.map(|max| {
-            let overhead = self.backend.make_key("x", version).map_or(0, |k| k.len().saturating_sub(1));
+            let overhead = self
+                .backend
+                .make_key("x", version)
+                .map_or(0, |k| k.len().saturating_sub(1));
             max.saturating_sub(overhead)
         });
         rules.fit(key, room)

@@ -199,10 +199,7 @@ pub fn nginx_gateway(servers: &[&str], token: &str) -> Server {
         ("@@LISTEN@@", format!("127.0.0.1:{port}")),
         ("@@TOKEN@@", token.to_string()),
         ("@@PREFIX@@", dir.0.display().to_string()),
-        (
-            "@@LOCATIONS@@",
-            root().join("gateway/memc-locations.conf").display().to_string(),
-        ),
+        ("@@GATEWAY_DIR@@", root().join("gateway").display().to_string()),
     ] {
         conf = conf.replace(marker, &value);
     }

@@ -321,7 +321,17 @@ impl GatewayLink {
         key: Option<&str>,
         body: Vec<u8>,
     ) -> Result<(u16, crate::transport::HttpReply), LinkError> {
-        let url = format!("{}{path}?{query}", self.base);
+        // The key also goes in the URL (ignored by nginx, which reads the
+        // header) so that concurrent requests never share a URL and logs
+        // name their key.
+        let url = match key {
+            Some(k) => format!(
+                "{}{path}?{query}&key={}",
+                self.base,
+                percent_encoding::utf8_percent_encode(k, percent_encoding::NON_ALPHANUMERIC)
+            ),
+            None => format!("{}{path}?{query}", self.base),
+        };
         let key = key.map(byte_string);
         let mut headers: Vec<(&str, &str)> = Vec::with_capacity(2);
         if let Some(k) = &key {

@@ -4,10 +4,12 @@
 //! pymemcache, pylibmc and twemproxy place them.
 //!
 //! What memcached cannot do, and what this backend does instead:
-//! - **No key listing**: `clear` bumps this backend's *generation*, a
-//!   counter kept in memcached at `{key_prefix}:edgecache-generation`; keys
-//!   written after it carry a `g{n}:` prefix, the old ones are never read
-//!   again and age out. Until the first `clear` keys are Ellar's byte for
+//! - **No key listing**: `clear` starts a new *generation* for this backend
+//!   (a token, the time of the clear, kept in memcached at
+//!   `{key_prefix}:edgecache-generation`); keys written after it carry a
+//!   `g{token}:` prefix, the old ones are never read again and age out (if
+//!   memcached evicts the token, keys from before the first clear could be
+//!   read again: it is read every second, so it stays hot in the LRU). Until the first `clear` keys are Ellar's byte for
 //!   byte. Each isolate re-reads the generation at most once a second, so a
 //!   `clear` elsewhere shows within a second. `clear: "flush_all"` empties
 //!   whole servers instead (only for servers this backend owns).
@@ -257,7 +259,7 @@ impl MemcachedBackend {
     fn stored_key(&self, full: String, generation: u64) -> Result<String> {
         let key = match generation {
             0 => full,
-            g => format!("g{g}:{full}"),
+            g => format!("g{}:{full}", base36(g)),
         };
         // After a clear no other client reads these keys, so one the
         // generation made too long is hashed rather than refused.
@@ -492,6 +494,20 @@ fn counter_text(data: &[u8]) -> &[u8] {
     } else {
         data
     }
+}
+
+/// A generation token, short.
+fn base36(mut n: u64) -> String {
+    let mut out = Vec::new();
+    loop {
+        out.push(b"0123456789abcdefghijklmnopqrstuvwxyz"[(n % 36) as usize]);
+        n /= 36;
+        if n == 0 {
+            break;
+        }
+    }
+    out.reverse();
+    String::from_utf8(out).expect("ASCII digits")
 }
 
 fn integer(data: &[u8]) -> Option<i64> {
@@ -750,42 +766,28 @@ impl CacheBackend for MemcachedBackend {
                 Ok(())
             }
             ClearMode::Generation => {
+                // A fresh token rather than a counter: two backends that
+                // see different counters (another ring, a lost key) must
+                // never land on the same generation and each other's keys.
+                let known = self.generation.get().map_or(0, |(g, _)| g);
+                let g = self.clock.now_ms().max(known + 1);
                 let key = self.generation_key();
                 let server = self.placement.server_for(&key);
-                for _ in 0..4 {
-                    let bump = link::Command::Count {
-                        key: key.clone(),
-                        up: true,
-                        delta: 1,
-                    };
-                    match self.run_one(server, bump).await? {
-                        Reply::Number(g) => {
-                            self.generation.set(Some((g, self.clock.now_ms())));
-                            return Ok(());
-                        }
-                        Reply::NotFound => {
-                            let add = link::Command::Store {
-                                cmd: Store::Add,
-                                key: key.clone(),
-                                flags: 0,
-                                exptime: 0,
-                                data: b"1".to_vec(),
-                                noreply: false,
-                            };
-                            match self.run_one(server, add).await? {
-                                Reply::Stored => {
-                                    self.generation.set(Some((1, self.clock.now_ms())));
-                                    return Ok(());
-                                }
-                                // Another isolate created it: bump that one.
-                                Reply::NotStored => continue,
-                                other => return Err(self.unexpected(server, &other)),
-                            }
-                        }
-                        other => return Err(self.unexpected(server, &other)),
+                let set = link::Command::Store {
+                    cmd: Store::Set,
+                    key,
+                    flags: 0,
+                    exptime: 0,
+                    data: g.to_string().into_bytes(),
+                    noreply: false,
+                };
+                match self.run_one(server, set).await? {
+                    Reply::Stored => {
+                        self.generation.set(Some((g, self.clock.now_ms())));
+                        Ok(())
                     }
+                    other => Err(self.unexpected(server, &other)),
                 }
-                Err(self.fail(server, "the generation counter kept vanishing"))
             }
         }
     }
@@ -828,5 +830,7 @@ mod tests {
         assert_eq!(counter_text(b"a "), b"a ");
         assert_eq!(counter_text(b" "), b" ");
         assert_eq!(integer(b"-4"), Some(-4));
+        assert_eq!(base36(0), "0");
+        assert_eq!(base36(1_796_125_508_588), "mx4mr46k");
     }
 }
