@@ -68,7 +68,7 @@ fn md5_hashes_per_server(n: usize) -> u32 {
 /// IPv6 address without brackets. twemproxy names unnamed TCP servers the
 /// same way (its docs say "host:port:weight"; the weight is not part of
 /// it). A Unix socket path ("/path") has port 0 in libmemcached, so its
-/// points are "/path:0-<i>"; twemproxy names the same socket "/path:"
+/// points are `"/path:0-<i>"`; twemproxy names the same socket "/path:"
 /// (measured: 333 of 500 keys differ), so over Unix sockets this follows
 /// pylibmc, not twemproxy.
 fn point_name(server: &str) -> String {

@@ -32,8 +32,8 @@
 //!   25 servers get 156 points each, not 160 (54 keys).
 //!
 //! Unix sockets are named by their path: pymemcache's node is the path
-//! ("unix:" stripped), pylibmc's ring points are "<path>:0-<i>" (port 0).
-//! twemproxy would name them "<path>:-<i>", so over sockets
+//! ("unix:" stripped), pylibmc's ring points are `"<path>:0-<i>"` (port 0).
+//! twemproxy would name them `"<path>:-<i>"`, so over sockets
 //! `KetamaWeighted` follows pylibmc.
 
 mod hash;
