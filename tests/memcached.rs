@@ -3,6 +3,7 @@
 //! through nginx with the memc module (the repo's gateway config) and
 //! through twemproxy; and the faults: a server killed mid-test, one that
 //! hangs, one that answers garbage.
+#![cfg(not(target_arch = "wasm32"))] // real server processes: native only
 
 mod support;
 

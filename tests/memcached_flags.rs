@@ -9,6 +9,7 @@
 //! equals the case's Python literal type for type. Expected values come from
 //! [`cases`] (and the one known client quirk, [`known_quirk`]).
 //! Prints the interop table (run with `--nocapture` to see it).
+#![cfg(not(target_arch = "wasm32"))] // real server processes: native only
 
 mod support;
 

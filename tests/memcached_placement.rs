@@ -3,6 +3,7 @@
 //! servers, twemproxy forwards keys to them, and every key must be on
 //! exactly the server `Placement::server_for` names, read back over a raw
 //! text-protocol connection to each server.
+#![cfg(not(target_arch = "wasm32"))] // real server processes: native only
 
 mod support;
 

@@ -1,6 +1,18 @@
 //! The plain-JS platform (Node, browsers, JS Workers through wasm-bindgen;
 //! feature `js`): the engine's [`Runtime`] over `Date.now()`, `setTimeout`
-//! and promises. The npm package (issue 13) builds on it.
+//! and promises, the global `fetch` as the HTTP transport, and the classes
+//! the npm package (`js/`) exports: `CacheService`, custom backends written
+//! in JS, and the response cache.
+
+mod backend;
+mod convert;
+mod fetch;
+mod service;
+
+pub use backend::JsBackend;
+pub use convert::{from_value, js_error, set_error_class, to_value};
+pub use fetch::JsFetch;
+pub use service::{js_registry, JsCacheService};
 
 use futures::future::LocalBoxFuture;
 
