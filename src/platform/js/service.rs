@@ -173,6 +173,22 @@ impl JsCacheService {
     pub fn backends(&self) -> Vec<String> {
         self.inner.names()
     }
+}
+
+impl JsCacheService {
+    /// The Rust service (shared with a response cache).
+    pub fn shared(&self) -> Rc<CacheService> {
+        self.inner.clone()
+    }
+}
+
+#[wasm_bindgen(js_class = CacheService)]
+impl JsCacheService {
+    /// Backend names (alias of `backends()` for symmetry with the Worker's admin API).
+    #[wasm_bindgen(js_name = backendNames)]
+    pub fn backend_names(&self) -> Vec<String> {
+        self.inner.names()
+    }
 
     /// The full key as stored (`{prefix}:{version}:{key}`).
     #[wasm_bindgen(js_name = makeKey)]

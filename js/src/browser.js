@@ -1,0 +1,8 @@
+// Browsers (a plain <script type="module">) and other hosts with fetch:
+// the wasm fetched next to this file.
+import * as glue from "../dist/edgecache.js";
+import { bind } from "./core.js";
+
+await glue.default({ module_or_path: new URL("../dist/edgecache_bg.wasm", import.meta.url) });
+
+export const { CacheError, CacheService, ResponseCache, createCacheService, withCache, cache, selftest } = bind(glue);

@@ -1,0 +1,221 @@
+//! The response cache for JavaScript: the Rust engine (Vary, Cache-Status,
+//! request collapsing, stale-while-revalidate through `waitUntil`,
+//! stale-if-error, fail-open) behind a class whose `handle` takes a plain
+//! request object and an async origin function. The package's
+//! `withCache(handler, options)` and Hono middleware convert `Request` and
+//! `Response` to and from these plain objects (bodies are whole
+//! `Uint8Array`s: no streaming through the JS wrapper).
+
+use std::collections::BTreeMap;
+use std::rc::Rc;
+
+use futures::FutureExt;
+use js_sys::{Array, Function, Object, Promise, Reflect, Uint8Array};
+use wasm_bindgen::prelude::*;
+use wasm_bindgen::JsCast;
+use wasm_bindgen_futures::{future_to_promise, JsFuture};
+
+use super::convert::{js_error, option, ttl_of};
+use super::service::JsCacheService;
+use crate::http::{HttpRequest, HttpResponse, OriginError};
+use crate::response_cache::{BackendStore, CachePolicy, Io, Origin, ResponseCache, ResponseStore, Spawner};
+
+/// A response cache over the backends of a `CacheService`.
+#[wasm_bindgen(js_name = ResponseCache)]
+pub struct JsResponseCache {
+    inner: ResponseCache,
+}
+
+fn headers_to_js(headers: &[(String, String)]) -> Array {
+    headers
+        .iter()
+        .map(|(k, v)| JsValue::from(Array::of2(&k.into(), &v.into())))
+        .collect()
+}
+
+fn headers_from_js(v: &JsValue) -> Vec<(String, String)> {
+    let Some(list) = v.dyn_ref::<Array>() else {
+        return Vec::new();
+    };
+    list.iter()
+        .filter_map(|pair| {
+            let pair: Array = pair.dyn_into().ok()?;
+            Some((pair.get(0).as_string()?.to_ascii_lowercase(), pair.get(1).as_string()?))
+        })
+        .collect()
+}
+
+fn body_from_js(v: &JsValue) -> Vec<u8> {
+    v.dyn_ref::<Uint8Array>().map(Uint8Array::to_vec).unwrap_or_default()
+}
+
+fn request_to_js(req: &HttpRequest) -> JsValue {
+    let o = Object::new();
+    let _ = Reflect::set(&o, &"method".into(), &req.method.as_str().into());
+    let _ = Reflect::set(&o, &"url".into(), &req.url.as_str().into());
+    let _ = Reflect::set(&o, &"headers".into(), &headers_to_js(&req.headers));
+    let _ = Reflect::set(&o, &"body".into(), &Uint8Array::from(req.body.as_slice()));
+    o.into()
+}
+
+fn request_from_js(v: &JsValue) -> Result<HttpRequest, JsValue> {
+    let text = |name: &str| option(v, name).as_string();
+    Ok(HttpRequest {
+        method: text("method").unwrap_or_else(|| "GET".into()).to_ascii_uppercase(),
+        url: text("url").ok_or_else(|| js_error("invalid_request", "the request has no url"))?,
+        headers: headers_from_js(&option(v, "headers")),
+        body: body_from_js(&option(v, "body")),
+    })
+}
+
+fn response_to_js(resp: &HttpResponse) -> JsValue {
+    let o = Object::new();
+    let _ = Reflect::set(&o, &"status".into(), &JsValue::from_f64(f64::from(resp.status)));
+    let _ = Reflect::set(&o, &"headers".into(), &headers_to_js(&resp.headers));
+    let _ = Reflect::set(&o, &"body".into(), &Uint8Array::from(resp.body.as_slice()));
+    o.into()
+}
+
+/// The async JS origin `(request) => ({ status, headers, body })` as the engine's origin.
+fn js_origin(origin: Function) -> Origin {
+    Rc::new(move |req: HttpRequest| {
+        let origin = origin.clone();
+        async move {
+            let failed = |e: JsValue| {
+                let m = Reflect::get(&e, &"message".into())
+                    .ok()
+                    .and_then(|m| m.as_string())
+                    .unwrap_or_else(|| format!("{e:?}"));
+                OriginError::Handler(m)
+            };
+            let r = origin.call1(&JsValue::NULL, &request_to_js(&req)).map_err(failed)?;
+            let r = match r.dyn_ref::<Promise>() {
+                Some(p) => JsFuture::from(p.clone()).await.map_err(failed)?,
+                None => r,
+            };
+            let status = option(&r, "status").as_f64().unwrap_or(0.0);
+            if !(200.0..=599.0).contains(&status) || status.fract() != 0.0 {
+                return Err(OriginError::BadStatus(status.clamp(0.0, 65535.0) as u16));
+            }
+            Ok(HttpResponse {
+                status: status as u16,
+                headers: headers_from_js(&option(&r, "headers")),
+                body: body_from_js(&option(&r, "body")),
+                stream: None,
+            })
+        }
+        .boxed_local()
+    })
+}
+
+/// Background work through `waitUntil(promise)` when given, else a local spawn.
+fn js_spawner(wait_until: JsValue) -> Spawner {
+    let wait_until: Option<Function> = wait_until.dyn_into().ok();
+    Rc::new(move |fut| match &wait_until {
+        Some(f) => {
+            let p = future_to_promise(async move {
+                fut.await;
+                Ok(JsValue::UNDEFINED)
+            });
+            let _ = f.call1(&JsValue::NULL, &p);
+        }
+        None => wasm_bindgen_futures::spawn_local(fut),
+    })
+}
+
+fn number(options: &JsValue, name: &str) -> Result<Option<f64>, JsValue> {
+    let v = option(options, name);
+    if v.is_undefined() || v.is_null() {
+        return Ok(None);
+    }
+    match v.as_f64() {
+        Some(n) if n.is_finite() && n >= 0.0 => Ok(Some(n)),
+        _ => Err(js_error("config", &format!("{name} must be a number >= 0"))),
+    }
+}
+
+/// `{ ttl, keyPrefix, version, backend, makeKey, staleWhileRevalidate,
+/// staleIfError, originTtl, maxEntryBytes, lockTimeoutMs, sortQuery }`.
+fn policy_from_js(options: &JsValue) -> Result<CachePolicy, JsValue> {
+    let mut p = CachePolicy {
+        ttl: ttl_of(&option(options, "ttl"))?,
+        ..Default::default()
+    };
+    if let Some(prefix) = option(options, "keyPrefix").as_string() {
+        p.key_prefix = prefix;
+    }
+    p.version = super::convert::version_of(options)?;
+    p.backend = option(options, "backend").as_string();
+    if let Ok(f) = option(options, "makeKey").dyn_into::<Function>() {
+        p.make_key = Some(Rc::new(move |req: &HttpRequest, prefix: &str| {
+            f.call2(&JsValue::NULL, &request_to_js(req), &prefix.into())
+                .ok()
+                .and_then(|k| k.as_string())
+                .unwrap_or_default()
+        }));
+    }
+    if let Some(s) = number(options, "staleWhileRevalidate")? {
+        p.stale_while_revalidate = s;
+    }
+    if let Some(s) = number(options, "staleIfError")? {
+        p.stale_if_error = s;
+    }
+    if let Some(n) = number(options, "maxEntryBytes")? {
+        p.max_entry_bytes = n as usize;
+    }
+    if let Some(n) = number(options, "lockTimeoutMs")? {
+        p.lock_timeout_ms = n as u64;
+    }
+    if let Some(b) = option(options, "originTtl").as_bool() {
+        p.origin_ttl = b;
+    }
+    if let Some(b) = option(options, "sortQuery").as_bool() {
+        p.sort_query = b;
+    }
+    Ok(p)
+}
+
+#[wasm_bindgen(js_class = ResponseCache)]
+impl JsResponseCache {
+    /// A response cache whose stores are the service's backends (by name).
+    #[wasm_bindgen(constructor)]
+    pub fn new(service: &JsCacheService) -> JsResponseCache {
+        let shared = service.shared();
+        let stores: BTreeMap<String, Rc<dyn ResponseStore>> = shared
+            .names()
+            .into_iter()
+            .filter_map(|name| {
+                let backend = shared.backend(&name).ok()?.clone();
+                Some((
+                    name.clone(),
+                    Rc::new(BackendStore { name, backend }) as Rc<dyn ResponseStore>,
+                ))
+            })
+            .collect();
+        JsResponseCache {
+            inner: ResponseCache::new(stores, Rc::new(super::JsRuntime)),
+        }
+    }
+
+    /// Answers `request` (`{ method, url, headers: [[name, value]], body }`)
+    /// from the cache or through `origin(request)`; resolves to `{ status,
+    /// headers, body }`. `waitUntil(promise)` keeps background refreshes alive.
+    pub fn handle(&self, request: JsValue, options: JsValue, origin: Function, wait_until: JsValue) -> Promise {
+        let cache = self.inner.clone();
+        future_to_promise(async move {
+            let req = request_from_js(&request)?;
+            let policy = policy_from_js(&options)?;
+            let io = Io {
+                origin: js_origin(origin),
+                spawn: js_spawner(wait_until),
+            };
+            Ok(response_to_js(&cache.handle(req, &policy, &io).await))
+        })
+    }
+
+    /// Counters: hits, misses, stale answers, store errors.
+    pub fn stats(&self) -> JsValue {
+        let text = serde_json::to_string(&self.inner.stats()).expect("stats serialize");
+        js_sys::JSON::parse(&text).unwrap_or(JsValue::NULL)
+    }
+}
