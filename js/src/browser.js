@@ -3,6 +3,6 @@
 import * as glue from "../dist/edgecache.js";
 import { bind } from "./core.js";
 
-await glue.default({ module_or_path: new URL("../dist/edgecache_bg.wasm", import.meta.url) });
+const wasm = await glue.default({ module_or_path: new URL("../dist/edgecache_bg.wasm", import.meta.url) });
 
-export const { CacheError, CacheService, ResponseCache, createCacheService, withCache, cache, selftest } = bind(glue);
+export const { CacheError, CacheService, ResponseCache, createCacheService, withCache, cache, selftest, LocalCache } = bind(glue, wasm);

@@ -11,6 +11,13 @@ export class CacheError extends Error {
   }
 }
 
+/** Seconds (null = never) as ms to add to now (Infinity = never). */
+function ttlMs(ttl) {
+  if (ttl === null) return Infinity;
+  if (typeof ttl !== "number" || !Number.isFinite(ttl)) throw new CacheError("ttl must be seconds or null (never)", "invalid_ttl");
+  return Math.ceil(ttl * 1000);
+}
+
 const NULL_BODY = new Set([101, 103, 204, 205, 304]);
 
 /** A Request as the engine's plain request object. */
@@ -35,8 +42,111 @@ function policyOf(options) {
   return { ttl, keyPrefix, version, backend, makeKey, staleWhileRevalidate, staleIfError, originTtl, maxEntryBytes, lockTimeoutMs, sortQuery };
 }
 
-export function bind(glue) {
+const encoder = new TextEncoder();
+
+/** A value's size for `maxBytes` when no `sizeOf` is given: exact for strings and bytes, a flat 64 otherwise. */
+function defaultSizeOf(value) {
+  if (typeof value === "string") return 2 * value.length;
+  if (value instanceof Uint8Array || value instanceof ArrayBuffer) return value.byteLength;
+  return 64;
+}
+
+export function bind(glue, wasm) {
   glue.setErrorClass(CacheError);
+
+  /**
+   * A synchronous in-memory cache for hot paths (the `local` backend's
+   * W-TinyLFU store keeps keys and policy; the values stay in a JS array),
+   * holding JS values by reference: a hit returns the very object stored. Separate from a CacheService's backends, which
+   * store serialised values so that every backend behaves alike.
+   */
+  // The values of every LocalCache, by the slot the store gives each entry.
+  const values = [];
+
+  class LocalCache {
+    #store;
+    #ptr;
+    #cap;
+    #view;
+    #ttlMs;
+    #sizeOf;
+
+    /** `{ maxEntries = 100000, maxBytes = 32 MiB, ttl = 300 (seconds; null = never), sizeOf }` */
+    constructor({ maxEntries = 100_000, maxBytes = 32 << 20, ttl = 300, sizeOf = defaultSizeOf } = {}) {
+      this.#store = new glue.LocalStore(maxEntries, maxBytes);
+      this.#ptr = this.#store.keyBuffer();
+      this.#cap = this.#store.keyBufferSize();
+      this.#view = new Uint8Array(wasm.memory.buffer, this.#ptr, this.#cap);
+      this.#ttlMs = ttlMs(ttl);
+      this.#sizeOf = sizeOf;
+    }
+
+    // Writes `key` into the store's buffer; its length in bytes.
+    #key(key) {
+      if (typeof key !== "string") throw new CacheError(`keys are strings, got ${typeof key}`, "invalid_key");
+      let view = this.#view;
+      if (view.byteLength === 0) view = this.#view = new Uint8Array(wasm.memory.buffer, this.#ptr, this.#cap);
+      const n = key.length;
+      let i = 0;
+      if (n <= this.#cap) {
+        for (; i < n; i++) {
+          const c = key.charCodeAt(i);
+          if (c > 0x7f) break;
+          view[i] = c;
+        }
+        if (i === n) return n;
+      }
+      const { read, written } = encoder.encodeInto(key.slice(i), view.subarray(i));
+      if (i + read !== n) throw new CacheError(`key longer than ${this.#cap} bytes`, "invalid_key");
+      return i + written;
+    }
+
+    /** The value, or `undefined`. */
+    get(key) {
+      const slot = this.#store.get(this.#key(key), Date.now());
+      return slot < 0 ? undefined : values[slot];
+    }
+
+    /** Whether a live value is there (not counted as a use). */
+    has(key) {
+      return this.#store.has(this.#key(key), Date.now());
+    }
+
+    /** Stores `value` for `ttl` seconds (default the cache's; null = never); false if it can never fit. */
+    set(key, value, options) {
+      if (value === undefined) throw new CacheError("undefined is not a cacheable value (use null)", "invalid_value");
+      const ms = options === undefined || options.ttl === undefined ? this.#ttlMs : ttlMs(options.ttl);
+      const now = Date.now();
+      const slot = this.#store.set(this.#key(key), this.#sizeOf(value), now + ms, now);
+      if (slot < 0) return false;
+      values[slot] = value;
+      return true;
+    }
+
+    /** Removes the key; true if it was live. */
+    delete(key) {
+      const slot = this.#store.delete(this.#key(key), Date.now());
+      if (slot < 0) return false;
+      values[slot] = undefined;
+      return true;
+    }
+
+    /** Removes everything. */
+    clear() {
+      this.#store.clear();
+    }
+
+    /** Entries held. */
+    get size() {
+      return this.#store.size;
+    }
+
+    /** Hits, misses, inserts, evictions, … */
+    stats() {
+      return this.#store.stats();
+    }
+  }
+
   const { CacheService, ResponseCache } = glue;
 
   /**
@@ -113,5 +223,5 @@ export function bind(glue) {
     };
   }
 
-  return { CacheError, CacheService, ResponseCache, createCacheService, withCache, cache, selftest: glue.selftest };
+  return { CacheError, CacheService, ResponseCache, createCacheService, withCache, cache, selftest: glue.selftest, LocalCache };
 }

@@ -4,6 +4,6 @@ import wasm from "../dist/edgecache_bg.wasm";
 import * as glue from "../dist/edgecache.js";
 import { bind } from "./core.js";
 
-glue.initSync({ module: wasm });
+const wasm = glue.initSync({ module: wasm });
 
-export const { CacheError, CacheService, ResponseCache, createCacheService, withCache, cache, selftest } = bind(glue);
+export const { CacheError, CacheService, ResponseCache, createCacheService, withCache, cache, selftest, LocalCache } = bind(glue, wasm);

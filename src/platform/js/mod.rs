@@ -7,12 +7,14 @@
 mod backend;
 mod convert;
 mod fetch;
+mod local;
 mod respond;
 mod service;
 
 pub use backend::JsBackend;
 pub use convert::{from_value, js_error, set_error_class, to_value};
 pub use fetch::JsFetch;
+pub use local::LocalStore;
 pub use respond::JsResponseCache;
 pub use service::{js_registry, JsCacheService};
 
