@@ -42,8 +42,6 @@ function policyOf(options) {
   return { ttl, keyPrefix, version, backend, makeKey, staleWhileRevalidate, staleIfError, originTtl, maxEntryBytes, lockTimeoutMs, sortQuery };
 }
 
-const encoder = new TextEncoder();
-
 /** A value's size for `maxBytes` when no `sizeOf` is given: exact for strings and bytes, a flat 64 otherwise. */
 function defaultSizeOf(value) {
   if (typeof value === "string") return 2 * value.length;
@@ -60,90 +58,154 @@ export function bind(glue, wasm) {
    * holding JS values by reference: a hit returns the very object stored. Separate from a CacheService's backends, which
    * store serialised values so that every backend behaves alike.
    */
-  // The values of every LocalCache, by the slot the store gives each entry.
-  const values = [];
-
+  /**
+   * A synchronous in-memory cache for hot paths: lookups in a JS `Map`,
+   * values held by reference (a hit returns the very object stored), and
+   * what to keep decided by the `local` backend's W-TinyLFU policy in wasm,
+   * fed with a log of hits (see src/platform/js/local.rs). Separate from a
+   * CacheService's backends, which store serialised values so that every
+   * backend behaves alike.
+   */
   class LocalCache {
     #store;
-    #ptr;
-    #cap;
-    #view;
+    #map = new Map(); // key -> id
+    #keys = []; // id -> key
+    #values = []; // id -> value
+    #expires = []; // id -> ms (Infinity = never)
+    #free = [];
+    #next = 0;
+    #logPtr;
+    #log;
+    #logSize;
+    #n = 0;
+    #droppedPtr;
+    #droppedSize;
+    #dropped;
     #ttlMs;
     #sizeOf;
+    #hits = 0;
+    #misses = 0;
 
-    /** `{ maxEntries = 100000, maxBytes = 32 MiB, ttl = 300 (seconds; null = never), sizeOf }` */
+    /** `{ maxEntries = 100000, maxBytes = 32 MiB, ttl = 300 (seconds; null = never), sizeOf(value) }` */
     constructor({ maxEntries = 100_000, maxBytes = 32 << 20, ttl = 300, sizeOf = defaultSizeOf } = {}) {
       this.#store = new glue.LocalStore(maxEntries, maxBytes);
-      this.#ptr = this.#store.keyBuffer();
-      this.#cap = this.#store.keyBufferSize();
-      this.#view = new Uint8Array(wasm.memory.buffer, this.#ptr, this.#cap);
+      this.#logPtr = this.#store.logBuffer();
+      this.#droppedPtr = this.#store.droppedBuffer();
+      [this.#logSize, this.#droppedSize] = this.#store.bufferSizes();
+      this.#log = new Uint32Array(wasm.memory.buffer, this.#logPtr, this.#logSize);
+      this.#dropped = new Uint32Array(wasm.memory.buffer, this.#droppedPtr, this.#droppedSize);
       this.#ttlMs = ttlMs(ttl);
       this.#sizeOf = sizeOf;
     }
 
-    // Writes `key` into the store's buffer; its length in bytes.
-    #key(key) {
-      if (typeof key !== "string") throw new CacheError(`keys are strings, got ${typeof key}`, "invalid_key");
-      let view = this.#view;
-      if (view.byteLength === 0) view = this.#view = new Uint8Array(wasm.memory.buffer, this.#ptr, this.#cap);
-      const n = key.length;
-      let i = 0;
-      if (n <= this.#cap) {
-        for (; i < n; i++) {
-          const c = key.charCodeAt(i);
-          if (c > 0x7f) break;
-          view[i] = c;
-        }
-        if (i === n) return n;
-      }
-      const { read, written } = encoder.encodeInto(key.slice(i), view.subarray(i));
-      if (i + read !== n) throw new CacheError(`key longer than ${this.#cap} bytes`, "invalid_key");
-      return i + written;
-    }
-
     /** The value, or `undefined`. */
     get(key) {
-      const slot = this.#store.get(this.#key(key), Date.now());
-      return slot < 0 ? undefined : values[slot];
+      const id = this.#map.get(key);
+      if (id === undefined) {
+        this.#misses++;
+        return undefined;
+      }
+      const e = this.#expires[id];
+      if (e !== Infinity && e <= Date.now()) {
+        this.#misses++;
+        this.#drop(this.#store.remove(id, Date.now()));
+        return undefined;
+      }
+      this.#hits++;
+      if (this.#log.length === 0) this.#log = new Uint32Array(wasm.memory.buffer, this.#logPtr, this.#logSize);
+      this.#log[this.#n++] = id;
+      if (this.#n === this.#logSize) this.#flush();
+      return this.#values[id];
     }
 
     /** Whether a live value is there (not counted as a use). */
     has(key) {
-      return this.#store.has(this.#key(key), Date.now());
+      const id = this.#map.get(key);
+      if (id === undefined) return false;
+      const e = this.#expires[id];
+      return e === Infinity || e > Date.now();
     }
 
     /** Stores `value` for `ttl` seconds (default the cache's; null = never); false if it can never fit. */
     set(key, value, options) {
+      if (typeof key !== "string") throw new CacheError(`keys are strings, got ${typeof key}`, "invalid_key");
       if (value === undefined) throw new CacheError("undefined is not a cacheable value (use null)", "invalid_value");
       const ms = options === undefined || options.ttl === undefined ? this.#ttlMs : ttlMs(options.ttl);
+      let id = this.#map.get(key);
+      const fresh = id === undefined;
+      if (fresh) id = this.#free.length ? this.#free.pop() : this.#next++;
       const now = Date.now();
-      const slot = this.#store.set(this.#key(key), this.#sizeOf(value), now + ms, now);
-      if (slot < 0) return false;
-      values[slot] = value;
-      return true;
+      // (The logged hits are replayed by the same call.)
+      const logged = this.#n;
+      this.#n = 0;
+      const dropped = this.#store.set(id, 2 * key.length + this.#sizeOf(value), now + ms, now, logged);
+      if (dropped < 0) {
+        if (fresh) this.#free.push(id);
+        return false;
+      }
+      if (fresh) {
+        this.#map.set(key, id);
+        this.#keys[id] = key;
+      }
+      this.#values[id] = value;
+      this.#expires[id] = now + ms;
+      this.#drop(dropped);
+      return this.#map.has(key);
     }
 
     /** Removes the key; true if it was live. */
     delete(key) {
-      const slot = this.#store.delete(this.#key(key), Date.now());
-      if (slot < 0) return false;
-      values[slot] = undefined;
-      return true;
+      const id = this.#map.get(key);
+      if (id === undefined) return false;
+      const live = this.has(key);
+      this.#drop(this.#store.remove(id, Date.now()));
+      return live;
     }
 
     /** Removes everything. */
     clear() {
       this.#store.clear();
+      this.#map.clear();
+      this.#keys = [];
+      this.#values = [];
+      this.#expires = [];
+      this.#free = [];
+      this.#next = 0;
+      this.#n = 0;
     }
 
     /** Entries held. */
     get size() {
-      return this.#store.size;
+      return this.#map.size;
     }
 
     /** Hits, misses, inserts, evictions, … */
     stats() {
-      return this.#store.stats();
+      return { hits: this.#hits, misses: this.#misses, ...this.#store.stats() };
+    }
+
+    // Replays the logged hits into the policy.
+    #flush() {
+      if (this.#n === 0) return;
+      const n = this.#n;
+      this.#n = 0;
+      this.#drop(this.#store.record(n, Date.now()));
+    }
+
+    // Forgets the entries the store dropped (`n` ids in its buffer, maybe more).
+    #drop(n) {
+      while (n > 0) {
+        let ids = this.#dropped;
+        if (ids.length === 0) ids = this.#dropped = new Uint32Array(wasm.memory.buffer, this.#droppedPtr, this.#droppedSize);
+        for (let i = 0; i < n; i++) {
+          const id = ids[i];
+          this.#map.delete(this.#keys[id]);
+          this.#keys[id] = undefined;
+          this.#values[id] = undefined;
+          this.#free.push(id);
+        }
+        n = n === this.#droppedSize ? this.#store.drain() : 0;
+      }
     }
   }
 

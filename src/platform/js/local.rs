@@ -1,64 +1,49 @@
-//! `LocalCache`'s engine: the W-TinyLFU store for synchronous hot paths in
-//! JS, holding keys and policy while the values stay on the JS side.
+//! `LocalCache`'s policy: the W-TinyLFU store deciding what a synchronous
+//! JS cache keeps, while the lookup stays in JS.
 //!
-//! The JS↔wasm boundary decides the speed of a cache call, so only numbers
-//! cross it: JS writes the key straight into a buffer in wasm memory (no
-//! allocation, no wasm-bindgen string copy), the clock comes in as a
-//! number, and the store's value is a *slot*: an index into a JS array
-//! holding the JS values themselves, so a hit returns the stored object
-//! (never re-serialised) and no JS object is handed through wasm. A slot is
-//! freed when its entry goes (evicted, expired, replaced, deleted) and is
-//! reused by a later write, which overwrites the JS array there.
+//! The JS↔wasm boundary decides the speed of a cache call (a string crossing
+//! it costs more than a whole `lru-cache` get), so a hit never crosses it:
+//! JS finds the entry in its own `Map` (key → entry id) and appends the id
+//! to an access log in wasm memory; the log is replayed into the store's
+//! policy (frequency sketch, queue marks) when it fills or before a write.
+//! Writes and evictions cross with numbers only: the store is keyed by
+//! entry id, and the ids it drops (evicted, expired, removed) are handed
+//! back in a buffer so JS forgets those keys. The values never enter wasm.
 
 use std::cell::{Cell, RefCell};
 
 use edgecache_store::{Store, StoreLimits};
 use wasm_bindgen::prelude::*;
 
+/// Ids in the access log replayed per `record` call.
+const LOG: usize = 256;
+/// Dropped ids handed back per call (more: JS calls `drain` again).
+const DROPPED: usize = 256;
+
 thread_local! {
-    /// Slots freed by dropped entries, reused first (all stores share them,
-    /// as all `LocalCache`s share the JS array).
-    static FREE: RefCell<Vec<u32>> = const { RefCell::new(Vec::new()) };
-    static NEXT: Cell<u32> = const { Cell::new(0) };
+    /// Ids of entries the store dropped during the current call.
+    static GONE: RefCell<Vec<u32>> = const { RefCell::new(Vec::new()) };
+    /// The id being replaced by a write (its old value is not "dropped").
+    static KEEP: Cell<u32> = const { Cell::new(u32::MAX) };
 }
 
-/// An entry's index into the JS values array; freed on drop.
-struct Slot(u32);
+/// An entry's id; when the store drops it, JS is told.
+struct Entry(u32);
 
-impl Slot {
-    fn take() -> Slot {
-        let id = FREE.with(|f| f.borrow_mut().pop()).unwrap_or_else(|| {
-            NEXT.with(|n| {
-                let id = n.get();
-                n.set(id + 1);
-                id
-            })
-        });
-        Slot(id)
-    }
-}
-
-impl Drop for Slot {
+impl Drop for Entry {
     fn drop(&mut self) {
-        FREE.with(|f| f.borrow_mut().push(self.0));
+        if KEEP.with(Cell::get) != self.0 {
+            GONE.with(|g| g.borrow_mut().push(self.0));
+        }
     }
 }
-
-/// Longest key in bytes that the shared buffer takes; longer keys go
-/// through [`LocalStore::set_key`] first.
-const KEY_BUFFER: usize = 4096;
 
 /// The store behind `LocalCache` (see the module docs).
 #[wasm_bindgen]
 pub struct LocalStore {
-    store: Store<Slot>,
-    key: Box<[u8]>,
-}
-
-impl LocalStore {
-    fn key(&self, len: usize) -> Option<&str> {
-        std::str::from_utf8(self.key.get(..len)?).ok()
-    }
+    store: Store<Entry, u64>,
+    log: Box<[u32]>,
+    dropped: Box<[u32]>,
 }
 
 /// A deadline in ms from JS (`Infinity`, NaN or negative: never).
@@ -66,95 +51,112 @@ fn deadline(expires_at: f64) -> Option<u64> {
     (expires_at.is_finite() && expires_at >= 0.0).then_some(expires_at as u64)
 }
 
+impl LocalStore {
+    /// Moves the ids dropped so far into the shared buffer; how many.
+    fn hand_back(&mut self) -> usize {
+        GONE.with(|g| {
+            let mut g = g.borrow_mut();
+            let n = g.len().min(DROPPED);
+            for (slot, id) in self.dropped.iter_mut().zip(g.drain(..n)) {
+                *slot = id;
+            }
+            n
+        })
+    }
+}
+
 #[wasm_bindgen]
 impl LocalStore {
-    /// A store of at most `max_entries` entries and `max_bytes` bytes.
+    /// A policy for at most `max_entries` entries and `max_bytes` bytes.
     #[wasm_bindgen(constructor)]
     pub fn new(max_entries: usize, max_bytes: usize) -> LocalStore {
         LocalStore {
             store: Store::new(StoreLimits { max_entries, max_bytes }),
-            key: vec![0u8; KEY_BUFFER].into_boxed_slice(),
+            log: vec![0; LOG].into_boxed_slice(),
+            dropped: vec![0; DROPPED].into_boxed_slice(),
         }
     }
 
-    /// Where JS writes a key's UTF-8 bytes before a call (stable for the
-    /// store's life).
-    #[wasm_bindgen(js_name = keyBuffer)]
-    pub fn key_buffer(&mut self) -> *mut u8 {
-        self.key.as_mut_ptr()
+    /// Where JS appends the ids of hits (`u32`s; stable for the store's life).
+    #[wasm_bindgen(js_name = logBuffer)]
+    pub fn log_buffer(&mut self) -> *mut u32 {
+        self.log.as_mut_ptr()
     }
 
-    /// The buffer's size in bytes.
-    #[wasm_bindgen(js_name = keyBufferSize)]
-    pub fn key_buffer_size(&self) -> usize {
-        KEY_BUFFER
+    /// Where the ids of dropped entries are handed back (`u32`s).
+    #[wasm_bindgen(js_name = droppedBuffer)]
+    pub fn dropped_buffer(&self) -> *const u32 {
+        self.dropped.as_ptr()
     }
 
-    /// The slot of the key in the buffer's first `len` bytes, or -1.
-    pub fn get(&mut self, len: usize, now: f64) -> i32 {
-        let Some(key) = std::str::from_utf8(self.key.get(..len).unwrap_or_default()).ok() else {
-            return -1;
-        };
-        match self.store.get(key, now as u64) {
-            Some(slot) => slot.0 as i32,
-            None => -1,
+    /// The sizes of the two buffers, in ids.
+    #[wasm_bindgen(js_name = bufferSizes)]
+    pub fn buffer_sizes(&self) -> Vec<u32> {
+        vec![LOG as u32, DROPPED as u32]
+    }
+
+    /// Replays the first `n` logged hits into the policy; returns how many
+    /// dropped ids are in the dropped buffer (an expired entry goes when touched).
+    pub fn record(&mut self, n: usize, now: f64) -> usize {
+        for i in 0..n.min(LOG) {
+            let id = u64::from(self.log[i]);
+            let _ = self.store.get(&id, now as u64);
         }
+        self.hand_back()
     }
 
-    /// Whether the key is live (does not count as a use).
-    pub fn has(&self, len: usize, now: f64) -> bool {
-        self.key(len).is_some_and(|k| self.store.peek(k, now as u64).is_some())
-    }
-
-    /// Makes an entry charged `size` bytes besides the key, live until
-    /// `expires_at` (ms; `Infinity` = never); the slot JS puts the value in,
-    /// or -1 if it can never fit (or already expired).
-    pub fn set(&mut self, len: usize, size: usize, expires_at: f64, now: f64) -> i32 {
-        let Some(key) = std::str::from_utf8(self.key.get(..len).unwrap_or_default()).ok() else {
-            return -1;
-        };
-        let slot = Slot::take();
-        let id = slot.0 as i32;
-        let bytes = key.len().saturating_add(size);
-        let deadline = deadline(expires_at);
-        if deadline.is_some_and(|d| d <= now as u64) {
-            // A zero TTL removes the key (the store drops it).
-            let _ = self.store.insert(key, slot, bytes, deadline, now as u64);
-            return -1;
+    /// Writes entry `id` (a new one, or a replacement of its value) charged
+    /// `bytes`, live until `expires_at` (ms; `Infinity` = never). Returns how
+    /// many dropped ids are in the dropped buffer, or -1 if the entry can
+    /// never fit (a replaced entry then keeps its old value).
+    ///
+    /// The first `logged` ids of the access log are replayed first, so the
+    /// policy knows the latest hits before it picks a victim.
+    pub fn set(&mut self, id: u32, bytes: usize, expires_at: f64, now: f64, logged: usize) -> i32 {
+        for i in 0..logged.min(LOG) {
+            let hit = u64::from(self.log[i]);
+            let _ = self.store.get(&hit, now as u64);
         }
-        match self.store.insert(key, slot, bytes, deadline, now as u64) {
-            Ok(()) => id,
+        KEEP.with(|k| k.set(id));
+        let stored = self
+            .store
+            .insert(&u64::from(id), Entry(id), bytes, deadline(expires_at), now as u64);
+        KEEP.with(|k| k.set(u32::MAX));
+        match stored {
+            Ok(()) => {
+                // A zero TTL removed the entry: the id goes back too.
+                if self.store.peek(&u64::from(id), now as u64).is_none() {
+                    GONE.with(|g| g.borrow_mut().push(id));
+                }
+                self.hand_back() as i32
+            }
             Err(_) => -1,
         }
     }
 
-    /// Removes the key; its slot (for JS to let go of the value), or -1 if
-    /// it was not live.
-    pub fn delete(&mut self, len: usize, now: f64) -> i32 {
-        match std::str::from_utf8(self.key.get(..len).unwrap_or_default()) {
-            Ok(k) => self.store.remove(k, now as u64).map_or(-1, |s| s.0 as i32),
-            Err(_) => -1,
-        }
+    /// Removes entry `id`; returns how many dropped ids are in the buffer
+    /// (it among them if it was held).
+    pub fn remove(&mut self, id: u32, now: f64) -> usize {
+        let _ = self.store.remove(&u64::from(id), now as u64);
+        self.hand_back()
     }
 
-    /// Removes every entry.
+    /// More dropped ids, after a call that handed back a full buffer.
+    pub fn drain(&mut self) -> usize {
+        self.hand_back()
+    }
+
+    /// Forgets every entry (JS resets its side; nothing is handed back).
     pub fn clear(&mut self) {
         self.store.retain(|_, _| false);
+        GONE.with(|g| g.borrow_mut().clear());
     }
 
-    /// Live and not yet reclaimed entries.
-    #[wasm_bindgen(getter)]
-    pub fn size(&self) -> usize {
-        self.store.len()
-    }
-
-    /// Counters as a plain object.
+    /// The policy's counters (hits are replayed hits).
     pub fn stats(&self) -> JsValue {
         let s = self.store.stats();
         let o = js_sys::Object::new();
         for (k, v) in [
-            ("hits", s.hits),
-            ("misses", s.misses),
             ("inserts", s.inserts),
             ("updates", s.updates),
             ("evictions", s.evicted_entries_bound + s.evicted_bytes_bound),
