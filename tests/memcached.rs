@@ -224,3 +224,39 @@ fn through_twemproxy_conforms_with_unsigned_counters() {
     let sibling = from_config("mc", "px2", opts);
     conform_with("twemproxy", &*b, &*sibling, true);
 }
+
+#[test]
+fn noreply_long_keys_and_flush_all_options() {
+    let server = support::memcached();
+    let b = from_config(
+        "mc",
+        "opt",
+        json!({"servers": [server.address], "default_noreply": true, "hash_long_keys": true, "clear": "flush_all"}),
+    );
+    let other = from_config("mc", "other", json!({"servers": [server.address]}));
+    block_on(async {
+        // noreply writes are not confirmed, but land (a read on the same
+        // connection comes after them).
+        b.set("k", Value::from("v"), Ttl::Default, None).await.unwrap();
+        assert_eq!(b.get("k", None).await.unwrap(), Some(Value::from("v")));
+        assert!(b.delete("k", None).await.unwrap(), "noreply delete reports true");
+        assert_eq!(b.get("k", None).await.unwrap(), None);
+        // A 300-byte key is hashed, not refused, and is distinct from its neighbour.
+        let long = "l".repeat(300);
+        b.set(&long, Value::from(1), Ttl::Default, None).await.unwrap();
+        b.set(&format!("{long}x"), Value::from(2), Ttl::Default, None)
+            .await
+            .unwrap();
+        assert_eq!(b.get(&long, None).await.unwrap(), Some(Value::from(1)));
+        assert_eq!(b.get(&format!("{long}x"), None).await.unwrap(), Some(Value::from(2)));
+        // flush_all empties the whole server, other prefixes included.
+        other.set("kept?", Value::from(1), Ttl::Default, None).await.unwrap();
+        b.clear().await.unwrap();
+        assert_eq!(other.get("kept?", None).await.unwrap(), None);
+        assert_eq!(b.get(&long, None).await.unwrap(), None);
+    });
+    // Without the option a long key is a clear error.
+    let strict = from_config("mc", "s", json!({"servers": [server.address]}));
+    let e = block_on(strict.set(&"l".repeat(300), Value::from(1), Ttl::Default, None)).unwrap_err();
+    assert!(matches!(e, CacheError::InvalidKey { .. }), "{e}");
+}
