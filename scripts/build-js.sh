@@ -6,7 +6,7 @@
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/env.sh"
 cd "$ROOT"
-cargo build --release --lib --target wasm32-unknown-unknown -p edgecache --features "${EDGECACHE_JS_FEATURES:-js,testkit}"
+cargo build --release --lib --target wasm32-unknown-unknown -p edgecache --features "${EDGECACHE_JS_FEATURES:-js,testkit,memcached}"
 rm -rf js/dist
 "$WASM_BINDGEN_BIN" --target web --out-dir js/dist --out-name edgecache \
   target/wasm32-unknown-unknown/release/edgecache.wasm

@@ -7,5 +7,5 @@ source "$(dirname "${BASH_SOURCE[0]}")/env.sh"
 cd "$ROOT"
 bash scripts/setup.sh
 # The dev build carries the admin API's self-test (the dashboard has a button).
-export EDGECACHE_FEATURES="app,selftest,pickle"
+export EDGECACHE_FEATURES="app,selftest,pickle,memcached"
 exec wrangler dev --ip 127.0.0.1 --port "${PORT:-8787}" --var ADMIN_TOKEN:dev "$@"

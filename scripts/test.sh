@@ -19,7 +19,7 @@ cargo clippy --workspace --all-targets --all-features -- -D warnings
 step "cargo clippy (wasm32: the core with no features, and the Worker app) -D warnings"
 cargo clippy -p edgecache --target wasm32-unknown-unknown -- -D warnings
 cargo clippy -p edgecache --target wasm32-unknown-unknown --features app -- -D warnings
-cargo clippy -p edgecache --target wasm32-unknown-unknown --features selftest,pickle -- -D warnings
+cargo clippy -p edgecache --target wasm32-unknown-unknown --features selftest,pickle,memcached -- -D warnings
 cargo clippy -p edgecache --target wasm32-unknown-unknown --features js --tests -- -D warnings
 
 step "cargo doc (all features) -D warnings: no broken links"
@@ -37,8 +37,8 @@ EDGECACHE_FEATURES=app bash scripts/build-worker.sh
 wasm=build/index_bg.wasm
 echo "worker wasm (deploy): $(stat -c %s "$wasm") bytes raw, $(gzip -9c "$wasm" | wc -c) bytes gzip"
 
-step "build the release Worker for the tests (features: app, selftest, pickle)"
-EDGECACHE_FEATURES=app,selftest,pickle bash scripts/build-worker.sh
+step "build the release Worker for the tests (features: app, selftest, pickle, memcached)"
+EDGECACHE_FEATURES=app,selftest,pickle,memcached bash scripts/build-worker.sh
 echo "worker wasm (test): $(stat -c %s "$wasm") bytes raw, $(gzip -9c "$wasm" | wc -c) bytes gzip"
 
 step "end-to-end tests in workerd (node --test)"

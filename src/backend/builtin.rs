@@ -25,7 +25,7 @@ impl Default for BackendRegistry {
         );
         // Natively, memcached over std TCP and Unix sockets (a Worker
         // registers its own transports: `platform::workers`).
-        #[cfg(not(target_arch = "wasm32"))]
+        #[cfg(all(feature = "memcached", not(target_arch = "wasm32")))]
         r.register(
             "memcached",
             |c: &BackendConfig, secrets: &dyn Secrets, _: &BackendRegistry| {

@@ -21,6 +21,7 @@
 mod builtin;
 mod config;
 mod local;
+#[cfg(feature = "memcached")]
 pub mod memcached;
 mod redis;
 mod registry;

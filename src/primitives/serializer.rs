@@ -631,9 +631,11 @@ mod pickle {
 }
 
 #[cfg(feature = "pickle")]
-use pickle::encode_pickle;
+pub(crate) use pickle::decode_pickle;
 #[cfg(feature = "pickle")]
-pub(crate) use pickle::{decode_pickle, pickle_json};
+use pickle::encode_pickle;
+#[cfg(all(feature = "pickle", feature = "memcached"))]
+pub(crate) use pickle::pickle_json;
 
 /// Without the `pickle` feature: a clear error instead of a codec.
 #[cfg(not(feature = "pickle"))]
@@ -648,7 +650,7 @@ fn encode_pickle(_: &Value) -> Result<Vec<u8>> {
     Err(no_pickle())
 }
 
-#[cfg(not(feature = "pickle"))]
+#[cfg(all(not(feature = "pickle"), feature = "memcached"))]
 pub(crate) fn pickle_json(_: &Json) -> Result<Vec<u8>> {
     Err(no_pickle())
 }

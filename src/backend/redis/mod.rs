@@ -36,6 +36,7 @@ use crate::transport::HttpTransport;
 mod options;
 mod protocol;
 
+#[cfg(any(test, feature = "memcached"))]
 pub(crate) use options::check_url;
 #[cfg(test)]
 use options::without_credentials;

@@ -13,7 +13,6 @@ use wasm_bindgen_futures::future_to_promise;
 use super::backend::JsBackend;
 use super::convert::{backend_of, from_value, js_error, option, to_js_error, to_value, ttl_of, version_of};
 use super::fetch::JsFetch;
-use crate::backend::memcached::{MemcachedBackend, MemcachedOptions, Transports};
 use crate::backend::{
     BackendConfig, BackendRegistry, CacheBackend, CachesConfig, Picker, RedisRestBackend, RedisRestOptions, Secrets,
 };
@@ -42,9 +41,11 @@ pub fn js_registry(custom: &JsValue) -> Result<BackendRegistry, JsValue> {
             )) as Rc<dyn CacheBackend>)
         },
     );
+    #[cfg(feature = "memcached")]
     r.register(
         "memcached",
         |c: &BackendConfig, secrets: &dyn Secrets, _: &BackendRegistry| {
+            use crate::backend::memcached::{MemcachedBackend, MemcachedOptions, Transports};
             let options = MemcachedOptions::from_config(c, secrets)?;
             let transports = Transports {
                 stream: None,

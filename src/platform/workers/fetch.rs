@@ -8,7 +8,6 @@ use async_trait::async_trait;
 use futures::FutureExt;
 use worker::{Delay, Fetch, Headers, Method, Request, RequestInit};
 
-use crate::backend::memcached::{MemcachedBackend, MemcachedOptions, Transports};
 use crate::backend::BackendRegistry;
 use crate::backend::CacheBackend;
 use crate::backend::{BackendConfig, Secrets};
@@ -82,9 +81,11 @@ pub fn worker_registry() -> BackendRegistry {
             )) as Rc<dyn CacheBackend>)
         },
     );
+    #[cfg(feature = "memcached")]
     r.register(
         "memcached",
         |c: &BackendConfig, secrets: &dyn Secrets, _: &BackendRegistry| {
+            use crate::backend::memcached::{MemcachedBackend, MemcachedOptions, Transports};
             let options = MemcachedOptions::from_config(c, secrets)?;
             let transports = Transports {
                 stream: Some(Rc::new(super::SocketTransport)),
@@ -96,6 +97,16 @@ pub fn worker_registry() -> BackendRegistry {
                 transports,
                 Rc::new(super::WorkersRuntime),
             )?) as Rc<dyn CacheBackend>)
+        },
+    );
+    #[cfg(not(feature = "memcached"))]
+    r.register(
+        "memcached",
+        |c: &BackendConfig, _: &dyn Secrets, _: &BackendRegistry| -> crate::Result<Rc<dyn CacheBackend>> {
+            Err(crate::CacheError::config(
+                format!("{}.backend", c.name),
+                "this build has no memcached backend: build with the memcached feature (EDGECACHE_FEATURES=app,memcached)",
+            ))
         },
     );
     r

@@ -22,6 +22,7 @@ mod fetch;
 mod origin;
 mod respond;
 mod runtime;
+#[cfg(feature = "memcached")]
 mod socket;
 mod stream;
 
@@ -30,5 +31,6 @@ pub use convert::{from_worker_request, from_worker_response, to_worker_request, 
 pub use fetch::{random_picker, worker_registry, FetchTransport};
 pub use origin::{handler_origin, upstream_origin};
 pub use runtime::{js_signal, spawner, WorkersRuntime};
+#[cfg(feature = "memcached")]
 pub use socket::SocketTransport;
 pub use stream::stream_to_origin;
