@@ -142,6 +142,21 @@ fn view<'a>(service: &'a CacheService, options: &JsValue) -> Result<CacheView<'a
     })
 }
 
+/// A key argument: a string, else `invalid_key` (wasm-bindgen's own
+/// `String` conversion does not check its argument in release builds, so a
+/// number key would reach the wasm as garbage).
+fn key_of(key: &JsValue) -> Result<String, JsValue> {
+    key.as_string().ok_or_else(|| {
+        js_error(
+            "invalid_key",
+            &format!(
+                "keys are strings, got {}",
+                key.js_typeof().as_string().unwrap_or_default()
+            ),
+        )
+    })
+}
+
 fn keys_of(keys: &JsValue) -> Result<Vec<String>, JsValue> {
     let array: &Array = keys
         .dyn_ref()
@@ -193,23 +208,27 @@ impl JsCacheService {
 
     /// The full key as stored (`{prefix}:{version}:{key}`).
     #[wasm_bindgen(js_name = makeKey)]
-    pub fn make_key(&self, key: &str, options: JsValue) -> Result<String, JsValue> {
-        view(&self.inner, &options)?.make_key(key).map_err(|e| to_js_error(&e))
+    pub fn make_key(&self, key: JsValue, options: JsValue) -> Result<String, JsValue> {
+        view(&self.inner, &options)?
+            .make_key(&key_of(&key)?)
+            .map_err(|e| to_js_error(&e))
     }
 
     /// The value, or `undefined` on a miss.
-    pub fn get(&self, key: String, options: JsValue) -> Promise {
+    pub fn get(&self, key: JsValue, options: JsValue) -> Promise {
         let s = self.inner.clone();
         future_to_promise(async move {
+            let key = key_of(&key)?;
             let v = view(&s, &options)?.get(&key).await.map_err(|e| to_js_error(&e))?;
             Ok(v.map_or(JsValue::UNDEFINED, |v| from_value(&v)))
         })
     }
 
     /// Writes `value` for `ttl` (default the backend's; `null` = never).
-    pub fn set(&self, key: String, value: JsValue, options: JsValue) -> Promise {
+    pub fn set(&self, key: JsValue, value: JsValue, options: JsValue) -> Promise {
         let s = self.inner.clone();
         future_to_promise(async move {
+            let key = key_of(&key)?;
             let value = to_value(&value)?;
             let ttl = ttl_of(&option(&options, "ttl"))?;
             view(&s, &options)?
@@ -221,9 +240,10 @@ impl JsCacheService {
     }
 
     /// Writes only if absent; true if it wrote.
-    pub fn add(&self, key: String, value: JsValue, options: JsValue) -> Promise {
+    pub fn add(&self, key: JsValue, value: JsValue, options: JsValue) -> Promise {
         let s = self.inner.clone();
         future_to_promise(async move {
+            let key = key_of(&key)?;
             let value = to_value(&value)?;
             let ttl = ttl_of(&option(&options, "ttl"))?;
             let added = view(&s, &options)?
@@ -235,9 +255,10 @@ impl JsCacheService {
     }
 
     /// True if the key existed.
-    pub fn delete(&self, key: String, options: JsValue) -> Promise {
+    pub fn delete(&self, key: JsValue, options: JsValue) -> Promise {
         let s = self.inner.clone();
         future_to_promise(async move {
+            let key = key_of(&key)?;
             Ok(view(&s, &options)?
                 .delete(&key)
                 .await
@@ -248,9 +269,10 @@ impl JsCacheService {
 
     /// Whether a live value is there.
     #[wasm_bindgen(js_name = hasKey)]
-    pub fn has_key(&self, key: String, options: JsValue) -> Promise {
+    pub fn has_key(&self, key: JsValue, options: JsValue) -> Promise {
         let s = self.inner.clone();
         future_to_promise(async move {
+            let key = key_of(&key)?;
             Ok(view(&s, &options)?
                 .has_key(&key)
                 .await
@@ -260,9 +282,10 @@ impl JsCacheService {
     }
 
     /// Sets a new lifetime (`ttl` option); true if the key existed.
-    pub fn touch(&self, key: String, options: JsValue) -> Promise {
+    pub fn touch(&self, key: JsValue, options: JsValue) -> Promise {
         let s = self.inner.clone();
         future_to_promise(async move {
+            let key = key_of(&key)?;
             let ttl = ttl_of(&option(&options, "ttl"))?;
             Ok(view(&s, &options)?
                 .touch(&key, ttl)
@@ -273,18 +296,19 @@ impl JsCacheService {
     }
 
     /// Adds `delta` (default 1) to an integer; the new value (a bigint past 2^53).
-    pub fn incr(&self, key: String, delta: JsValue, options: JsValue) -> Promise {
+    pub fn incr(&self, key: JsValue, delta: JsValue, options: JsValue) -> Promise {
         self.count(key, delta, options, false)
     }
 
     /// Subtracts `delta` (default 1).
-    pub fn decr(&self, key: String, delta: JsValue, options: JsValue) -> Promise {
+    pub fn decr(&self, key: JsValue, delta: JsValue, options: JsValue) -> Promise {
         self.count(key, delta, options, true)
     }
 
-    fn count(&self, key: String, delta: JsValue, options: JsValue, down: bool) -> Promise {
+    fn count(&self, key: JsValue, delta: JsValue, options: JsValue, down: bool) -> Promise {
         let s = self.inner.clone();
         future_to_promise(async move {
+            let key = key_of(&key)?;
             let delta = if delta.is_undefined() {
                 1
             } else {
@@ -368,9 +392,10 @@ impl JsCacheService {
 
     /// The value, or `loader()`'s (awaited) result, stored for `ttl`.
     #[wasm_bindgen(js_name = getOrSet)]
-    pub fn get_or_set(&self, key: String, loader: Function, options: JsValue) -> Promise {
+    pub fn get_or_set(&self, key: JsValue, loader: Function, options: JsValue) -> Promise {
         let s = self.inner.clone();
         future_to_promise(async move {
+            let key = key_of(&key)?;
             let v = view(&s, &options)?;
             if let Some(found) = v.get(&key).await.map_err(|e| to_js_error(&e))? {
                 return Ok(from_value(&found));
