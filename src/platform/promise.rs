@@ -32,25 +32,42 @@ pub fn js_signal() -> (Wake, LocalBoxFuture<'static, ()>) {
 
 /// A future that completes after `ms` milliseconds, through the global
 /// `setTimeout` (Node, browsers, Workers). Without one it completes at once.
+/// Dropped before it fires (a race it lost, e.g. an origin timeout), it
+/// clears its timer: a pending 30 s timer would keep Node's event loop,
+/// and so the process, alive long after the work is done.
 #[cfg(feature = "js")]
 pub fn js_sleep(ms: u64) -> LocalBoxFuture<'static, ()> {
+    use js_sys::{Function, Reflect};
     use wasm_bindgen::JsCast;
-    let promise = js_sys::Promise::new(&mut |resolve, _reject| {
-        let global = js_sys::global();
-        let set_timeout = js_sys::Reflect::get(&global, &"setTimeout".into())
+
+    fn global_function(name: &str) -> Option<Function> {
+        Reflect::get(&js_sys::global(), &name.into())
             .ok()
-            .and_then(|f| f.dyn_into::<js_sys::Function>().ok());
-        match set_timeout {
-            Some(f) => {
-                let _ = f.call2(&global, &resolve, &JsValue::from_f64(ms as f64));
-            }
-            None => {
-                let _ = resolve.call0(&JsValue::UNDEFINED);
+            .and_then(|f| f.dyn_into::<Function>().ok())
+    }
+
+    /// The timer's id until it fires; cleared if the sleep is dropped first.
+    struct Timer(Option<JsValue>);
+    impl Drop for Timer {
+        fn drop(&mut self) {
+            if let (Some(id), Some(clear)) = (self.0.take(), global_function("clearTimeout")) {
+                let _ = clear.call1(&js_sys::global(), &id);
             }
         }
+    }
+
+    let mut id = None;
+    let promise = js_sys::Promise::new(&mut |resolve, _reject| match global_function("setTimeout") {
+        Some(f) => id = f.call2(&js_sys::global(), &resolve, &JsValue::from_f64(ms as f64)).ok(),
+        None => {
+            let _ = resolve.call0(&JsValue::UNDEFINED);
+        }
     });
+    let mut timer = Timer(id);
     async move {
         let _ = wasm_bindgen_futures::JsFuture::from(promise).await;
+        // Fired: nothing to clear.
+        timer.0.take();
     }
     .boxed_local()
 }
