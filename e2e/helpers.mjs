@@ -105,3 +105,12 @@ export function spawnGroup(cmd, args, opts = {}) {
     },
   };
 }
+
+/** The npm package's folder (js/), after `bash scripts/build-js.sh` built its wasm. */
+export function jsPackage() {
+  const dir = path.join(ROOT, "js");
+  if (!existsSync(path.join(dir, "dist", "edgecache_bg.wasm")) || !existsSync(path.join(dir, "dist", "edgecache.js"))) {
+    throw new Error("js/dist is missing: run `bash scripts/build-js.sh` (the test command does)");
+  }
+  return dir;
+}

@@ -1,0 +1,443 @@
+// The npm package (js/, built by scripts/build-js.sh) in Node: resolved
+// through js/package.json's exports, the README's Node example, the API
+// round trip (JSON, bytes, bigint, errors with codes), the Rust
+// conformance suite (`selftest`) against local, redis (real redis-server
+// behind the Upstash REST protocol), memcached through the nginx gateway
+// and a custom backend written in JS, withCache in front of a counting
+// origin, and the Hono middleware in a Hono app.
+import { test, before, after } from "node:test";
+import assert from "node:assert/strict";
+import { execFileSync } from "node:child_process";
+import path from "node:path";
+import { pathToFileURL } from "node:url";
+import { Hono } from "hono";
+import { jsPackage, startOrigin } from "./helpers.mjs";
+import { startRedis, startUpstashGateway, startMemcached, startMemcGateway, respClient } from "./servers.mjs";
+
+const REDIS_TOKEN = "js-redis-token";
+const MEMC_TOKEN = "js-memc-token";
+let dir, pkg, MapBackend;
+
+before(async () => {
+  dir = jsPackage();
+  pkg = await import(pathToFileURL(path.join(dir, "src", "node.js")).href);
+  ({ MapBackend } = await import(pathToFileURL(path.join(dir, "examples", "map-backend.js")).href));
+});
+
+/** Awaits `promise`, which must reject with a CacheError of `code`; returns it. */
+async function rejects(promise, code, message) {
+  let thrown;
+  try {
+    await promise;
+  } catch (e) {
+    thrown = e;
+  }
+  assert.ok(thrown, `expected a CacheError ${code}, got no error`);
+  assert.ok(thrown instanceof pkg.CacheError, `not a CacheError: ${thrown?.stack ?? thrown}`);
+  assert.ok(thrown instanceof Error);
+  assert.equal(thrown.name, "CacheError");
+  assert.equal(thrown.code, code, thrown.message);
+  if (message) assert.match(thrown.message, message);
+  return thrown;
+}
+
+/** Runs `selftest` and fails with the failed cases, if any. */
+async function conforms(name, config, options) {
+  const report = await pkg.selftest(name, config, options);
+  const failed = report.cases.filter((c) => !c.passed);
+  assert.deepEqual(failed, [], JSON.stringify(failed, null, 1));
+  assert.equal(report.failed, 0);
+  assert.ok(report.passed >= 20, `only ${report.passed} cases ran`);
+  assert.equal(report.cases.length, report.passed);
+  return report;
+}
+
+test("Node resolves the package through js/package.json's exports (the node condition)", async () => {
+  const code = `
+    const m = await import("edgecache");
+    const h = await import("edgecache/hono");
+    const c = m.createCacheService();
+    await c.set("k", [1, "two"]);
+    console.log(JSON.stringify({
+      main: import.meta.resolve("edgecache"),
+      hono: import.meta.resolve("edgecache/hono"),
+      names: Object.keys(m),
+      sameModule: m.cache === h.cache,
+      value: await c.get("k"),
+    }));`;
+  // Inside js/, "edgecache" is the package's own name (a self-reference).
+  const out = JSON.parse(execFileSync(process.execPath, ["--input-type=module", "-e", code], { cwd: dir, encoding: "utf8" }));
+  assert.equal(out.main, pathToFileURL(path.join(dir, "src", "node.js")).href);
+  assert.equal(out.hono, out.main);
+  assert.ok(out.sameModule);
+  for (const name of ["CacheError", "CacheService", "ResponseCache", "cache", "createCacheService", "selftest", "withCache"]) {
+    assert.ok(out.names.includes(name), `${name} not exported: ${out.names}`);
+  }
+  assert.deepEqual(out.value, [1, "two"]);
+  // map-backend.js imports CacheError from "edgecache": the same module as src/node.js here.
+  const e = await new MapBackend({ name: "x", keyPrefix: "p", version: 1, options: {} }).incr("p:1:none", 1).catch((e) => e);
+  assert.ok(e instanceof pkg.CacheError);
+  assert.equal(e.code, "not_found");
+});
+
+test("the README's Node example (js/examples/node.mjs) prints what its comments say, and exits at once", () => {
+  const t0 = Date.now();
+  const out = execFileSync(process.execPath, [path.join(dir, "examples", "node.mjs")], { encoding: "utf8" }).trim().split("\n");
+  // No timer of the response cache (e.g. its 30 s origin timeout) keeps Node alive.
+  assert.ok(Date.now() - t0 < 10_000, `the example took ${Date.now() - t0} ms to exit`);
+  const want = [
+    /^user:7 = \{"langs":\["en","fr"\],"name":"Ada"\}$/,
+    /^missing = undefined$/,
+    /^stored as site:1:user:7$/,
+    /^blob = Uint8Array\(3\) \[ 0, 1, 255 \]$/,
+    /^big \+ 1 = 1152921504606846977n$/,
+    /^visits = 5$/,
+    /^token v1, v2 = undefined abc$/,
+    /^incr nope: not_found$/,
+    /^200 edgecache; fwd=miss; stored hello \/page$/,
+    /^200 edgecache; hit; ttl=(59|60) hello \/page$/,
+    /^handler calls: 1$/,
+    /^same object: true size: 1$/,
+  ];
+  assert.equal(out.length, want.length, out.join("\n"));
+  want.forEach((re, i) => assert.match(out[i], re));
+});
+
+test("API round trip: JSON, bytes, bigint, versions, backends, many-key calls, getOrSet", async () => {
+  const c = pkg.createCacheService({
+    default: { backend: "local", key_prefix: "site" },
+    sessions: { backend: "local", ttl: null, version: 3 },
+  });
+  assert.ok(c instanceof pkg.CacheService);
+  assert.deepEqual(c.backends(), ["default", "sessions"]);
+  assert.deepEqual(c.backendNames(), ["default", "sessions"]);
+
+  const values = [0, -42, 1.25, "text", "", true, false, null, { a: { b: [1, "ü", null] } }, [1, "two", [3]]];
+  for (const [i, v] of values.entries()) {
+    assert.equal(await c.set(`v${i}`, v), undefined);
+    assert.deepEqual(await c.get(`v${i}`), v);
+  }
+  assert.equal(await c.get("missing"), undefined);
+
+  // Bytes: Uint8Array and ArrayBuffer in, Uint8Array out.
+  await c.set("u8", new Uint8Array([0, 1, 255]));
+  await c.set("ab", new Uint8Array([9, 8]).buffer);
+  assert.deepEqual(await c.get("u8"), new Uint8Array([0, 1, 255]));
+  assert.deepEqual(await c.get("ab"), new Uint8Array([9, 8]));
+  await c.set("empty", new Uint8Array());
+  assert.deepEqual(await c.get("empty"), new Uint8Array());
+
+  // Integers: numbers while exact, bigint past 2^53 both ways.
+  await c.set("big", 2n ** 62n);
+  assert.equal(await c.get("big"), 2n ** 62n);
+  assert.equal(await c.incr("big", 2n ** 61n), 2n ** 62n + 2n ** 61n);
+  await c.set("small", 2n);
+  assert.equal(await c.get("small"), 2, "a small bigint comes back as a number");
+  await c.set("n", 2 ** 53 - 1);
+  assert.equal(await c.incr("n"), 2 ** 53, "2^53 is still a number");
+  assert.equal(await c.incr("n"), 2n ** 53n + 1n, "past 2^53 incr answers a bigint");
+  await c.set("c", 10);
+  assert.equal(await c.incr("c"), 11);
+  assert.equal(await c.incr("c", 5), 16);
+  assert.equal(await c.decr("c"), 15);
+  assert.equal(await c.decr("c", 20), -5);
+
+  // add / hasKey / touch / delete.
+  assert.equal(await c.add("a", 1), true);
+  assert.equal(await c.add("a", 2), false);
+  assert.equal(await c.get("a"), 1);
+  assert.equal(await c.hasKey("a"), true);
+  assert.equal(await c.touch("a", { ttl: 0.2 }), true);
+  assert.equal(await c.touch("nope", { ttl: 10 }), false);
+  await new Promise((r) => setTimeout(r, 300));
+  assert.equal(await c.hasKey("a"), false, "touch set a 0.2 s lifetime");
+  await c.set("d", "x", { ttl: 0 });
+  assert.equal(await c.get("d"), undefined, "ttl 0 deletes");
+  await c.set("d", "x");
+  assert.equal(await c.delete("d"), true);
+  assert.equal(await c.delete("d"), false);
+
+  // Versions and backends.
+  await c.set("k", "v1");
+  await c.set("k", "v2", { version: 2 });
+  assert.equal(await c.get("k"), "v1");
+  assert.equal(await c.get("k", { version: 2 }), "v2");
+  assert.equal(c.makeKey("k"), "site:1:k");
+  assert.equal(c.makeKey("k", { version: 2 }), "site:2:k");
+  assert.equal(c.makeKey("k", { backend: "sessions" }), ":3:k");
+  await c.set("k", "session", { backend: "sessions" });
+  assert.equal(await c.get("k", { backend: "sessions" }), "session");
+  assert.equal(await c.get("k"), "v1");
+
+  // Many keys.
+  assert.deepEqual(await c.setMany({ m1: 1, m2: "two", m3: new Uint8Array([3]) }, { ttl: 60 }), []);
+  assert.deepEqual(await c.getMany(["m1", "m2", "m3", "m4"]), { m1: 1, m2: "two", m3: new Uint8Array([3]) });
+  assert.deepEqual(await c.getMany([]), {});
+  assert.equal(await c.deleteMany(["m1", "m2", "m4"]), 2);
+  assert.deepEqual(Object.keys(await c.getMany(["m1", "m2", "m3"])), ["m3"]);
+
+  // getOrSet: the loader runs once; async loaders are awaited.
+  let loads = 0;
+  const loader = async () => {
+    loads++;
+    return { made: loads };
+  };
+  assert.deepEqual(await c.getOrSet("g", loader, { ttl: 60 }), { made: 1 });
+  assert.deepEqual(await c.getOrSet("g", loader), { made: 1 });
+  assert.equal(await c.getOrSet("g2", () => "sync"), "sync");
+  assert.equal(loads, 1);
+
+  // clear empties one backend.
+  await c.clear({ backend: "sessions" });
+  assert.equal(await c.get("k", { backend: "sessions" }), undefined);
+  assert.equal(await c.get("k"), "v1");
+  await c.clear();
+  assert.equal(await c.get("k"), undefined);
+
+  const stats = c.stats();
+  assert.equal(stats.kind, "local");
+  assert.ok(stats.hits > 0 && stats.misses > 0, JSON.stringify(stats));
+  assert.equal(c.stats("sessions").kind, "local");
+});
+
+test("errors are CacheErrors with the Rust kinds as codes", async () => {
+  const c = pkg.createCacheService({ default: { backend: "local", options: { max_value_bytes: 1000 } } });
+  await rejects(c.get(""), "invalid_key", /empty/);
+  await rejects(c.get(42), "invalid_key", /keys are strings, got number/);
+  await rejects(c.set(undefined, 1), "invalid_key");
+  assert.throws(() => c.makeKey(7), (e) => e instanceof pkg.CacheError && e.code === "invalid_key");
+  await rejects(c.getMany("abc"), "invalid_key");
+  await rejects(c.set("k", undefined), "invalid_value", /use null/);
+  await rejects(c.set("k", () => 1), "invalid_value");
+  await rejects(c.set("k", { n: 1n }), "invalid_value", /bigint/);
+  await rejects(c.set("k", 1, { ttl: "60" }), "invalid_ttl");
+  await rejects(c.set("k", 1, { version: 1.5 }), "invalid_version");
+  await rejects(c.incr("missing"), "not_found", /set it first/);
+  await c.set("s", "abc");
+  await rejects(c.incr("s"), "not_an_integer");
+  await c.set("n", 1);
+  await rejects(c.incr("n", 1.5), "invalid_value", /integer/);
+  await c.set("max", 2n ** 63n - 1n);
+  await rejects(c.incr("max"), "overflow");
+  assert.equal(await c.get("max"), 2n ** 63n - 1n, "a failed incr leaves the value");
+  await rejects(c.set("huge", "x".repeat(5000)), "value_too_large");
+  await rejects(c.get("k", { backend: "elsewhere" }), "unknown_backend", /elsewhere/);
+  assert.throws(() => c.stats("elsewhere"), (e) => e instanceof pkg.CacheError && e.code === "unknown_backend");
+
+  // Config errors are thrown by the constructor.
+  const config = (cfg, options, message) =>
+    assert.throws(
+      () => pkg.createCacheService(cfg, options),
+      (e) => e instanceof pkg.CacheError && e.code === "config" && message.test(e.message),
+    );
+  config({ shared: { backend: "local" } }, {}, /"default" is required/);
+  config({ default: { backend: "local", tll: 5 } }, {}, /default\.tll: unknown field/);
+  config("{not json", {}, /not valid JSON/);
+  config({ default: { backend: "redis", options: { url: "http://127.0.0.1:1", token_secret: "REDIS_TOKEN" } } }, {}, /secret "REDIS_TOKEN" is not set/);
+  config({ default: { backend: "redis", options: { url: "http://127.0.0.1:1", token: "inline" } } }, {}, /never inlined/);
+  config({ default: { backend: "memcached", options: { servers: ["127.0.0.1:11211"] } } }, {}, /no TCP sockets.*gateway_url/);
+  config({ default: { backend: "mine" } }, { backends: { mine: "not a function" } }, /backends\.mine must be a function/);
+  config({ default: { backend: "nosuchkind" } }, {}, /nosuchkind/);
+});
+
+test("LocalCache: synchronous, values by reference, TTLs, bounded, errors with codes", async () => {
+  const hot = new pkg.LocalCache({ maxEntries: 100, ttl: 60 });
+  const obj = { deep: [1, 2, 3] };
+  assert.equal(hot.set("obj", obj), true);
+  assert.equal(hot.get("obj"), obj, "a hit is the very object stored");
+  assert.equal(hot.get("missing"), undefined);
+  assert.equal(hot.has("obj"), true);
+  hot.set("null", null);
+  assert.equal(hot.get("null"), null);
+  hot.set("short", "x", { ttl: 0.05 });
+  await new Promise((r) => setTimeout(r, 100));
+  assert.equal(hot.get("short"), undefined, "expired after its ttl");
+  assert.equal(hot.delete("obj"), true);
+  assert.equal(hot.delete("obj"), false);
+  for (let i = 0; i < 1000; i++) {
+    hot.set(`k${i}`, i);
+    hot.get(`k${i % 10}`);
+  }
+  assert.ok(hot.size <= 100, `size ${hot.size} past maxEntries`);
+  const stats = hot.stats();
+  assert.ok(stats.entries <= 100 && stats.hits > 0 && stats.misses > 0, JSON.stringify(stats));
+  assert.equal(hot.get("k3"), 3, "a frequently read key stays");
+  assert.throws(() => hot.set(5, 1), (e) => e instanceof pkg.CacheError && e.code === "invalid_key");
+  assert.throws(() => hot.set("u", undefined), (e) => e instanceof pkg.CacheError && e.code === "invalid_value");
+  assert.throws(() => hot.set("t", 1, { ttl: "1" }), (e) => e instanceof pkg.CacheError && e.code === "invalid_ttl");
+  hot.clear();
+  assert.equal(hot.size, 0);
+});
+
+test("conformance suite: local backend", { timeout: 60_000 }, async () => {
+  await conforms("default", { default: { backend: "local" } });
+});
+
+test("conformance suite: redis (real redis-server behind the Upstash REST protocol, secrets from the caller)", { timeout: 120_000 }, async () => {
+  const redis = await startRedis();
+  const gw = await startUpstashGateway(redis.port, REDIS_TOKEN);
+  const resp = respClient(redis.port);
+  try {
+    const caches = { default: { backend: "local" }, shared: { backend: "redis", key_prefix: "edge", ttl: 60, options: { url: gw.url, token_secret: "REDIS_TOKEN" } } };
+    const secrets = { REDIS_TOKEN };
+    await conforms("shared", caches, { secrets });
+
+    // What the service writes is in redis under Ellar's keys.
+    const c = pkg.createCacheService(caches, { secrets });
+    await c.set("user:1", { name: "Ada" }, { backend: "shared" });
+    await c.set("n", 41, { backend: "shared" });
+    assert.equal(await c.incr("n", 1, { backend: "shared" }), 42);
+    assert.equal(String(await resp.call(["GET", "edge:1:n"])), "42");
+    assert.ok((await resp.call(["GET", "edge:1:user:1"])) !== null);
+    const ttl = Number(await resp.call(["TTL", "edge:1:user:1"]));
+    assert.ok(ttl > 50 && ttl <= 60, `redis TTL ${ttl}`);
+    assert.deepEqual(await c.get("user:1", { backend: "shared" }), { name: "Ada" });
+    await c.set("raw", new Uint8Array([0, 255]), { backend: "shared" });
+    assert.deepEqual(await c.get("raw", { backend: "shared" }), new Uint8Array([0, 255]));
+
+    // A wrong token: a backend error naming the cause.
+    const wrong = pkg.createCacheService(caches, { secrets: { REDIS_TOKEN: "wrong" } });
+    await rejects(wrong.get("x", { backend: "shared" }), "backend", /401/);
+  } finally {
+    resp.close();
+    await gw.stop();
+    await redis.stop();
+  }
+});
+
+test("conformance suite: memcached through the nginx memc gateway (fetch)", { timeout: 120_000 }, async () => {
+  const mcs = [await startMemcached(), await startMemcached()];
+  const gw = await startMemcGateway(
+    mcs.map((m) => m.address),
+    MEMC_TOKEN,
+  );
+  try {
+    const caches = {
+      default: { backend: "memcached", key_prefix: "edge", ttl: 60, options: { servers: mcs.map((m) => m.address), gateway_url: gw.url, token_secret: "MEMC_TOKEN" } },
+    };
+    await conforms("default", caches, { secrets: { MEMC_TOKEN }, unsignedCounters: true });
+    const c = pkg.createCacheService(caches, { secrets: { MEMC_TOKEN } });
+    await c.set("greeting", "hello");
+    assert.equal(await c.get("greeting"), "hello");
+    assert.equal(c.stats().kind, "memcached");
+  } finally {
+    await gw.stop();
+    for (const m of mcs) await m.stop();
+  }
+});
+
+test("conformance suite: a custom backend written in JS (js/examples/map-backend.js), registered by kind name", { timeout: 60_000 }, async () => {
+  // One Map shared by every backend made (as one remote store would be):
+  // the suite's sibling backend (another prefix) lives in it too.
+  const store = new Map();
+  const made = [];
+  const backends = {
+    mymap: (config) => {
+      made.push(config);
+      return new MapBackend(config, store);
+    },
+  };
+  await conforms("default", { default: { backend: "mymap", key_prefix: "x", ttl: 2, options: { flavour: "plain" } } }, { backends });
+  assert.ok(made.length >= 2, "the suite builds the backend and a sibling");
+  assert.deepEqual(made[0], { name: "default", keyPrefix: "edgecache-selftest", version: 1, options: { flavour: "plain" } });
+  assert.equal(store.size, 0, "the suite cleared up after itself");
+
+  // Through a service: full keys reach the object; its errors keep their codes.
+  const c = pkg.createCacheService({ default: { backend: "local" }, mine: { backend: "mymap", key_prefix: "app", version: 2 } }, { backends });
+  await c.set("k", { v: 1 }, { backend: "mine" });
+  assert.ok(store.has("app:2:k"), [...store.keys()].join());
+  assert.deepEqual(await c.get("k", { backend: "mine" }), { v: 1 });
+  await rejects(c.incr("nope", 1, { backend: "mine" }), "not_found");
+  await c.set("big", 2n ** 62n, { backend: "mine" });
+  assert.equal(await c.incr("big", 2n ** 61n, { backend: "mine" }), 2n ** 62n + 2n ** 61n);
+  assert.equal(c.stats("mine").kind, "mymap");
+
+  // Objects that break the interface: backend errors, not crashes.
+  const odd = pkg.createCacheService(
+    { default: { backend: "odd" } },
+    {
+      backends: {
+        odd: () => ({
+          get: () => {
+            throw new Error("store down");
+          },
+          delete: () => "yes",
+          set: async () => {},
+        }),
+      },
+    },
+  );
+  await rejects(odd.get("k"), "backend", /store down/);
+  await rejects(odd.delete("k"), "backend", /must return true or false/);
+  await rejects(odd.touch("k", { ttl: 5 }), "backend", /no touch\(\) method/);
+  assert.throws(
+    () =>
+      pkg.createCacheService(
+        { default: { backend: "boom" } },
+        {
+          backends: {
+            boom: () => {
+              throw new Error("no connection");
+            },
+          },
+        },
+      ),
+    (e) => e instanceof pkg.CacheError && e.code === "config" && /factory of kind "boom" threw/.test(e.message),
+  );
+});
+
+test("withCache in Node in front of a counting origin: miss → hit, 100 concurrent cold requests → 1 origin request", { timeout: 60_000 }, async () => {
+  const origin = await startOrigin({ "/slow": (_req, n) => ({ body: JSON.stringify({ slow: n }), delay: 300 }) });
+  try {
+    let handlerCalls = 0;
+    const handler = pkg.withCache(
+      async (request) => {
+        handlerCalls++;
+        const url = new URL(request.url);
+        return fetch(origin.url + url.pathname + url.search);
+      },
+      { ttl: 60 },
+    );
+    const a = await handler(new Request("https://site.test/page?x=1"));
+    assert.equal(a.status, 200);
+    assert.match(a.headers.get("cache-status"), /fwd=miss; stored/);
+    const bodyA = await a.text();
+    const b = await handler(new Request("https://site.test/page?x=1"));
+    assert.match(b.headers.get("cache-status"), /^edgecache; hit/);
+    assert.equal(await b.text(), bodyA);
+    assert.equal(origin.count("/page"), 1);
+
+    const all = await Promise.all(Array.from({ length: 100 }, () => handler(new Request("https://site.test/slow")).then(async (r) => [r.status, await r.text()])));
+    assert.equal(origin.count("/slow"), 1, "100 concurrent misses collapsed into one origin request");
+    assert.deepEqual(new Set(all.map(([s, t]) => `${s} ${t}`)), new Set(['200 {"slow":1}']));
+    assert.equal(handlerCalls, 2);
+  } finally {
+    await origin.close();
+  }
+});
+
+test("the Hono middleware (edgecache/hono) in a Hono app, through app.request()", { timeout: 60_000 }, async () => {
+  // `edgecache/hono` resolves to the same entry as `edgecache` in Node (see the first test).
+  const app = new Hono();
+  let renders = 0;
+  app.get("/items/:id", pkg.cache({ ttl: 60, keyPrefix: "items" }), async (c) => {
+    renders++;
+    await new Promise((r) => setTimeout(r, 50));
+    return c.json({ id: c.req.param("id"), renders });
+  });
+  app.get("/live", (c) => c.text(`live ${++renders}`));
+
+  const a = await app.request("/items/7");
+  assert.equal(a.status, 200);
+  assert.match(a.headers.get("cache-status"), /fwd=miss; stored/);
+  assert.equal(a.headers.get("content-type"), "application/json");
+  assert.deepEqual(await a.json(), { id: "7", renders: 1 });
+  const b = await app.request("/items/7");
+  assert.match(b.headers.get("cache-status"), /^edgecache; hit/);
+  assert.deepEqual(await b.json(), { id: "7", renders: 1 });
+  assert.equal(await (await app.request("/live")).text(), "live 2", "routes without the middleware are untouched");
+
+  const all = await Promise.all(Array.from({ length: 50 }, () => app.request("/items/cold").then((r) => r.text())));
+  assert.equal(new Set(all).size, 1);
+  assert.equal(renders, 3, "50 concurrent misses ran the route once");
+});
