@@ -35,7 +35,7 @@ else
   cargo install wasm-bindgen-cli --version "$WASM_BINDGEN_VERSION"
 fi
 
-step "npm packages (wrangler, miniflare, esbuild, binaryen, hono, playwright-core)"
+step "npm packages (wrangler, miniflare, esbuild, binaryen, hono, playwright-core, typescript)"
 if [ -f node_modules/.package-lock.json ] && cmp -s package-lock.json node_modules/.edgecache-lock; then
   echo "present"
 else

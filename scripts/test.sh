@@ -21,6 +21,7 @@ cargo clippy -p edgecache --target wasm32-unknown-unknown -- -D warnings
 cargo clippy -p edgecache --target wasm32-unknown-unknown --features app -- -D warnings
 cargo clippy -p edgecache --target wasm32-unknown-unknown --features selftest,pickle,memcached -- -D warnings
 cargo clippy -p edgecache --target wasm32-unknown-unknown --features js --tests -- -D warnings
+cargo clippy -p edgecache --target wasm32-unknown-unknown --features js,testkit -- -D warnings
 
 step "cargo doc (all features) -D warnings: no broken links"
 RUSTDOCFLAGS="-D warnings" cargo doc --no-deps --all-features -p edgecache -p edgecache-store
@@ -41,5 +42,8 @@ step "build the release Worker for the tests (features: app, selftest, pickle, m
 EDGECACHE_FEATURES=app,selftest,pickle,memcached bash scripts/build-worker.sh
 echo "worker wasm (test): $(stat -c %s "$wasm") bytes raw, $(gzip -9c "$wasm" | wc -c) bytes gzip"
 
-step "end-to-end tests in workerd (node --test)"
+step "build the npm package (js/dist: features js, testkit)"
+bash scripts/build-js.sh
+
+step "end-to-end tests in workerd, Node and Chromium (node --test)"
 node --test --test-concurrency=1 e2e/
