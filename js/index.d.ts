@@ -166,7 +166,8 @@ export interface BackendStats {
 
 /**
  * Named cache backends, one of them `default`, with Ellar's methods.
- * Every method returns a Promise; a miss is `undefined`.
+ * The cache operations return Promises (a miss is `undefined`); `makeKey`,
+ * `backends` and `stats` answer at once.
  */
 export declare class CacheService {
   constructor(config: CachesConfig | string, options?: ServiceOptions);
