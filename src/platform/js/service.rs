@@ -412,11 +412,14 @@ impl JsCacheService {
     }
 
     /// A backend's counters (`{ kind, hits, … }`).
-    pub fn stats(&self, backend: Option<String>) -> Result<JsValue, JsValue> {
-        let b = self
-            .inner
-            .backend(backend.as_deref().unwrap_or("default"))
-            .map_err(|e| to_js_error(&e))?;
+    pub fn stats(&self, backend: JsValue) -> Result<JsValue, JsValue> {
+        // (A JsValue, not a String: wasm-bindgen does not check argument types.)
+        let name = match backend.as_string() {
+            Some(name) => name,
+            None if backend.is_undefined() || backend.is_null() => "default".to_string(),
+            None => return Err(js_error("unknown_backend", "the backend name must be a string")),
+        };
+        let b = self.inner.backend(&name).map_err(|e| to_js_error(&e))?;
         let mut m = b.stats();
         m.insert("kind".into(), b.kind().into());
         let text = serde_json::to_string(&m).expect("stats serialize");
@@ -428,8 +431,11 @@ impl JsCacheService {
 /// options, under a throwaway prefix), in real time. Returns the report.
 #[cfg(feature = "testkit")]
 #[wasm_bindgen]
-pub fn selftest(name: String, config: JsValue, options: JsValue) -> Promise {
+pub fn selftest(name: JsValue, config: JsValue, options: JsValue) -> Promise {
     future_to_promise(async move {
+        let name = name
+            .as_string()
+            .ok_or_else(|| js_error("unknown_backend", "the backend name must be a string"))?;
         let parsed = CachesConfig::parse(&config_text(&config)?).map_err(|e| to_js_error(&e))?;
         let registry = js_registry(&option(&options, "backends"))?;
         let secrets = secrets_of(&options);
