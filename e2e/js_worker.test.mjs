@@ -17,9 +17,10 @@ import path from "node:path";
 import { promisify } from "node:util";
 import { Miniflare } from "miniflare";
 import { ROOT, jsPackage, startOrigin } from "./helpers.mjs";
+import { startMemcached } from "./servers.mjs";
 
 const run = promisify(execFile);
-let origin, project;
+let origin, project, mcs;
 const workers = [];
 
 before(async () => {
@@ -33,6 +34,7 @@ before(async () => {
 after(async () => {
   for (const mf of workers) await mf.dispose().catch(() => {});
   await origin?.close();
+  for (const m of mcs ?? []) await m.stop();
   if (project) rmSync(project, { recursive: true, force: true });
 });
 
@@ -79,6 +81,23 @@ test("a JS Worker importing the workerd entry unbundled (e2e/fixtures/js-worker)
   const stats = await (await mf.dispatchFetch("http://site.test/_stats")).json();
   assert.equal(stats.kind, "local");
   assert.ok(stats.hits >= 1, JSON.stringify(stats));
+});
+
+test("a JS Worker: memcached over TCP (cloudflare:sockets' connect, passed by the workerd entry) passes the conformance suite", { timeout: 120_000 }, async () => {
+  mcs = [await startMemcached(), await startMemcached()];
+  const mf = await start({
+    modulesRoot: ROOT,
+    scriptPath: path.join(ROOT, "e2e", "fixtures", "js-worker", "worker.mjs"),
+    modulesRules: [
+      { type: "ESModule", include: ["**/*.js"] },
+      { type: "CompiledWasm", include: ["**/*.wasm"] },
+    ],
+    bindings: { ORIGIN: origin.url, MEMCACHED: mcs.map((m) => m.address).join(",") },
+  });
+  const r = await mf.dispatchFetch("http://site.test/_memcached_selftest");
+  const report = await r.json();
+  assert.equal(report.failed, 0, JSON.stringify(report.cases.filter((c) => !c.passed)));
+  assert.ok(report.passed >= 20, JSON.stringify(report));
 });
 
 test("the Worker example (js/examples/worker.ts) bundled by wrangler: withCache, the Hono middleware, a custom backend", { timeout: 120_000 }, async () => {

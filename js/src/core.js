@@ -49,7 +49,11 @@ function defaultSizeOf(value) {
   return 64;
 }
 
-export function bind(glue, wasm) {
+/**
+ * The API over an initialised wasm module; `host` holds what the runtime
+ * adds (`connect` from `cloudflare:sockets` in workerd, for memcached over TCP).
+ */
+export function bind(glue, wasm, host = {}) {
   glue.setErrorClass(CacheError);
 
   /**
@@ -217,7 +221,7 @@ export function bind(glue, wasm) {
    * names, `options.backends` custom kinds (`kind: (config) => object`).
    */
   function createCacheService(config = { default: { backend: "local" } }, options = {}) {
-    return new CacheService(config, options);
+    return new CacheService(config, { ...host, ...options });
   }
 
   // The service of a wrapper: given, made by a function of env (once), or a local default.
@@ -285,5 +289,5 @@ export function bind(glue, wasm) {
     };
   }
 
-  return { CacheError, CacheService, ResponseCache, createCacheService, withCache, cache, selftest: glue.selftest, LocalCache };
+  return { CacheError, CacheService, ResponseCache, createCacheService, withCache, cache, selftest: (name, config, options = {}) => glue.selftest(name, config, { ...host, ...options }), LocalCache };
 }

@@ -105,7 +105,7 @@ impl MemcachedBackend {
                 let stream = transports.stream.ok_or_else(|| {
                     CacheError::config(
                         format!("{}.options.servers", config.name),
-                        "this platform has no TCP sockets (cloudflare:sockets); reach memcached through the HTTP gateway (gateway_url)",
+                        "this platform has no TCP sockets (in a JS Worker the package passes cloudflare:sockets' connect; elsewhere reach memcached through the HTTP gateway: gateway_url)",
                     )
                 })?;
                 options

@@ -10,6 +10,8 @@ mod fetch;
 mod local;
 mod respond;
 mod service;
+#[cfg(feature = "memcached")]
+mod socket;
 
 pub use backend::JsBackend;
 pub use convert::{from_value, js_error, set_error_class, to_value};

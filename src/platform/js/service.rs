@@ -25,8 +25,16 @@ fn random_picker() -> Picker {
 }
 
 /// The kinds a JS host can configure: `local`, `tiered`, `redis` and the
-/// memcached gateway over `fetch`, and the custom kinds of `backends`.
-pub fn js_registry(custom: &JsValue) -> Result<BackendRegistry, JsValue> {
+/// memcached gateway over `fetch`, memcached over TCP where `options.connect`
+/// (`cloudflare:sockets`) is given, and the custom kinds of `options.backends`.
+pub fn js_registry(options: &JsValue) -> Result<BackendRegistry, JsValue> {
+    let custom = option(options, "backends");
+    let custom = &custom;
+    #[cfg(feature = "memcached")]
+    let sockets: Option<Rc<dyn crate::transport::StreamTransport>> = option(options, "connect")
+        .dyn_into::<Function>()
+        .ok()
+        .map(|f| Rc::new(super::socket::JsSockets::new(f)) as Rc<dyn crate::transport::StreamTransport>);
     let mut r = BackendRegistry::default();
     r.register(
         "redis",
@@ -44,11 +52,11 @@ pub fn js_registry(custom: &JsValue) -> Result<BackendRegistry, JsValue> {
     #[cfg(feature = "memcached")]
     r.register(
         "memcached",
-        |c: &BackendConfig, secrets: &dyn Secrets, _: &BackendRegistry| {
+        move |c: &BackendConfig, secrets: &dyn Secrets, _: &BackendRegistry| {
             use crate::backend::memcached::{MemcachedBackend, MemcachedOptions, Transports};
             let options = MemcachedOptions::from_config(c, secrets)?;
             let transports = Transports {
-                stream: None,
+                stream: sockets.clone(),
                 http: Some(Rc::new(JsFetch)),
             };
             Ok(Rc::new(MemcachedBackend::new(
@@ -177,7 +185,7 @@ impl JsCacheService {
     #[wasm_bindgen(constructor)]
     pub fn new(config: JsValue, options: JsValue) -> Result<JsCacheService, JsValue> {
         let parsed = CachesConfig::parse(&config_text(&config)?).map_err(|e| to_js_error(&e))?;
-        let registry = js_registry(&option(&options, "backends"))?;
+        let registry = js_registry(&options)?;
         let service =
             CacheService::from_parsed(&parsed, &secrets_of(&options), &registry).map_err(|e| to_js_error(&e))?;
         Ok(JsCacheService {
@@ -437,7 +445,7 @@ pub fn selftest(name: JsValue, config: JsValue, options: JsValue) -> Promise {
             .as_string()
             .ok_or_else(|| js_error("unknown_backend", "the backend name must be a string"))?;
         let parsed = CachesConfig::parse(&config_text(&config)?).map_err(|e| to_js_error(&e))?;
-        let registry = js_registry(&option(&options, "backends"))?;
+        let registry = js_registry(&options)?;
         let secrets = secrets_of(&options);
         let make = |prefix: &str| -> Result<Rc<dyn CacheBackend>, JsValue> {
             let mut c = parsed
