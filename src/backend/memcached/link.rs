@@ -456,7 +456,19 @@ impl GatewayLink {
 #[async_trait(?Send)]
 impl Link for GatewayLink {
     async fn call(&self, commands: &[Command]) -> Result<Vec<Reply>, LinkError> {
-        // In order: a set followed by a get must read what was set.
+        // Writes of distinct keys (set_many, delete_many) go concurrently;
+        // anything else in order: a set followed by a get must read what was set.
+        let key = |c: &Command| match c {
+            Command::Store { key, .. } | Command::Delete { key, .. } => Some(key.clone()),
+            _ => None,
+        };
+        let keys: Option<std::collections::HashSet<String>> = commands.iter().map(key).collect();
+        if commands.len() > 1 && keys.is_some_and(|k| k.len() == commands.len()) {
+            return futures::future::join_all(commands.iter().map(|c| self.one(c)))
+                .await
+                .into_iter()
+                .collect();
+        }
         let mut replies = Vec::with_capacity(commands.len());
         for c in commands {
             replies.push(self.one(c).await?);
