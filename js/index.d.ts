@@ -135,6 +135,11 @@ export interface ServiceOptions {
   secrets?: { [name: string]: string };
   /** Custom backend kinds: `{ mykind: (config) => backendObject }`, used as `{ backend: "mykind" }`. */
   backends?: { [kind: string]: CustomBackendFactory };
+  /**
+   * Opens a TCP socket (the signature of `connect` from `cloudflare:sockets`), for memcached
+   * over TCP. The workerd entry passes it already; Node and browsers have none.
+   */
+  connect?: (address: { hostname: string; port: number }) => unknown;
 }
 
 // ---------------------------------------------------------------- the service
