@@ -42,7 +42,7 @@ step "build the release Worker for the tests (features: app, selftest, pickle, m
 EDGECACHE_FEATURES=app,selftest,pickle,memcached bash scripts/build-worker.sh
 echo "worker wasm (test): $(stat -c %s "$wasm") bytes raw, $(gzip -9c "$wasm" | wc -c) bytes gzip"
 
-step "build the npm package (js/dist: features js, testkit)"
+step "build the npm package (js/dist: features js, testkit, memcached)"
 bash scripts/build-js.sh
 
 step "end-to-end tests in workerd, Node and Chromium (node --test)"
