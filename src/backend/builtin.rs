@@ -1,13 +1,17 @@
 //! The kinds every registry starts with: `local` and `tiered`, and natively
-//! `memcached` over std sockets.
+//! `memcached` over std sockets; and the remote kinds (`redis`, `memcached`)
+//! over the transports a platform hands in ([`BackendRegistry::with_remote`]).
 
 use std::rc::Rc;
 
 use super::config::{BackendConfig, Secrets};
 use super::local::LocalBackend;
+use super::redis::{Picker, RedisRestBackend, RedisRestOptions};
 use super::registry::BackendRegistry;
 use super::tiered::TieredBackend;
 use super::CacheBackend;
+use crate::primitives::clock::Clock;
+use crate::transport::{HttpTransport, StreamTransport};
 
 impl Default for BackendRegistry {
     /// The built-in kinds: `local`, `tiered`, and natively `memcached`.
@@ -40,5 +44,62 @@ impl Default for BackendRegistry {
             },
         );
         r
+    }
+}
+
+/// What a platform reaches servers with, for the remote kinds.
+#[derive(Clone)]
+pub struct RemoteTransports {
+    /// HTTP POST (`fetch`): Redis REST and the memcached gateway.
+    pub http: Rc<dyn HttpTransport>,
+    /// TCP sockets, where the platform has them (memcached).
+    pub stream: Option<Rc<dyn StreamTransport>>,
+    /// Picks Redis read replicas.
+    pub pick: Picker,
+    /// Times read-your-writes and dead servers.
+    pub clock: Rc<dyn Clock>,
+}
+
+impl BackendRegistry {
+    /// Adds `redis` and `memcached` over `remote`. Without the `memcached`
+    /// feature a `memcached` config is a config error saying how to get it.
+    pub fn with_remote(mut self, remote: RemoteTransports) -> Self {
+        let redis = remote.clone();
+        self.register(
+            "redis",
+            move |c: &BackendConfig, secrets: &dyn Secrets, _: &BackendRegistry| {
+                let options = RedisRestOptions::from_config(c, secrets)?;
+                let backend =
+                    RedisRestBackend::new(c, options, redis.http.clone(), redis.pick.clone(), redis.clock.clone());
+                Ok(Rc::new(backend) as Rc<dyn CacheBackend>)
+            },
+        );
+        #[cfg(feature = "memcached")]
+        self.register(
+            "memcached",
+            move |c: &BackendConfig, secrets: &dyn Secrets, _: &BackendRegistry| {
+                use super::memcached::{MemcachedBackend, MemcachedOptions, Transports};
+                let options = MemcachedOptions::from_config(c, secrets)?;
+                let transports = Transports {
+                    stream: remote.stream.clone(),
+                    http: Some(remote.http.clone()),
+                };
+                Ok(
+                    Rc::new(MemcachedBackend::new(c, options, transports, remote.clock.clone())?)
+                        as Rc<dyn CacheBackend>,
+                )
+            },
+        );
+        #[cfg(not(feature = "memcached"))]
+        {
+            let _ = remote;
+            self.register("memcached", |c: &BackendConfig, _: &dyn Secrets, _: &BackendRegistry| {
+                Err(crate::CacheError::config(
+                    format!("{}.backend", c.name),
+                    "this build has no memcached backend: build with the memcached feature (EDGECACHE_FEATURES=app,memcached)",
+                ))
+            });
+        }
+        self
     }
 }

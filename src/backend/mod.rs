@@ -28,6 +28,7 @@ mod registry;
 mod settings;
 mod tiered;
 
+pub use builtin::RemoteTransports;
 #[cfg(feature = "app")]
 pub(crate) use config::reject_unknown_fields;
 pub use config::{BackendConfig, CachesConfig, NoSecrets, Secrets};

@@ -11,6 +11,11 @@ use wasm_bindgen::JsValue;
 
 use crate::runtime::Wake;
 
+/// A random index in `0..n` from `Math.random()` (Redis read replicas).
+pub fn random_picker() -> crate::backend::Picker {
+    Rc::new(|n| (js_sys::Math::random() * n as f64) as usize)
+}
+
 /// A (wake, wait) pair over a JS promise: `wait` resolves when `wake` runs.
 pub fn js_signal() -> (Wake, LocalBoxFuture<'static, ()>) {
     let slot: Rc<RefCell<Option<js_sys::Function>>> = Rc::default();

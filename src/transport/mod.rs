@@ -12,4 +12,4 @@ pub use error::TransportError;
 pub use http::{HttpReply, HttpTransport};
 #[cfg(not(target_arch = "wasm32"))]
 pub use stream::StdStreams;
-pub use stream::{ByteStream, StreamTransport};
+pub use stream::{tcp_host_port, ByteStream, StreamTransport};

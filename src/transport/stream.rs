@@ -28,6 +28,21 @@ pub trait StreamTransport {
     ) -> Result<Box<dyn ByteStream>, TransportError>;
 }
 
+/// `host:port` split for a platform that has TCP but no Unix sockets
+/// (`who` names it in the error): IPv6 brackets dropped, a socket path or
+/// a missing port refused.
+pub fn tcp_host_port<'a>(address: &'a str, who: &str) -> Result<(&'a str, u16), TransportError> {
+    if address.starts_with('/') {
+        return Err(TransportError::Connect(format!(
+            "{address}: {who} cannot open Unix sockets; use host:port or the HTTP gateway"
+        )));
+    }
+    address
+        .rsplit_once(':')
+        .and_then(|(h, p)| Some((h.trim_matches(['[', ']']), p.parse::<u16>().ok()?)))
+        .ok_or_else(|| TransportError::Connect(format!("{address}: not host:port")))
+}
+
 /// Blocking std sockets behind the async traits: for native tests,
 /// benchmarks and Rust programs that have no async I/O of their own.
 #[cfg(not(target_arch = "wasm32"))]
@@ -111,6 +126,21 @@ mod std_impl {
 mod tests {
     use super::*;
     use futures::executor::block_on;
+
+    #[test]
+    fn host_port_for_tcp_only_platforms() {
+        assert_eq!(tcp_host_port("10.0.0.1:11211", "x").unwrap(), ("10.0.0.1", 11211));
+        assert_eq!(tcp_host_port("[::1]:11211", "x").unwrap(), ("::1", 11211));
+        assert!(tcp_host_port("/run/mc.sock", "a Worker")
+            .unwrap_err()
+            .to_string()
+            .contains("a Worker cannot open Unix sockets"));
+        assert!(tcp_host_port("host", "x")
+            .unwrap_err()
+            .to_string()
+            .contains("not host:port"));
+        assert!(tcp_host_port("host:99999", "x").is_err());
+    }
 
     #[test]
     fn std_tcp_round_trip_refusal_and_read_timeout() {

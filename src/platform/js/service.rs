@@ -13,16 +13,9 @@ use wasm_bindgen_futures::future_to_promise;
 use super::backend::JsBackend;
 use super::convert::{backend_of, from_value, js_error, option, to_js_error, to_value, ttl_of, version_of};
 use super::fetch::JsFetch;
-use crate::backend::{
-    BackendConfig, BackendRegistry, CacheBackend, CachesConfig, Picker, RedisRestBackend, RedisRestOptions, Secrets,
-};
+use crate::backend::{BackendConfig, BackendRegistry, CacheBackend, CachesConfig, RemoteTransports, Secrets};
 use crate::primitives::value::Value;
 use crate::service::{CacheService, CacheView};
-
-/// A random index in `0..n` from `Math.random()`.
-fn random_picker() -> Picker {
-    Rc::new(|n| (js_sys::Math::random() * n as f64) as usize)
-}
 
 /// The kinds a JS host can configure: `local`, `tiered`, `redis` and the
 /// memcached gateway over `fetch`, memcached over TCP where `options.connect`
@@ -31,42 +24,18 @@ pub fn js_registry(options: &JsValue) -> Result<BackendRegistry, JsValue> {
     let custom = option(options, "backends");
     let custom = &custom;
     #[cfg(feature = "memcached")]
-    let sockets: Option<Rc<dyn crate::transport::StreamTransport>> = option(options, "connect")
+    let stream: Option<Rc<dyn crate::transport::StreamTransport>> = option(options, "connect")
         .dyn_into::<Function>()
         .ok()
         .map(|f| Rc::new(super::socket::JsSockets::new(f)) as Rc<dyn crate::transport::StreamTransport>);
-    let mut r = BackendRegistry::default();
-    r.register(
-        "redis",
-        |c: &BackendConfig, secrets: &dyn Secrets, _: &BackendRegistry| {
-            let options = RedisRestOptions::from_config(c, secrets)?;
-            Ok(Rc::new(RedisRestBackend::new(
-                c,
-                options,
-                Rc::new(JsFetch),
-                random_picker(),
-                Rc::new(super::JsRuntime),
-            )) as Rc<dyn CacheBackend>)
-        },
-    );
-    #[cfg(feature = "memcached")]
-    r.register(
-        "memcached",
-        move |c: &BackendConfig, secrets: &dyn Secrets, _: &BackendRegistry| {
-            use crate::backend::memcached::{MemcachedBackend, MemcachedOptions, Transports};
-            let options = MemcachedOptions::from_config(c, secrets)?;
-            let transports = Transports {
-                stream: sockets.clone(),
-                http: Some(Rc::new(JsFetch)),
-            };
-            Ok(Rc::new(MemcachedBackend::new(
-                c,
-                options,
-                transports,
-                Rc::new(super::JsRuntime),
-            )?) as Rc<dyn CacheBackend>)
-        },
-    );
+    #[cfg(not(feature = "memcached"))]
+    let stream = None;
+    let mut r = BackendRegistry::default().with_remote(RemoteTransports {
+        http: Rc::new(JsFetch),
+        stream,
+        pick: super::super::promise::random_picker(),
+        clock: Rc::new(super::JsRuntime),
+    });
     if custom.is_object() {
         for entry in Object::entries(custom.unchecked_ref()).iter() {
             let entry: Array = entry.unchecked_into();

@@ -10,7 +10,7 @@ use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
 
 use super::super::promise::js_sleep;
-use crate::transport::{ByteStream, StreamTransport, TransportError};
+use crate::transport::{tcp_host_port, ByteStream, StreamTransport, TransportError};
 
 /// Opens sockets with a `connect(address, options)` function.
 pub struct JsSockets {
@@ -105,15 +105,7 @@ impl StreamTransport for JsSockets {
         connect_timeout_ms: u64,
         timeout_ms: u64,
     ) -> Result<Box<dyn ByteStream>, TransportError> {
-        if address.starts_with('/') {
-            return Err(TransportError::Connect(format!(
-                "{address}: JS hosts have no Unix sockets; use host:port or the HTTP gateway"
-            )));
-        }
-        let (host, port) = address
-            .rsplit_once(':')
-            .and_then(|(h, p)| Some((h.trim_matches(['[', ']']).to_string(), p.parse::<u16>().ok()?)))
-            .ok_or_else(|| TransportError::Connect(format!("{address}: not host:port")))?;
+        let (host, port) = tcp_host_port(address, "this JS host")?;
         let target = Object::new();
         let _ = Reflect::set(&target, &"hostname".into(), &host.into());
         let _ = Reflect::set(&target, &"port".into(), &JsValue::from_f64(f64::from(port)));

@@ -8,10 +8,7 @@ use async_trait::async_trait;
 use futures::FutureExt;
 use worker::{Delay, Fetch, Headers, Method, Request, RequestInit};
 
-use crate::backend::BackendRegistry;
-use crate::backend::CacheBackend;
-use crate::backend::{BackendConfig, Secrets};
-use crate::backend::{Picker, RedisRestBackend, RedisRestOptions};
+use crate::backend::{BackendRegistry, RemoteTransports};
 use crate::transport::{HttpReply, HttpTransport, TransportError};
 
 fn io(e: worker::Error) -> TransportError {
@@ -59,55 +56,18 @@ impl HttpTransport for FetchTransport {
     }
 }
 
-/// A random index in `0..n` from `Math.random()`.
-pub fn random_picker() -> Picker {
-    Rc::new(|n| (js_sys::Math::random() * n as f64) as usize)
-}
+pub use super::super::promise::random_picker;
 
 /// The backend kinds a Worker can configure: `local`, `tiered`, `redis`
 /// (over fetch) and `memcached` (TCP sockets or the HTTP gateway).
 pub fn worker_registry() -> BackendRegistry {
-    let mut r = BackendRegistry::default();
-    r.register(
-        "redis",
-        |c: &BackendConfig, secrets: &dyn Secrets, _: &BackendRegistry| {
-            let options = RedisRestOptions::from_config(c, secrets)?;
-            Ok(Rc::new(RedisRestBackend::new(
-                c,
-                options,
-                Rc::new(FetchTransport),
-                random_picker(),
-                Rc::new(super::WorkersRuntime),
-            )) as Rc<dyn CacheBackend>)
-        },
-    );
-    #[cfg(feature = "memcached")]
-    r.register(
-        "memcached",
-        |c: &BackendConfig, secrets: &dyn Secrets, _: &BackendRegistry| {
-            use crate::backend::memcached::{MemcachedBackend, MemcachedOptions, Transports};
-            let options = MemcachedOptions::from_config(c, secrets)?;
-            let transports = Transports {
-                stream: Some(Rc::new(super::SocketTransport)),
-                http: Some(Rc::new(FetchTransport)),
-            };
-            Ok(Rc::new(MemcachedBackend::new(
-                c,
-                options,
-                transports,
-                Rc::new(super::WorkersRuntime),
-            )?) as Rc<dyn CacheBackend>)
-        },
-    );
-    #[cfg(not(feature = "memcached"))]
-    r.register(
-        "memcached",
-        |c: &BackendConfig, _: &dyn Secrets, _: &BackendRegistry| -> crate::Result<Rc<dyn CacheBackend>> {
-            Err(crate::CacheError::config(
-                format!("{}.backend", c.name),
-                "this build has no memcached backend: build with the memcached feature (EDGECACHE_FEATURES=app,memcached)",
-            ))
-        },
-    );
-    r
+    BackendRegistry::default().with_remote(RemoteTransports {
+        http: Rc::new(FetchTransport),
+        #[cfg(feature = "memcached")]
+        stream: Some(Rc::new(super::SocketTransport)),
+        #[cfg(not(feature = "memcached"))]
+        stream: None,
+        pick: random_picker(),
+        clock: Rc::new(super::WorkersRuntime),
+    })
 }

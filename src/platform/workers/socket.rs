@@ -13,7 +13,7 @@ use futures::FutureExt;
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use worker::{Delay, SecureTransport, Socket};
 
-use crate::transport::{ByteStream, StreamTransport, TransportError};
+use crate::transport::{tcp_host_port, ByteStream, StreamTransport, TransportError};
 
 /// Opens Workers TCP sockets.
 #[derive(Clone, Copy, Debug, Default)]
@@ -77,15 +77,7 @@ impl StreamTransport for SocketTransport {
         connect_timeout_ms: u64,
         timeout_ms: u64,
     ) -> Result<Box<dyn ByteStream>, TransportError> {
-        if address.starts_with('/') {
-            return Err(TransportError::Connect(format!(
-                "{address}: a Worker cannot open Unix sockets; use host:port or the HTTP gateway"
-            )));
-        }
-        let (host, port) = address
-            .rsplit_once(':')
-            .and_then(|(h, p)| Some((h.trim_matches(['[', ']']), p.parse::<u16>().ok()?)))
-            .ok_or_else(|| TransportError::Connect(format!("{address}: not host:port")))?;
+        let (host, port) = tcp_host_port(address, "a Worker")?;
         let socket = Socket::builder()
             .secure_transport(SecureTransport::Off)
             .connect(host, port)
