@@ -390,10 +390,11 @@ impl GatewayLink {
                             }))
                         }
                         404 => Ok(None),
-                        s => match Self::failure(s, &reply.body)? {
-                            e @ Reply::Error(..) => Err(LinkError::Gateway(format!("{e:?}"))),
-                            _ => unreachable!("failure() gives errors"),
-                        },
+                        // A get has no error reply of its own: any failure is the gateway's.
+                        s => Err(match Self::failure(s, &reply.body) {
+                            Ok(e) => LinkError::Gateway(format!("{e:?}")),
+                            Err(e) => e,
+                        }),
                     }
                 });
                 let found = futures::future::join_all(gets).await;

@@ -309,9 +309,9 @@ impl MemcachedBackend {
         self.options.serializer.decode(item.flags, counter_text(&item.data))
     }
 
-    fn count_hit(&self, hit: bool) {
-        let c = if hit { &self.hits } else { &self.misses };
-        c.set(c.get() + 1);
+    fn count_reads(&self, hits: usize, misses: usize) {
+        self.hits.set(self.hits.get() + hits as u64);
+        self.misses.set(self.misses.get() + misses as u64);
     }
 
     async fn store(&self, cmd: Store, key: &str, value: &Value, ttl: Ttl, version: Option<i64>) -> Result<bool> {
@@ -536,7 +536,7 @@ impl CacheBackend for MemcachedBackend {
     async fn get(&self, key: &str, version: Option<i64>) -> Result<Option<Value>> {
         let (full, server) = self.key(key, version).await?;
         let item = self.item(&full, server).await?;
-        self.count_hit(item.is_some());
+        self.count_reads(usize::from(item.is_some()), usize::from(item.is_none()));
         item.map(|i| self.decode(&i)).transpose()
     }
 
@@ -671,12 +671,7 @@ impl CacheBackend for MemcachedBackend {
                 }
             }
         }
-        for _ in 0..out.len() {
-            self.count_hit(true);
-        }
-        for _ in out.len()..keys.len() {
-            self.count_hit(false);
-        }
+        self.count_reads(out.len(), keys.len() - out.len());
         Ok(out)
     }
 
