@@ -3,29 +3,20 @@
 // run the self-test. Saves a screenshot to $DASHBOARD_SCREENSHOT if set.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import path from "node:path";
-import { chromium } from "playwright-core";
-import { startWorker, ADMIN_TOKEN } from "./helpers.mjs";
+import { startWorker, ADMIN_TOKEN, launchChromium } from "./helpers.mjs";
 
-let w, context, profile;
+let w, context, browser;
 before(async () => {
   w = await startWorker({
     CACHES: JSON.stringify({ default: { backend: "local", key_prefix: "site" }, sessions: { backend: "local", ttl: null } }),
   });
-  profile = mkdtempSync(path.join(tmpdir(), "edgecache-chromium-"));
-  // A fresh profile, and no background connections (this machine has no internet).
-  context = await chromium.launchPersistentContext(profile, {
-    executablePath: "/usr/bin/chromium",
-    headless: true,
-    args: ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"],
-  });
+  browser = await launchChromium();
+  context = browser.context;
+
 });
 after(async () => {
-  await context?.close();
+  await browser?.close();
   await w?.dispose();
-  if (profile) rmSync(profile, { recursive: true, force: true });
 });
 
 test("dashboard: connect, stats, key round trip, purge, self-test", { timeout: 60_000 }, async () => {

@@ -1,8 +1,11 @@
 // Shared helpers for the end-to-end tests: run the release Worker in real
 // workerd (through Miniflare's API), and real servers on 127.0.0.1.
+import assert from "node:assert/strict";
 import { Miniflare } from "miniflare";
 import { spawn, execFileSync } from "node:child_process";
-import { existsSync } from "node:fs";
+import { existsSync, mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { chromium } from "playwright-core";
 import http from "node:http";
 import net from "node:net";
 import path from "node:path";
@@ -113,4 +116,63 @@ export function jsPackage() {
     throw new Error("js/dist is missing: run `bash scripts/build-js.sh` (the test command does)");
   }
   return dir;
+}
+
+// ---- the interop tests' side of edgecache (e2e/interop*.test.mjs) ----
+
+/** What a Worker's backend holds for `key`, through the admin API: `{json: text}` or `{bytes: hex}`. */
+export async function adminGet(w, backend, key) {
+  const r = await w.admin(`keys/${backend}/${encodeURIComponent(key)}`);
+  if (r.status !== 200) return { error: `HTTP ${r.status}: ${await r.text()}` };
+  if ((r.headers.get("content-type") || "").startsWith("application/json")) return { json: await r.text() };
+  return { bytes: Buffer.from(await r.arrayBuffer()).toString("hex") };
+}
+
+/** Writes `{json}` or `{bytes: hex}` for `key` (never expiring) through the admin API. */
+export async function adminPut(w, backend, key, { json, bytes }) {
+  const init =
+    json !== undefined
+      ? { method: "PUT", body: json, headers: { "content-type": "application/json" } }
+      : { method: "PUT", body: Buffer.from(bytes, "hex"), headers: { "content-type": "application/octet-stream" } };
+  const r = await w.admin(`keys/${backend}/${encodeURIComponent(key)}?ttl=never`, init);
+  assert.ok(r.status < 300, `PUT ${key}: HTTP ${r.status} ${await r.text()}`);
+}
+
+/** Same JSON value (numbers compared by their text, so big ints are exact)? */
+export function sameJson(a, b) {
+  const norm = (t) => JSON.stringify(JSON.parse(t.replace(/(?<![\w."])(-?\d{16,})(?![\w.])/g, '"#$1"')), (k, v) =>
+    v && typeof v === "object" && !Array.isArray(v) ? Object.fromEntries(Object.entries(v).sort()) : v,
+  );
+  return norm(a) === norm(b);
+}
+
+/** Prints the interop table (client × value × direction) a test built. */
+export function printInteropTable(file, rows) {
+  if (!rows.length) return;
+  const lines = [
+    "| client | value | client writes, edgecache reads | edgecache writes, client reads |",
+    "|---|---|---|---|",
+    ...rows.map((r) => `| ${r.client} | ${r.value} | ${r.toEdge} | ${r.fromEdge} |`),
+  ];
+  console.log(`\nInterop table (${file}):\n` + lines.join("\n") + "\n");
+}
+
+/**
+ * Headless Chromium (Debian's) with a fresh profile and no background
+ * connections (this machine has no internet); `close()` also removes the profile.
+ */
+export async function launchChromium() {
+  const profile = mkdtempSync(path.join(tmpdir(), "edgecache-chromium-"));
+  const context = await chromium.launchPersistentContext(profile, {
+    executablePath: "/usr/bin/chromium",
+    headless: true,
+    args: ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"],
+  });
+  return {
+    context,
+    close: async () => {
+      await context.close();
+      rmSync(profile, { recursive: true, force: true });
+    },
+  };
 }

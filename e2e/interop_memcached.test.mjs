@@ -8,7 +8,7 @@
 // table is printed at the end.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { startWorker, ellarPython } from "./helpers.mjs";
+import { startWorker, ellarPython, adminGet, adminPut, sameJson, printInteropTable } from "./helpers.mjs";
 import { startMemcached } from "./servers.mjs";
 
 const PREFIX = "interop";
@@ -37,38 +37,11 @@ before(async () => {
 after(async () => {
   await w?.dispose();
   for (const m of mcs ?? []) await m.stop();
-  if (rows.length) {
-    const lines = [
-      "| client | value | client writes, edgecache reads | edgecache writes, client reads |",
-      "|---|---|---|---|",
-      ...rows.map((r) => `| ${r.client} | ${r.value} | ${r.toEdge} | ${r.fromEdge} |`),
-    ];
-    console.log("\nInterop table (e2e/interop_memcached.test.mjs):\n" + lines.join("\n") + "\n");
-  }
+  printInteropTable("e2e/interop_memcached.test.mjs", rows);
 });
 
-async function edgeGet(backend, key) {
-  const r = await w.admin(`keys/${backend}/${encodeURIComponent(key)}`);
-  if (r.status !== 200) return { error: `HTTP ${r.status}: ${await r.text()}` };
-  if ((r.headers.get("content-type") || "").startsWith("application/json")) return { json: await r.text() };
-  return { bytes: Buffer.from(await r.arrayBuffer()).toString("hex") };
-}
-
-async function edgePut(backend, key, { json, bytes }) {
-  const init =
-    json !== undefined
-      ? { method: "PUT", body: json, headers: { "content-type": "application/json" } }
-      : { method: "PUT", body: Buffer.from(bytes, "hex"), headers: { "content-type": "application/octet-stream" } };
-  const r = await w.admin(`keys/${backend}/${encodeURIComponent(key)}?ttl=never`, init);
-  assert.ok(r.status < 300, `PUT ${key}: HTTP ${r.status} ${await r.text()}`);
-}
-
-function sameJson(a, b) {
-  const norm = (t) => JSON.stringify(JSON.parse(t.replace(/(?<![\w."])(-?\d{16,})(?![\w.])/g, '"#$1"')), (k, v) =>
-    v && typeof v === "object" && !Array.isArray(v) ? Object.fromEntries(Object.entries(v).sort()) : v,
-  );
-  return norm(a) === norm(b);
-}
+const edgeGet = (backend, key) => adminGet(w, backend, key);
+const edgePut = (backend, key, value) => adminPut(w, backend, key, value);
 
 // `py`: the value Python writes; `edge`: what edgecache must read; `back`:
 // what Python must read after edgecache writes `edge` (default `py`);

@@ -5,12 +5,10 @@
 // against a local backend; the test reads the result back from the page.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { mkdtempSync, readFileSync, rmSync, statSync } from "node:fs";
+import { readFileSync, statSync } from "node:fs";
 import http from "node:http";
-import { tmpdir } from "node:os";
 import path from "node:path";
-import { chromium } from "playwright-core";
-import { jsPackage } from "./helpers.mjs";
+import { jsPackage, launchChromium } from "./helpers.mjs";
 
 const TYPES = {
   ".html": "text/html; charset=utf-8",
@@ -53,21 +51,16 @@ async function serveStatic(root) {
   };
 }
 
-let site, context, profile;
+let site, context, browser;
 before(async () => {
   site = await serveStatic(jsPackage());
-  profile = mkdtempSync(path.join(tmpdir(), "edgecache-chromium-"));
-  // A fresh profile, and no background connections (this machine has no internet).
-  context = await chromium.launchPersistentContext(profile, {
-    executablePath: "/usr/bin/chromium",
-    headless: true,
-    args: ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"],
-  });
+  browser = await launchChromium();
+  context = browser.context;
+
 });
 after(async () => {
-  await context?.close();
+  await browser?.close();
   await site?.close();
-  if (profile) rmSync(profile, { recursive: true, force: true });
 });
 
 test("the browser example (js/examples/browser.html): set/get, bytes, incr, errors and the local conformance suite in Chromium", { timeout: 120_000 }, async () => {

@@ -185,6 +185,12 @@ export async function startUpstashGateway(redisPort, token) {
   };
 }
 
+/** Kills `proc` and waits until it has exited. */
+async function killed(proc) {
+  proc.kill("SIGKILL");
+  await new Promise((r) => (proc.exitCode !== null || proc.signalCode !== null ? r() : proc.on("exit", r)));
+}
+
 /** Starts memcached on `port` (a free one by default). */
 export async function startMemcached(port) {
   port ??= await freePort();
@@ -194,8 +200,7 @@ export async function startMemcached(port) {
     port,
     address: `127.0.0.1:${port}`,
     stop: async () => {
-      proc.kill("SIGKILL");
-      await new Promise((r) => (proc.exitCode !== null || proc.signalCode !== null ? r() : proc.on("exit", r)));
+      await killed(proc);
     },
   };
 }
@@ -224,8 +229,7 @@ export async function startMemcGateway(servers, token) {
     port,
     url: `http://127.0.0.1:${port}/memc`,
     stop: async () => {
-      proc.kill("SIGKILL");
-      await new Promise((r) => (proc.exitCode !== null || proc.signalCode !== null ? r() : proc.on("exit", r)));
+      await killed(proc);
       rmSync(dir, { recursive: true, force: true });
     },
   };
@@ -258,8 +262,7 @@ export async function startTwemproxy(servers) {
     port,
     address: `127.0.0.1:${port}`,
     stop: async () => {
-      proc.kill("SIGKILL");
-      await new Promise((r) => (proc.exitCode !== null || proc.signalCode !== null ? r() : proc.on("exit", r)));
+      await killed(proc);
       rmSync(dir, { recursive: true, force: true });
     },
   };
