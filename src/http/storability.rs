@@ -1,6 +1,7 @@
 //! Whether a response may be stored, and for how long (RFC 9111 §3, §4.2.1).
 
 use super::cache_control::{cache_control, directive, seconds, MAX_DELTA_SECONDS};
+use super::date::http_date_secs;
 use super::freshness::{Freshness, FreshnessRules};
 use super::reason::NotStored;
 use crate::primitives::ttl::Timeout;
@@ -48,12 +49,6 @@ pub struct StoreFacts<'a> {
     pub date: Option<&'a str>,
     /// When the response arrived, in ms since the epoch.
     pub received_ms: u64,
-}
-
-/// Seconds since the epoch of an HTTP-date (any of RFC 9110's three forms).
-fn http_date_secs(v: &str) -> Option<u64> {
-    let t = httpdate::parse_http_date(v.trim()).ok()?;
-    t.duration_since(std::time::UNIX_EPOCH).ok().map(|d| d.as_secs())
 }
 
 /// Freshness lifetime from `Expires` − `Date` (RFC 9111 §4.2.1); an invalid
