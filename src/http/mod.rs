@@ -34,7 +34,7 @@ pub use reason::{BypassReason, Forward, NotStored};
 pub use request::{method_is_cacheable, request_mode, RequestMode};
 pub use storability::{decide_store, status_is_cacheable, StoreFacts, NOT_STORED, OWN_HEADERS};
 pub use targeted::{targeted_cache_control, Directives, TARGETED};
-pub use vary::{variant_key, vary_names};
+pub use vary::{normalize_vary_value, variant_key, vary_names};
 
 #[cfg(test)]
 mod tests;
