@@ -253,8 +253,17 @@ export interface ResponsePolicy {
   staleWhileRevalidate?: number;
   /** Seconds a stale response may be served when the origin fails (default 0). */
   staleIfError?: number;
-  /** Let the origin's `s-maxage` / `max-age` (and stale directives) win over `ttl` (default false). */
+  /**
+   * RFC 9111 mode: the origin's `s-maxage` / `max-age` / `Expires` (and stale directives) decide, then
+   * heuristic freshness from `Last-Modified`, then `ttl` (default false: Ellar's mode, `ttl` wins).
+   */
   originTtl?: boolean;
+  /** Cap of heuristic freshness in seconds, with `originTtl` (default 86400; 0 = none). */
+  heuristicMax?: number;
+  /** Seconds a stale response with an `ETag`/`Last-Modified` is kept to be revalidated with a 304 (default 600). */
+  keep?: number;
+  /** Honour a request's `max-age`, `min-fresh`, `max-stale` (default false; `only-if-cached` always is). */
+  honorRequestDirectives?: boolean;
   /** Largest body stored (default 4 MiB); larger responses are served but not stored. */
   maxEntryBytes?: number;
   /** How long a collapsed request waits for the one in flight, in ms (default 5000). */

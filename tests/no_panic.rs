@@ -10,8 +10,10 @@ use std::rc::Rc;
 use edgecache::app::admin::{self, AdminContext, AdminRequest};
 use edgecache::app::routes::{lenient_path, match_path, Routes};
 use edgecache::http::{
-    cache_control, decide_store, delta_seconds, request_mode, strip_client_overrides, strip_hop_by_hop, variant_key,
-    vary_names, FreshnessRules, HttpRequest, HttpResponse, OriginError, StoreFacts,
+    cache_control, decide_store, delta_seconds, evaluate_preconditions, http_date_secs, if_range_allows,
+    normalize_vary_value, parse_age, partial_response, request_mode, select_ranges, strip_client_overrides,
+    strip_hop_by_hop, targeted_cache_control, unstored_fields, variant_key, vary_names, FreshnessRules, HttpRequest,
+    HttpResponse, OriginError, RangeAnswer, StoreFacts,
 };
 use edgecache::response_cache::{BackendStore, CachePolicy, CachedResponse, Io, Origin, ResponseStore};
 use edgecache::runtime::ManualRuntime;
@@ -127,15 +129,46 @@ fn http_rules_take_any_input() {
             request_has_authorization: r.below(2) == 0,
             expires: Some(&expires),
             date: Some(&date),
+            last_modified: Some(&expires),
+            has_validator: r.below(2) == 0,
+            age_ms: r.next() % (1 << 40),
+            targeted: None,
             received_ms: r.next(),
         };
         let rules = FreshnessRules {
             ttl: Timeout::Seconds(r.below(1_000_000) as f64),
             origin_ttl: r.below(2) == 0,
+            heuristic_max: r.below(100_000) as f64,
+            keep: r.below(1000) as f64,
             stale_while_revalidate: r.below(100) as f64,
             stale_if_error: r.below(100) as f64,
         };
         let _ = decide_store(&facts, &rules);
+        // The RFC 9110/9111/9213 parsers behind revalidation, ranges and
+        // targeted fields.
+        let _ = parse_age(&v);
+        let _ = unstored_fields(&v);
+        let _ = http_date_secs(&v);
+        let _ = normalize_vary_value(&r.text(3), &v);
+        let w = r.header_value();
+        let _ = evaluate_preconditions(&r.text(4), |_| Some(w.clone()), Some(&v), Some(&date));
+        let _ = if_range_allows(&w, Some(&v), Some(&date));
+        let len = r.below(5000);
+        if let RangeAnswer::Partial(ranges) = select_ranges(&v, len) {
+            let full = HttpResponse {
+                status: 200,
+                body: vec![b'x'; len as usize],
+                ..Default::default()
+            };
+            let _ = partial_response(&full, &ranges, "b");
+        }
+        if let Some((_, d)) = targeted_cache_control(|_| Some(v.clone())) {
+            let with = StoreFacts {
+                targeted: Some(&d),
+                ..facts
+            };
+            let _ = decide_store(&with, &rules);
+        }
         let mut h = r.headers();
         strip_hop_by_hop(&mut h);
         strip_client_overrides(&mut h, &[r.text(5)]);

@@ -37,9 +37,38 @@ function toResponse(out) {
 }
 
 function policyOf(options) {
-  const { ttl, keyPrefix, version, backend, makeKey, staleWhileRevalidate, staleIfError, originTtl, maxEntryBytes, lockTimeoutMs, sortQuery } =
-    options;
-  return { ttl, keyPrefix, version, backend, makeKey, staleWhileRevalidate, staleIfError, originTtl, maxEntryBytes, lockTimeoutMs, sortQuery };
+  const {
+    ttl,
+    keyPrefix,
+    version,
+    backend,
+    makeKey,
+    staleWhileRevalidate,
+    staleIfError,
+    originTtl,
+    heuristicMax,
+    keep,
+    honorRequestDirectives,
+    maxEntryBytes,
+    lockTimeoutMs,
+    sortQuery,
+  } = options;
+  return {
+    ttl,
+    keyPrefix,
+    version,
+    backend,
+    makeKey,
+    staleWhileRevalidate,
+    staleIfError,
+    originTtl,
+    heuristicMax,
+    keep,
+    honorRequestDirectives,
+    maxEntryBytes,
+    lockTimeoutMs,
+    sortQuery,
+  };
 }
 
 /** A value's size for `maxBytes` when no `sizeOf` is given: exact for strings and bytes, a flat 64 otherwise. */

@@ -52,7 +52,10 @@ impl Default for Routes {
                 bypass: false,
                 strict: false,
                 forward_headers: Vec::new(),
-                policy: CachePolicy::default(),
+                policy: CachePolicy {
+                    origin_ttl: true,
+                    ..CachePolicy::default()
+                },
             }],
         }
     }
@@ -153,7 +156,10 @@ pub fn glob_match(pattern: &str, text: &str) -> bool {
     true
 }
 
-const FIELDS: [&str; 18] = [
+const FIELDS: [&str; 21] = [
+    "heuristic_max",
+    "keep",
+    "honor_request_directives",
     "strict",
     "forward_headers",
     "cookies",
@@ -270,7 +276,16 @@ fn parse_rule(i: usize, v: &Json) -> Result<RouteRule> {
             ))
         }
     };
-    p.origin_ttl = boolean(m, "origin_ttl")?.unwrap_or(false);
+    // The proxy follows the origin's freshness (RFC 9111) unless a rule
+    // asks for Ellar's "the configured ttl wins".
+    p.origin_ttl = boolean(m, "origin_ttl")?.unwrap_or(true);
+    if let Some(n) = num(m, "heuristic_max")? {
+        p.heuristic_max = n;
+    }
+    if let Some(n) = num(m, "keep")? {
+        p.keep = n;
+    }
+    p.honor_request_directives = boolean(m, "honor_request_directives")?.unwrap_or(false);
     p.sort_query = boolean(m, "sort_query")?.unwrap_or(false);
     p.stale_while_revalidate = num(m, "stale_while_revalidate")?.unwrap_or(0.0);
     p.stale_if_error = num(m, "stale_if_error")?.unwrap_or(0.0);

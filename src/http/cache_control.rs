@@ -1,9 +1,9 @@
 //! `Cache-Control` parsing and delta-seconds (RFC 9111 §1.2.2, §5.2).
 
-/// The directives of a Cache-Control value, lower-cased, with their values.
+/// The directives of a Cache-Control value, lower-cased, with their values
+/// (quoted strings unquoted; a comma inside quotes does not split).
 pub fn cache_control(value: &str) -> Vec<(String, Option<String>)> {
-    value
-        .split(',')
+    split_outside_quotes(value)
         .filter_map(|d| {
             let d = d.trim();
             if d.is_empty() {
@@ -16,6 +16,22 @@ pub fn cache_control(value: &str) -> Vec<(String, Option<String>)> {
             Some((k.to_ascii_lowercase(), v))
         })
         .collect()
+}
+
+/// Splits a header value at the commas outside quoted strings.
+fn split_outside_quotes(value: &str) -> impl Iterator<Item = &str> {
+    let mut quoted = false;
+    let mut escaped = false;
+    value.split(move |c: char| {
+        match c {
+            _ if escaped => escaped = false,
+            '\\' if quoted => escaped = true,
+            '"' => quoted = !quoted,
+            ',' if !quoted => return true,
+            _ => {}
+        }
+        false
+    })
 }
 
 pub(crate) fn directive(cc: &[(String, Option<String>)], name: &str) -> Option<Option<String>> {
@@ -41,4 +57,10 @@ pub fn delta_seconds(v: &str) -> Option<u64> {
 pub(crate) fn seconds(cc: &[(String, Option<String>)], name: &str) -> Option<f64> {
     let v = directive(cc, name)?.unwrap_or_default();
     Some(delta_seconds(&v).unwrap_or(0) as f64)
+}
+
+/// The `Age` header's value in seconds (RFC 9111 §5.1): the first member
+/// of a list counts; anything that is not delta-seconds is ignored (0).
+pub fn parse_age(value: &str) -> u64 {
+    delta_seconds(value.split(',').next().unwrap_or("").trim()).unwrap_or(0)
 }

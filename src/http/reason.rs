@@ -51,8 +51,9 @@ pub enum NotStored {
     NoStore,
     /// `Cache-Control: private`.
     Private,
-    /// `Cache-Control: no-cache`: every use must be revalidated, which this
-    /// cache does not do yet, so it is not stored.
+    /// `Cache-Control: no-cache` without a validator (`ETag`,
+    /// `Last-Modified`): every use would be a full fetch, so it is not
+    /// stored (with one, it is stored and revalidated on every use).
     NoCache,
     /// `Vary: *`.
     VaryStar,

@@ -82,8 +82,8 @@ fn origin_ttl_precedence() {
         stale_while_revalidate: 1.0,
         ..on
     };
-    // no-cache means revalidate on every use, which this cache does not do
-    // yet: not stored (in either mode), so never served stale either.
+    // no-cache means revalidate on every use: without a validator that is a
+    // full fetch each time, so it is not stored (in either mode).
     assert_eq!(decide(&facts(200, Some("no-cache")), &swr), Err("no-cache"));
     assert_eq!(
         decide(&facts(200, Some("no-cache")), &FreshnessRules::default()),
@@ -220,6 +220,8 @@ fn staleness_windows() {
         fresh_ms: Some(1000),
         swr_ms: 500,
         sie_ms: 2000,
+        keep_ms: 0,
+        must_revalidate: false,
     };
     assert_eq!(staleness(0, &f, 400), Staleness::Fresh(Some(600)));
     assert_eq!(staleness(0, &f, 1200), Staleness::Revalidatable(200));
@@ -254,4 +256,140 @@ fn cache_status_values() {
         sie.to_string(),
         "edgecache; hit; fwd=stale; fwd-status=502; ttl=-3; detail=stale-if-error"
     );
+}
+
+fn origin_rules() -> FreshnessRules {
+    FreshnessRules {
+        origin_ttl: true,
+        ttl: Timeout::Seconds(300.0),
+        ..Default::default()
+    }
+}
+
+#[test]
+fn rfc9111_3_explicit_freshness_makes_any_final_status_storable() {
+    let on = origin_rules();
+    for status in [302, 307, 400, 500, 503, 599] {
+        assert_eq!(decide(&facts(status, None), &on), Err("status"), "{status}");
+        let f = decide(&facts(status, Some("max-age=60")), &on).unwrap();
+        assert_eq!(f.fresh_ms, Some(60_000), "{status}");
+    }
+    // Never a partial 206, a 304 or an interim 1xx, whatever it says.
+    for status in [100, 103, 206, 304] {
+        assert_eq!(
+            decide(&facts(status, Some("max-age=60")), &on),
+            Err("status"),
+            "{status}"
+        );
+    }
+    // `public` allows a status without explicit freshness: the route ttl.
+    assert_eq!(
+        decide(&facts(599, Some("public")), &on).unwrap().fresh_ms,
+        Some(300_000)
+    );
+    // Ellar's mode keeps to the statuses cacheable by default.
+    let off = FreshnessRules {
+        origin_ttl: false,
+        ..on
+    };
+    assert_eq!(decide(&facts(500, Some("max-age=60")), &off), Err("status"));
+}
+
+#[test]
+fn rfc9111_4_2_2_heuristic_freshness_from_last_modified_is_capped() {
+    let on = origin_rules();
+    let lm = |last_modified: &'static str, status: u16, rules: &FreshnessRules| {
+        let f = StoreFacts {
+            status,
+            date: Some("Sun, 06 Nov 1994 08:49:37 GMT"),
+            last_modified: Some(last_modified),
+            has_validator: true,
+            ..Default::default()
+        };
+        decide(&f, rules).map(|f| f.fresh_ms)
+    };
+    // Modified 1000 s before Date: fresh for 100 s.
+    assert_eq!(lm("Sun, 06 Nov 1994 08:32:57 GMT", 200, &on), Ok(Some(100_000)));
+    assert_eq!(lm("Sun, 06 Nov 1994 08:32:57 GMT", 404, &on), Ok(Some(100_000)));
+    // A year old: capped at heuristic_max (a day by default).
+    assert_eq!(lm("Sat, 06 Nov 1993 08:49:37 GMT", 200, &on), Ok(Some(86_400_000)));
+    // Not for statuses that are not cacheable by default.
+    assert_eq!(lm("Sun, 06 Nov 1994 08:32:57 GMT", 500, &on), Err("status"));
+    // heuristic_max 0 turns it off: the route ttl applies.
+    let off = FreshnessRules {
+        heuristic_max: 0.0,
+        ..on
+    };
+    assert_eq!(lm("Sun, 06 Nov 1994 08:32:57 GMT", 200, &off), Ok(Some(300_000)));
+    // A Last-Modified after Date gives no heuristic: the route ttl.
+    assert_eq!(lm("Mon, 07 Nov 1994 08:49:37 GMT", 200, &on), Ok(Some(300_000)));
+}
+
+#[test]
+fn rfc9111_4_2_3_the_age_it_arrived_with_counts() {
+    let aged = |cc: Option<&'static str>, age_ms: u64, rules: &FreshnessRules| {
+        let f = StoreFacts {
+            age_ms,
+            ..facts(200, cc)
+        };
+        decide(&f, rules).map(|f| f.fresh_ms)
+    };
+    let on = origin_rules();
+    // Freshness counts from when the origin made it (stored_at is
+    // back-dated by the age), so the lifetime is the origin's.
+    assert_eq!(aged(Some("max-age=60"), 10_000, &on), Ok(Some(60_000)));
+    assert_eq!(aged(Some("max-age=60"), 7_200_000, &on), Err("too-old"));
+    // In Ellar's mode the ttl counts from arrival.
+    let off = FreshnessRules {
+        origin_ttl: false,
+        ..on
+    };
+    assert_eq!(aged(None, 10_000, &off), Ok(Some(310_000)));
+}
+
+#[test]
+fn rfc9111_5_1_age_uses_the_first_member_and_ignores_invalid_values() {
+    assert_eq!(parse_age("7200"), 7200);
+    assert_eq!(parse_age("7200, 0"), 7200);
+    assert_eq!(parse_age("0, 7200"), 0);
+    assert_eq!(parse_age(" 30 "), 30);
+    for bad in ["-1", "1.5", "old", "10s", "", "a, 0"] {
+        assert_eq!(parse_age(bad), 0, "{bad}");
+    }
+    assert_eq!(parse_age("99999999999999999999"), 1 << 31);
+}
+
+#[test]
+fn rfc9111_5_2_2_4_no_cache_with_a_validator_is_stored_to_be_revalidated() {
+    for rules in [origin_rules(), FreshnessRules::default()] {
+        let f = StoreFacts {
+            has_validator: true,
+            ..facts(200, Some("no-cache, max-age=3600"))
+        };
+        let fresh = decide(&f, &rules).unwrap();
+        assert_eq!(fresh.fresh_ms, Some(0));
+        assert!(fresh.must_revalidate);
+        assert_eq!((fresh.swr_ms, fresh.sie_ms, fresh.keep_ms), (0, 0, 600_000));
+        // Without a validator there is nothing to revalidate with.
+        assert_eq!(decide(&facts(200, Some("no-cache")), &rules), Err("no-cache"));
+    }
+    // max-age=0 with a validator: kept for revalidation too.
+    let f = StoreFacts {
+        has_validator: true,
+        ..facts(200, Some("max-age=0"))
+    };
+    assert_eq!(decide(&f, &origin_rules()).unwrap().fresh_ms, Some(0));
+    assert_eq!(decide(&facts(200, Some("max-age=0")), &origin_rules()), Err("ttl-0"));
+}
+
+#[test]
+fn rfc9111_5_2_2_4_and_5_2_2_7_field_names_only_keep_those_fields_out() {
+    let on = origin_rules();
+    assert!(decide(&facts(200, Some("no-cache=\"set-cookie2, x-a\", max-age=60")), &on).is_ok());
+    assert!(decide(&facts(200, Some("private=\"x-user\", max-age=60")), &on).is_ok());
+    assert_eq!(
+        unstored_fields("no-cache=\"Set-Cookie2, X-A\", private=x-user, max-age=60"),
+        vec!["set-cookie2", "x-a", "x-user"]
+    );
+    assert!(unstored_fields("no-cache, private").is_empty());
 }

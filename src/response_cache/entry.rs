@@ -8,7 +8,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::http::Freshness;
+use crate::http::{Freshness, HttpResponse, HOP_BY_HOP};
 use crate::primitives::error::{CacheError, Result};
 
 const MAGIC: &[u8; 4] = b"ECR2";
@@ -84,7 +84,63 @@ impl CachedResponse {
         Ok(r)
     }
 
-    /// Seconds since it was stored (the `Age` header).
+    /// Every value of stored header `name` joined with `, `; `None` if absent.
+    pub fn header(&self, name: &str) -> Option<String> {
+        let values: Vec<&str> = self
+            .headers
+            .iter()
+            .filter(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+            .collect();
+        (!values.is_empty()).then(|| values.join(", "))
+    }
+
+    /// Whether it can be revalidated: it has an `ETag` or a `Last-Modified`.
+    pub fn has_validator(&self) -> bool {
+        self.header("etag").is_some() || self.header("last-modified").is_some()
+    }
+
+    /// Whether a 304 is about this response (RFC 9111 §4.3.4): the same
+    /// entity-tag (weakly compared), else the same `Last-Modified`, else
+    /// a 304 without validators (this is the one stored response).
+    pub fn validates(&self, not_modified: &HttpResponse) -> bool {
+        let weak = |t: &str| t.trim().trim_start_matches("W/").to_string();
+        if let Some(tag) = not_modified.header("etag") {
+            return self.header("etag").is_some_and(|mine| weak(&mine) == weak(&tag));
+        }
+        match not_modified.header("last-modified") {
+            Some(lm) => self
+                .header("last-modified")
+                .is_some_and(|mine| mine.trim() == lm.trim()),
+            None => true,
+        }
+    }
+
+    /// This response with the header fields of a 304 for it (RFC 9111
+    /// §3.2): each field the 304 carries replaces the stored one, except
+    /// `Content-Length` (the body is the stored one) and connection
+    /// headers.
+    pub fn updated_by(&self, not_modified: &HttpResponse) -> HttpResponse {
+        let skip =
+            |k: &str| k.eq_ignore_ascii_case("content-length") || HOP_BY_HOP.iter().any(|h| h.eq_ignore_ascii_case(k));
+        let fresh: Vec<&(String, String)> = not_modified.headers.iter().filter(|(k, _)| !skip(k)).collect();
+        let mut headers: Vec<(String, String)> = self
+            .headers
+            .iter()
+            .filter(|(k, _)| !fresh.iter().any(|(n, _)| n.eq_ignore_ascii_case(k)))
+            .cloned()
+            .collect();
+        headers.extend(fresh.into_iter().cloned());
+        HttpResponse {
+            status: self.status,
+            headers,
+            body: self.body.clone(),
+            stream: None,
+        }
+    }
+
+    /// Seconds since the origin made it (the `Age` header): `stored_at_ms`
+    /// is back-dated by the age it arrived with.
     pub fn age_secs(&self, now_ms: u64) -> u64 {
         now_ms.saturating_sub(self.stored_at_ms) / 1000
     }
@@ -104,6 +160,8 @@ mod tests {
                 fresh_ms: Some(60_000),
                 swr_ms: 0,
                 sie_ms: 5,
+                keep_ms: 0,
+                must_revalidate: false,
             },
             vary: vec!["accept".into()],
             body: vec![0, 159, 146, 150],

@@ -10,8 +10,9 @@ use super::single_flight::Flight;
 use super::store::ResponseStore;
 use super::{CachePolicy, Io, ResponseCache};
 use crate::http::{
-    decide_store, delta_seconds, variant_key, vary_names, BypassReason, CacheStatus, Forward, HttpRequest,
-    HttpResponse, NotStored, OriginError, StoreFacts, NOT_STORED, OWN_HEADERS,
+    decide_store, parse_age, strip_hop_by_hop, targeted_cache_control, unstored_fields, variant_key, vary_names,
+    BypassReason, CacheStatus, Forward, HttpRequest, HttpResponse, NotStored, OriginError, StoreFacts, NOT_STORED,
+    OWN_HEADERS, TARGETED,
 };
 use crate::primitives::ttl::Ttl;
 
@@ -24,6 +25,9 @@ pub(super) struct Fetched {
     /// The variant key the leader's request picked (Vary), to check a waiter
     /// may share the leader's answer.
     pub(super) variant: Option<String>,
+    /// The origin answered a conditional request with 304: `response` is
+    /// the stored one, updated (RFC 9111 §4.3.4).
+    pub(super) revalidated: bool,
 }
 
 pub(super) type FetchResult = std::result::Result<Fetched, OriginError>;
@@ -38,6 +42,7 @@ impl ResponseCache {
         req: &HttpRequest,
         policy: &CachePolicy,
         io: &Io,
+        prior: Option<&CachedResponse>,
     ) -> std::result::Result<(Fetched, bool), OriginError> {
         let flight_key = format!("{}\u{1e}{}\u{1e}{:?}", store.name(), key, policy.version);
         let timeout = self.inner.runtime.sleep(policy.lock_timeout_ms);
@@ -46,7 +51,7 @@ impl ResponseCache {
             .flights
             .run(
                 &flight_key,
-                || self.fetch_and_store(store, key, req, policy, io),
+                || self.fetch_and_store(store, key, req, policy, io, prior),
                 timeout,
             )
             .await;
@@ -78,7 +83,7 @@ impl ResponseCache {
                     self.count(|s| s.collapsed += 1);
                     Ok((f, true))
                 } else {
-                    self.fetch_and_store(store, key, req, policy, io)
+                    self.fetch_and_store(store, key, req, policy, io, prior)
                         .await
                         .map(|f| (f, false))
                 }
@@ -87,6 +92,9 @@ impl ResponseCache {
         }
     }
 
+    /// Fetches `req` from the origin and stores what may be stored. With a
+    /// `prior` entry holding validators the request is conditional, and a
+    /// 304 updates that entry instead of carrying a new body.
     pub(super) async fn fetch_and_store(
         &self,
         store: &dyn ResponseStore,
@@ -94,54 +102,76 @@ impl ResponseCache {
         req: &HttpRequest,
         policy: &CachePolicy,
         io: &Io,
+        prior: Option<&CachedResponse>,
     ) -> FetchResult {
-        // HEAD is fetched as GET so the body can be stored for later GETs.
+        // HEAD is fetched as GET so the body can be stored for later GETs
+        // (as nginx's proxy_cache_convert_head and Varnish do).
         let mut upstream = req.clone();
         if upstream.method.eq_ignore_ascii_case("HEAD") {
             upstream.method = "GET".into();
         }
-        let mut response = match self.call_origin(upstream, policy, io).await {
-            Ok(r) => r,
-            Err(e) => {
-                self.count(|s| s.origin_errors += 1);
-                return Err(e);
+        let plain = upstream.clone();
+        let prior = prior.filter(|p| !p.is_variants() && p.has_validator());
+        if let Some(p) = prior {
+            // RFC 9111 §4.3.1: the stored validators, ETag first.
+            if let Some(etag) = p.header("etag") {
+                upstream.headers.push(("if-none-match".into(), etag));
             }
-        };
-        // RFC 9111 §4.2.3: with origin_ttl, the age the answer already has
-        // upstream counts against its freshness (read before `Age` goes).
-        let upstream_age_ms = match policy.origin_ttl {
-            true => {
-                response
-                    .header("age")
-                    .and_then(|a| delta_seconds(a.trim()))
-                    .unwrap_or(0)
-                    * 1000
+            if let Some(lm) = p.header("last-modified") {
+                upstream.headers.push(("if-modified-since".into(), lm));
             }
-            false => 0,
-        };
+        }
+        let sent = self.inner.runtime.now_ms();
+        let mut response = self.call_origin_counted(upstream, policy, io).await?;
+        let mut revalidated = false;
+        if let (304, Some(p)) = (response.status, prior) {
+            if p.validates(&response) {
+                response = p.updated_by(&response);
+                revalidated = true;
+            } else {
+                // A 304 for another representation: fetch it whole.
+                response = self.call_origin_counted(plain, policy, io).await?;
+            }
+        }
+        strip_hop_by_hop(&mut response.headers);
         let now = self.inner.runtime.now_ms();
+        // RFC 9111 §4.2.3: the age it arrived with, plus the round trip.
+        let origin_age = response.header("age").map(|a| parse_age(&a));
+        let age_ms = origin_age.unwrap_or(0).saturating_mul(1000) + now.saturating_sub(sent);
         response
             .headers
             .retain(|(k, _)| !OWN_HEADERS.contains(&k.to_ascii_lowercase().as_str()));
+        if origin_age.is_some() || age_ms >= 1000 {
+            response.headers.push(("age".into(), (age_ms / 1000).to_string()));
+        }
+        // RFC 9213: a targeted field (CDN-Cache-Control) replaces
+        // Cache-Control and Expires for this cache. As on Cloudflare, the
+        // field meant for this CDN alone goes no further downstream, while
+        // `CDN-Cache-Control` (meant for every CDN on the way) does.
+        let targeted = targeted_cache_control(|h| response.header(h));
+        response.headers.retain(|(k, _)| !k.eq_ignore_ascii_case(TARGETED[0]));
         let vary = response.header("vary");
         let cc = response.header("cache-control");
         let (expires, date) = (response.header("expires"), response.header("date"));
+        let last_modified = response.header("last-modified");
         let facts = StoreFacts {
             status: response.status,
             cache_control: cc.as_deref(),
+            targeted: targeted.as_ref().map(|(_, d)| d.as_slice()),
             has_set_cookie: response.header("set-cookie").is_some(),
             vary: vary.as_deref(),
             request_has_authorization: req.header("authorization").is_some(),
             expires: expires.as_deref(),
             date: date.as_deref(),
+            last_modified: last_modified.as_deref(),
+            has_validator: last_modified.is_some() || response.header("etag").is_some(),
+            age_ms,
             received_ms: now,
         };
         let rules = Self::rules(policy, store);
         let decision = decide_store(&facts, &rules).and_then(|f| {
             if response.stream.is_some() || response.body.len() > policy.max_entry_bytes {
                 Err(NotStored::TooLarge)
-            } else if f.storage_secs().is_some_and(|s| s * 1000.0 <= upstream_age_ms as f64) {
-                Err(NotStored::TooOld)
             } else {
                 Ok(f)
             }
@@ -155,18 +185,26 @@ impl ResponseCache {
             }
             Ok(freshness) => {
                 let ttl = match freshness.storage_secs() {
-                    Some(s) => Ttl::Seconds((s - upstream_age_ms as f64 / 1000.0).max(0.001)),
+                    Some(s) => Ttl::Seconds((s - age_ms as f64 / 1000.0).max(0.001)),
                     None => Ttl::Never,
                 };
+                // Not stored: connection headers, cookies, our own headers,
+                // and the fields `no-cache="…"`/`private="…"` name.
+                let unstored = cc.as_deref().map(unstored_fields).unwrap_or_default();
                 let entry = CachedResponse {
                     status: response.status,
                     headers: response
                         .headers
                         .iter()
-                        .filter(|(k, _)| !NOT_STORED.contains(&k.to_ascii_lowercase().as_str()))
+                        .filter(|(k, _)| {
+                            let k = k.to_ascii_lowercase();
+                            !NOT_STORED.contains(&k.as_str())
+                                && !OWN_HEADERS.contains(&k.as_str())
+                                && !unstored.contains(&k)
+                        })
                         .cloned()
                         .collect(),
-                    stored_at_ms: now.saturating_sub(upstream_age_ms),
+                    stored_at_ms: now.saturating_sub(age_ms),
                     freshness,
                     vary: names.clone(),
                     body: response.body.clone(),
@@ -199,6 +237,19 @@ impl ResponseCache {
             stored,
             refusal,
             variant,
+            revalidated,
+        })
+    }
+
+    /// [`call_origin`](Self::call_origin), counting a failure.
+    async fn call_origin_counted(
+        &self,
+        req: HttpRequest,
+        policy: &CachePolicy,
+        io: &Io,
+    ) -> std::result::Result<HttpResponse, OriginError> {
+        self.call_origin(req, policy, io).await.inspect_err(|_| {
+            self.count(|s| s.origin_errors += 1);
         })
     }
 
@@ -211,6 +262,7 @@ impl ResponseCache {
         mut req: HttpRequest,
         policy: CachePolicy,
         io: &Io,
+        prior: CachedResponse,
     ) {
         let tag = format!("{}\u{1e}{}", store.name(), key);
         if !self.inner.refreshing.borrow_mut().insert(tag.clone()) {
@@ -225,7 +277,9 @@ impl ResponseCache {
         };
         (io.spawn)(
             async move {
-                let _ = this.fetch_collapsed(&*store, &key, &req, &policy, &io2).await;
+                let _ = this
+                    .fetch_collapsed(&*store, &key, &req, &policy, &io2, Some(&prior))
+                    .await;
                 this.inner.refreshing.borrow_mut().remove(&tag);
             }
             .boxed_local(),

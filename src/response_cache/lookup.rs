@@ -1,6 +1,7 @@
 //! The request path: look the request up, serve it fresh or stale, or go to
 //! the origin.
 
+use super::client::ClientAsk;
 use super::entry::CachedResponse;
 use super::fetch::Fetched;
 use super::screen::screen;
@@ -26,6 +27,8 @@ impl ResponseCache {
         FreshnessRules {
             ttl: policy.ttl.or(store.default_timeout()),
             origin_ttl: policy.origin_ttl,
+            heuristic_max: policy.heuristic_max,
+            keep: policy.keep,
             stale_while_revalidate: policy.stale_while_revalidate,
             stale_if_error: policy.stale_if_error,
         }
@@ -57,6 +60,21 @@ impl ResponseCache {
             }
             return r;
         }
+        // The client's conditions and ranges are answered here, from the
+        // whole response; the origin is asked for the whole response.
+        let ask = ClientAsk::take(&mut req, policy.honor_request_directives);
+        let r = self.lookup_or_fetch(req, policy, io, mode, &ask).await;
+        ask.answer(r)
+    }
+
+    async fn lookup_or_fetch(
+        &self,
+        req: HttpRequest,
+        policy: &CachePolicy,
+        io: &Io,
+        mode: RequestMode,
+        ask: &ClientAsk,
+    ) -> HttpResponse {
         let store = match self.store(policy.backend.as_deref()) {
             Ok(s) => s,
             Err(_) => {
@@ -79,15 +97,17 @@ impl ResponseCache {
                 None
             }
         };
-        // A client's no-cache (when honoured) refetches, at most once per
-        // REVALIDATE_EVERY_MS per key: an entry younger than that is served.
-        let found = match mode {
-            RequestMode::Revalidate => found.filter(|e| now.saturating_sub(e.stored_at_ms) < REVALIDATE_EVERY_MS),
-            _ => found,
-        };
         let is_head = req.method.eq_ignore_ascii_case("HEAD");
-        if let Some(entry) = found {
-            match staleness(entry.stored_at_ms, &entry.freshness, now) {
+        if let Some(entry) = found.as_ref() {
+            // A client's no-cache (when honoured) revalidates, at most once
+            // per REVALIDATE_EVERY_MS per key: a younger entry is served.
+            let forced =
+                mode == RequestMode::Revalidate && now.saturating_sub(entry.stored_at_ms) >= REVALIDATE_EVERY_MS;
+            let state = match forced {
+                true => Staleness::Dead,
+                false => ask.judge(staleness(entry.stored_at_ms, &entry.freshness, now), entry, now),
+            };
+            match state {
                 Staleness::Fresh(left) => {
                     self.count(|s| s.hits += 1);
                     let status = CacheStatus {
@@ -95,21 +115,28 @@ impl ResponseCache {
                         ttl: left.map(|ms| (ms / 1000) as i64),
                         ..Default::default()
                     };
-                    return self.serve_entry(entry, status, now, is_head);
+                    return self.serve_entry(entry.clone(), status, now, is_head);
                 }
                 Staleness::Revalidatable(by) => {
                     self.count(|s| s.stale_served += 1);
-                    self.refresh_in_background(store.clone(), key.clone(), req.clone(), policy.clone(), io);
+                    self.refresh_in_background(
+                        store.clone(),
+                        key.clone(),
+                        req.clone(),
+                        policy.clone(),
+                        io,
+                        entry.clone(),
+                    );
                     let status = CacheStatus {
                         hit: true,
                         ttl: Some(stale_ttl(by)),
                         detail: Some("stale-while-revalidate".into()),
                         ..Default::default()
                     };
-                    return self.serve_entry(entry, status, now, is_head);
+                    return self.serve_entry(entry.clone(), status, now, is_head);
                 }
-                Staleness::ErrorOnly(by) => {
-                    let result = self.fetch_collapsed(&*store, &key, &req, policy, io).await;
+                Staleness::ErrorOnly(by) if !ask.only_if_cached => {
+                    let result = self.fetch_collapsed(&*store, &key, &req, policy, io, Some(entry)).await;
                     match result {
                         Ok((f, _)) if f.response.status < 500 => {
                             return self.finish(f, Forward::Stale, false, is_head);
@@ -129,20 +156,38 @@ impl ResponseCache {
                                 detail: Some("stale-if-error".into()),
                                 ..Default::default()
                             };
-                            return self.serve_entry(entry, status, now, is_head);
+                            return self.serve_entry(entry.clone(), status, now, is_head);
                         }
                     }
                 }
-                Staleness::Dead => {}
+                _ => {}
             }
         }
-        let fwd = if mode == RequestMode::Revalidate {
-            Forward::Request
-        } else {
-            Forward::Miss
+        if ask.only_if_cached {
+            // RFC 9111 §5.2.1.7: nothing usable stored, and the origin must
+            // not be asked.
+            self.count(|s| s.misses += 1);
+            let mut r = HttpResponse::text(504, "not in the cache (only-if-cached)");
+            r.set_header(
+                "cache-status",
+                CacheStatus {
+                    detail: Some("only-if-cached".into()),
+                    ..Default::default()
+                }
+                .to_string(),
+            );
+            return r;
+        }
+        let fwd = match (mode, &found) {
+            (RequestMode::Revalidate, _) => Forward::Request,
+            (_, Some(e)) if e.has_validator() => Forward::Stale,
+            _ => Forward::Miss,
         };
         self.count(|s| s.misses += 1);
-        match self.fetch_collapsed(&*store, &key, &req, policy, io).await {
+        match self
+            .fetch_collapsed(&*store, &key, &req, policy, io, found.as_ref())
+            .await
+        {
             Ok((f, collapsed)) => self.finish(f, fwd, collapsed, is_head),
             Err(e) => {
                 // (Counted in origin_errors where the fetch failed.)
@@ -171,6 +216,7 @@ impl ResponseCache {
             "cache-status",
             CacheStatus {
                 fwd: Some(fwd),
+                fwd_status: f.revalidated.then_some(304),
                 stored: f.stored,
                 collapsed,
                 detail: f.refusal.map(|r| r.as_str().to_string()),

@@ -9,6 +9,7 @@
 //! workers-rs; the tests here drive it natively with a fake clock.
 
 mod breaker;
+mod client;
 mod entry;
 mod fetch;
 mod key;

@@ -32,8 +32,22 @@ pub struct CachePolicy {
     pub backend: Option<String>,
     /// Replaces the default key.
     pub make_key: Option<MakeKey>,
-    /// Let the origin's `s-maxage`/`max-age` (and stale directives) win over `ttl`.
+    /// RFC 9111 mode: the origin's `s-maxage`/`max-age`/`Expires` (and
+    /// stale directives) decide, then heuristic freshness from
+    /// `Last-Modified`, then `ttl`. Off (the default here, Ellar's
+    /// semantics for a wrapped handler): the configured `ttl` wins. The
+    /// deployable proxy's routes turn it on by default.
     pub origin_ttl: bool,
+    /// Cap of heuristic freshness, in seconds (0 = no heuristics).
+    pub heuristic_max: f64,
+    /// Seconds a stale entry with a validator stays stored past its stale
+    /// windows, so the next request revalidates it (a 304) instead of
+    /// refetching it.
+    pub keep: f64,
+    /// Honour a request's `max-age`, `min-fresh` and `max-stale` (RFC 9111
+    /// §5.2.1). Off by default: a CDN serves every client alike.
+    /// `only-if-cached` is always honoured (it never costs the origin).
+    pub honor_request_directives: bool,
     /// Seconds a stale entry is served while it is refreshed in the background.
     pub stale_while_revalidate: f64,
     /// Seconds a stale entry may be served when the origin fails.
@@ -68,6 +82,9 @@ impl Default for CachePolicy {
             backend: None,
             make_key: None,
             origin_ttl: false,
+            heuristic_max: crate::http::DEFAULT_HEURISTIC_MAX,
+            keep: crate::http::DEFAULT_KEEP,
+            honor_request_directives: false,
             stale_while_revalidate: 0.0,
             stale_if_error: 0.0,
             max_entry_bytes: 4 << 20,

@@ -745,6 +745,8 @@ fn a_corrupt_vary_pointer_is_a_miss_not_an_answer() {
         fresh_ms: Some(60_000),
         swr_ms: 0,
         sie_ms: 0,
+        keep_ms: 0,
+        must_revalidate: false,
     };
     let bad = CachedResponse::variants(vec![], 1_000_000, fresh);
     let store = r.cache.store(None).unwrap();
@@ -896,4 +898,187 @@ fn a_write_to_an_uncached_url_scans_nothing_a_purge_does() {
         1,
         "a purge of an absent URL still looks for stray variants"
     );
+}
+
+/// An origin that answers 304 to a request carrying `If-None-Match: "e1"`,
+/// else a 200 with that ETag and `cache-control`.
+fn validating_origin(r: &Rig, cc: &'static str) {
+    r.set_reply(move |req, n| {
+        if req.header("if-none-match").as_deref() == Some("\"e1\"") {
+            return Ok(HttpResponse {
+                status: 304,
+                headers: vec![
+                    ("etag".into(), "\"e1\"".into()),
+                    ("x-seen".into(), n.to_string()),
+                    ("content-length".into(), "0".into()),
+                ],
+                body: Vec::new(),
+                stream: None,
+            });
+        }
+        Ok(ok(
+            &format!("v{n}"),
+            &[("etag", "\"e1\""), ("cache-control", cc), ("x-seen", "1")],
+        ))
+    });
+}
+
+#[test]
+fn rfc9111_4_3_a_stale_entry_is_revalidated_and_a_304_updates_it() {
+    let r = rig();
+    validating_origin(&r, "max-age=10");
+    let p = CachePolicy {
+        origin_ttl: true,
+        ..Default::default()
+    };
+    assert_eq!(body(&r.get(HttpRequest::get(URL), &p)), "v1");
+    r.clock.advance_ms(11_000);
+    let b = r.get(HttpRequest::get(URL), &p);
+    assert_eq!(body(&b), "v1", "the stored body");
+    assert_eq!(status(&b), "edgecache; fwd=stale; fwd-status=304; stored");
+    assert_eq!(
+        b.header("x-seen").as_deref(),
+        Some("2"),
+        "§3.2: the 304's fields replace the stored ones"
+    );
+    assert_ne!(
+        b.header("content-length").as_deref(),
+        Some("0"),
+        "§3.2: never the 304's Content-Length"
+    );
+    // Fresh again for max-age from the 304.
+    r.clock.advance_ms(5_000);
+    let c = r.get(HttpRequest::get(URL), &p);
+    assert!(status(&c).contains("hit"), "{}", status(&c));
+    assert_eq!(c.header("x-seen").as_deref(), Some("2"));
+    assert_eq!(r.calls.get(), 2);
+}
+
+#[test]
+fn rfc9111_4_3_4_a_304_for_another_representation_means_a_full_fetch() {
+    let r = rig();
+    let p = CachePolicy {
+        origin_ttl: true,
+        ..Default::default()
+    };
+    r.set_reply(|req, n| match (req.header("if-none-match"), n) {
+        (Some(_), _) => Ok(HttpResponse {
+            status: 304,
+            headers: vec![("etag".into(), "\"other\"".into())],
+            ..Default::default()
+        }),
+        _ => Ok(ok(
+            &format!("v{n}"),
+            &[("etag", "\"e1\""), ("cache-control", "max-age=1")],
+        )),
+    });
+    r.get(HttpRequest::get(URL), &p);
+    r.clock.advance_ms(2_000);
+    let b = r.get(HttpRequest::get(URL), &p);
+    assert_eq!((b.status, body(&b).as_str()), (200, "v3"));
+    assert_eq!(r.calls.get(), 3);
+}
+
+#[test]
+fn rfc9111_4_2_4_stale_while_revalidate_refreshes_with_a_conditional_request() {
+    let r = rig();
+    validating_origin(&r, "max-age=10, stale-while-revalidate=60");
+    let p = CachePolicy {
+        origin_ttl: true,
+        ..Default::default()
+    };
+    r.get(HttpRequest::get(URL), &p);
+    r.clock.advance_ms(11_000);
+    let b = r.get(HttpRequest::get(URL), &p);
+    assert!(status(&b).contains("stale-while-revalidate"), "{}", status(&b));
+    r.run_background();
+    assert_eq!(r.calls.get(), 2);
+    let c = r.get(HttpRequest::get(URL), &p);
+    assert!(status(&c).contains("hit"));
+    assert_eq!((body(&c).as_str(), c.header("x-seen").as_deref()), ("v1", Some("2")));
+}
+
+#[test]
+fn rfc9111_4_3_2_client_conditions_and_ranges_are_answered_from_the_entry() {
+    let r = rig();
+    validating_origin(&r, "max-age=60");
+    let p = CachePolicy {
+        origin_ttl: true,
+        ..Default::default()
+    };
+    // The origin is asked for the whole, unconditional response...
+    let first = r.get(
+        HttpRequest::get(URL)
+            .with_header("if-none-match", "\"e1\"")
+            .with_header("range", "bytes=0-0"),
+        &p,
+    );
+    assert_eq!(first.status, 304, "...and the client's condition is answered from it");
+    assert_eq!(first.header("etag").as_deref(), Some("\"e1\""));
+    let ranged = r.get(HttpRequest::get(URL).with_header("range", "bytes=1-"), &p);
+    assert_eq!((ranged.status, body(&ranged).as_str()), (206, "1"));
+    assert_eq!(ranged.header("content-range").as_deref(), Some("bytes 1-1/2"));
+    let failed = r.get(HttpRequest::get(URL).with_header("if-match", "\"zz\""), &p);
+    assert_eq!(failed.status, 412);
+    assert_eq!(r.calls.get(), 1);
+}
+
+#[test]
+fn rfc9111_5_2_1_7_only_if_cached_never_asks_the_origin() {
+    let r = rig();
+    let p = CachePolicy::default();
+    let a = r.get(HttpRequest::get(URL).with_header("cache-control", "only-if-cached"), &p);
+    assert_eq!(a.status, 504);
+    assert_eq!(r.calls.get(), 0);
+    r.get(HttpRequest::get(URL), &p);
+    let b = r.get(HttpRequest::get(URL).with_header("cache-control", "only-if-cached"), &p);
+    assert_eq!((b.status, body(&b).as_str()), (200, "v1"));
+}
+
+#[test]
+fn rfc9111_5_2_1_request_max_age_min_fresh_max_stale_when_honoured() {
+    let r = rig();
+    let honour = CachePolicy {
+        ttl: Ttl::Seconds(10.0),
+        // Keeps stale entries stored, for max-stale to reach.
+        stale_if_error: 60.0,
+        honor_request_directives: true,
+        ..Default::default()
+    };
+    let cc = |v: &str| HttpRequest::get(URL).with_header("cache-control", v);
+    r.get(HttpRequest::get(URL), &honour);
+    r.clock.advance_ms(5_000);
+    assert!(status(&r.get(cc("max-age=10"), &honour)).contains("hit"));
+    assert_eq!(body(&r.get(cc("max-age=2"), &honour)), "v2");
+    r.clock.advance_ms(5_000);
+    assert_eq!(body(&r.get(cc("min-fresh=8"), &honour)), "v3");
+    r.clock.advance_ms(12_000);
+    let stale = r.get(cc("max-stale=5"), &honour);
+    assert_eq!(body(&stale), "v3", "{}", status(&stale));
+    assert_eq!(
+        body(&r.get(cc("max-stale=1"), &honour)),
+        "v4",
+        "too stale for this client"
+    );
+    // Off (the default): the client's directives do not change the answer.
+    let r = rig();
+    let p = CachePolicy {
+        ttl: Ttl::Seconds(10.0),
+        ..Default::default()
+    };
+    r.get(HttpRequest::get(URL), &p);
+    r.clock.advance_ms(5_000);
+    assert_eq!(body(&r.get(cc("max-age=2"), &p)), "v1");
+}
+
+#[test]
+fn rfc9111_5_2_2_4_a_no_cache_entry_is_revalidated_on_every_use() {
+    let r = rig();
+    validating_origin(&r, "no-cache");
+    let p = CachePolicy::default();
+    for _ in 0..3 {
+        let a = r.get(HttpRequest::get(URL), &p);
+        assert_eq!(body(&a), "v1");
+    }
+    assert_eq!(r.calls.get(), 3);
 }

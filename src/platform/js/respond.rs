@@ -135,7 +135,8 @@ fn number(options: &JsValue, name: &str) -> Result<Option<f64>, JsValue> {
 }
 
 /// `{ ttl, keyPrefix, version, backend, makeKey, staleWhileRevalidate,
-/// staleIfError, originTtl, maxEntryBytes, lockTimeoutMs, sortQuery }`.
+/// staleIfError, originTtl, heuristicMax, keep, honorRequestDirectives,
+/// maxEntryBytes, lockTimeoutMs, sortQuery }`.
 fn policy_from_js(options: &JsValue) -> Result<CachePolicy, JsValue> {
     let mut p = CachePolicy {
         ttl: ttl_of(&option(options, "ttl"))?,
@@ -168,6 +169,15 @@ fn policy_from_js(options: &JsValue) -> Result<CachePolicy, JsValue> {
     }
     if let Some(b) = option(options, "originTtl").as_bool() {
         p.origin_ttl = b;
+    }
+    if let Some(n) = number(options, "heuristicMax")? {
+        p.heuristic_max = n;
+    }
+    if let Some(n) = number(options, "keep")? {
+        p.keep = n;
+    }
+    if let Some(b) = option(options, "honorRequestDirectives").as_bool() {
+        p.honor_request_directives = b;
     }
     if let Some(b) = option(options, "sortQuery").as_bool() {
         p.sort_query = b;
