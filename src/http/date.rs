@@ -1,6 +1,6 @@
 //! HTTP-dates (RFC 9110 §5.6.7): parsing all three forms, formatting the
 //! preferred one. Written here rather than taken from a crate so the rules
-//! the cache relies on (lenient case and spacing, the two-digit-year rule)
+//! the cache relies on (lenient letter case, strict spacing, the two-digit-year rule)
 //! are visible and tested.
 
 const DAYS: [&str; 7] = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"];
@@ -29,7 +29,7 @@ const MONTH_NAMES: [&str; 12] = [
 const REFERENCE_SECS: u64 = 1_767_225_600; // 2026-01-01T00:00:00Z
 
 /// Seconds since the epoch of an HTTP-date in any of RFC 9110 §5.6.7's
-/// forms (IMF-fixdate, RFC 850, asctime), any case, extra spaces allowed;
+/// forms (IMF-fixdate, RFC 850, asctime), any letter case, single spaces;
 /// `None` for anything else, or a time before 1970.
 pub fn http_date_secs(v: &str) -> Option<u64> {
     http_date_secs_at(v, REFERENCE_SECS)
@@ -42,7 +42,7 @@ pub fn http_date_secs_at(v: &str, now_secs: u64) -> Option<u64> {
     let v = v.trim();
     let (year, month, day, time) = match v.split_once(',') {
         Some((wday, rest)) => {
-            let wday = wday.trim().to_ascii_lowercase();
+            let wday = wday.to_ascii_lowercase();
             if DAYS.contains(&wday.as_str()) {
                 imf_fixdate(rest)?
             } else if LONG_DAYS.contains(&wday.as_str()) {
@@ -60,9 +60,20 @@ pub fn http_date_secs_at(v: &str, now_secs: u64) -> Option<u64> {
 /// against the calendar.
 type Parts = (u64, u64, u64, (u64, u64, u64));
 
+/// Single-space separated fields after the one space that follows the
+/// comma: extra spaces make the date invalid (RFC 9111 §5.3 then counts it
+/// as already expired, which a lenient reading would turn into a
+/// freshness lifetime the origin never gave).
+fn fields(rest: &str) -> Vec<&str> {
+    match rest.strip_prefix(' ') {
+        Some(r) if !r.starts_with(' ') => r.split(' ').collect(),
+        _ => Vec::new(),
+    }
+}
+
 /// `06 Nov 1994 08:49:37 GMT` (after the weekday and comma).
 fn imf_fixdate(rest: &str) -> Option<Parts> {
-    let parts: Vec<&str> = rest.split_ascii_whitespace().collect();
+    let parts = fields(rest);
     let [day, month, year, time, gmt] = parts[..] else {
         return None;
     };
@@ -74,7 +85,7 @@ fn imf_fixdate(rest: &str) -> Option<Parts> {
 
 /// `06-Nov-94 08:49:37 GMT` (after the weekday and comma).
 fn rfc850(rest: &str, now_secs: u64) -> Option<Parts> {
-    let parts: Vec<&str> = rest.split_ascii_whitespace().collect();
+    let parts = fields(rest);
     let [date, time, gmt] = parts[..] else {
         return None;
     };
@@ -94,7 +105,12 @@ fn rfc850(rest: &str, now_secs: u64) -> Option<Parts> {
 
 /// `Sun Nov  6 08:49:37 1994`.
 fn asctime(v: &str) -> Option<Parts> {
-    let parts: Vec<&str> = v.split_ascii_whitespace().collect();
+    // The day is two characters, space-padded: `Nov  6`.
+    let v = match v.get(7..9) {
+        Some("  ") => format!("{} {}", &v[..7], &v[9..]),
+        _ => v.to_string(),
+    };
+    let parts: Vec<&str> = v.split(' ').collect();
     let [wday, month, day, time, year] = parts[..] else {
         return None;
     };
@@ -229,10 +245,22 @@ mod tests {
     }
 
     #[test]
-    fn rfc9110_5_6_7_any_case_and_extra_spaces() {
-        assert_eq!(http_date_secs("  sUN,  06 nov   1994 08:49:37 gmt "), Some(NOV_6_1994));
-        assert_eq!(http_date_secs("SUNDAY , 06-NOV-94  08:49:37 Gmt"), Some(NOV_6_1994));
-        assert_eq!(http_date_secs("sun NOV 6 08:49:37   1994"), Some(NOV_6_1994));
+    fn rfc9110_5_6_7_any_case_but_not_extra_spaces() {
+        assert_eq!(http_date_secs("  sUN, 06 nov 1994 08:49:37 gmt "), Some(NOV_6_1994));
+        assert_eq!(http_date_secs("SUNDAY, 06-NOV-94 08:49:37 Gmt"), Some(NOV_6_1994));
+        assert_eq!(http_date_secs("sun NOV  6 08:49:37 1994"), Some(NOV_6_1994));
+        assert_eq!(http_date_secs("sun NOV 06 08:49:37 1994"), Some(NOV_6_1994));
+        // RFC 9111 §5.3: an invalid date is already expired, so spacing the
+        // grammar does not allow makes it invalid rather than read.
+        for bad in [
+            "Sun,  06 Nov 1994 08:49:37 GMT",
+            "Sun, 06  Nov  1994 08:49:37 GMT",
+            "Sun 06 Nov 1994 08:49:37 GMT",
+            "Sunday , 06-Nov-94 08:49:37 GMT",
+            "Sun Nov 6 08:49:37   1994",
+        ] {
+            assert_eq!(http_date_secs(bad), None, "{bad}");
+        }
     }
 
     #[test]

@@ -393,3 +393,22 @@ fn rfc9111_5_2_2_4_and_5_2_2_7_field_names_only_keep_those_fields_out() {
     );
     assert!(unstored_fields("no-cache, private").is_empty());
 }
+
+#[test]
+fn rfc9111_5_3_an_invalid_expires_means_already_expired() {
+    let on = origin_rules();
+    for bad in [
+        "Thu 18 Aug 2050 02:01:18 GMT",
+        "Thu, 18  Aug  2050 02:01:18 GMT",
+        "0",
+        "soon",
+    ] {
+        let f = StoreFacts {
+            status: 200,
+            expires: Some(bad),
+            date: Some("Tue, 01 Dec 2026 00:00:00 GMT"),
+            ..Default::default()
+        };
+        assert_eq!(decide(&f, &on), Err("ttl-0"), "{bad}");
+    }
+}
