@@ -103,7 +103,8 @@ fn coalesce(ranges: Vec<(u64, u64)>) -> Vec<(u64, u64)> {
 /// Invalid syntax, another unit, more than [`MAX_RANGES`] specs or a
 /// zero-length representation → `Full`; positions past the end are
 /// clipped; none overlapping → `Unsatisfiable`; overlapping or nearby
-/// ranges are coalesced (see [`RangeAnswer::Partial`]).
+/// ranges are coalesced (see [`RangeAnswer::Partial`]). Ranges apply to
+/// GET only (§14.2): the caller checks the method, and `If-Range` first.
 pub fn select_ranges(range: &str, len: u64) -> RangeAnswer {
     let Some(specs) = parse_specs(range) else {
         return RangeAnswer::Full;
@@ -122,7 +123,11 @@ pub fn select_ranges(range: &str, len: u64) -> RangeAnswer {
 /// an entity-tag must strongly match the current `ETag` (a weak one never
 /// does); an HTTP-date must be the same instant as `Last-Modified` (compared
 /// as instants, so another date form of it also matches). Anything else
-/// (no validator to compare, garbage) → false: send the whole body.
+/// (no validator to compare, garbage) → false: send the whole body. Not
+/// checked here: whether `Last-Modified` is strong (at least a second
+/// before the response's `Date`, §8.8.2.2), which needs that `Date`; a
+/// caller that has it passes `None` for `last_modified` when it is not, so
+/// that two versions changed within one second are never stitched.
 pub fn if_range_allows(if_range: &str, etag: Option<&str>, last_modified: Option<&str>) -> bool {
     if let Some(date) = http_date_secs(if_range) {
         return last_modified.and_then(http_date_secs) == Some(date);
@@ -143,7 +148,8 @@ fn content_range(r: (u64, u64), len: usize) -> String {
 /// (§14.6) whose parts carry the stored `content-type` and their
 /// `content-range`, replacing the top `content-type`. The stored headers
 /// stay otherwise (the 206 must repeat the 200's validators and caching
-/// headers), without `content-length`, which the platform sets.
+/// headers), without `content-length`, which the platform sets. `full`
+/// must hold its body (not a `stream`), and `ranges` be non-empty.
 pub fn partial_response(full: &HttpResponse, ranges: &[(u64, u64)], boundary: &str) -> HttpResponse {
     let len = full.body.len();
     let slice = |(a, b): (u64, u64)| {
