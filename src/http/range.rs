@@ -123,17 +123,26 @@ pub fn select_ranges(range: &str, len: u64) -> RangeAnswer {
 /// an entity-tag must strongly match the current `ETag` (a weak one never
 /// does); an HTTP-date must be the same instant as `Last-Modified` (compared
 /// as instants, so another date form of it also matches). Anything else
-/// (no validator to compare, garbage) → false: send the whole body. Not
-/// checked here: whether `Last-Modified` is strong (at least a second
-/// before the response's `Date`, §8.8.2.2), which needs that `Date`; a
-/// caller that has it passes `None` for `last_modified` when it is not, so
-/// that two versions changed within one second are never stitched.
+/// (no validator to compare, garbage) → false: send the whole body. A date
+/// is only safe when `Last-Modified` is strong, which needs the stored
+/// `Date`: a caller passes `None` for `last_modified` unless
+/// [`last_modified_is_strong`], so that two versions changed within one
+/// second are never stitched together.
 pub fn if_range_allows(if_range: &str, etag: Option<&str>, last_modified: Option<&str>) -> bool {
     if let Some(date) = http_date_secs(if_range) {
         return last_modified.and_then(http_date_secs) == Some(date);
     }
     match (parse_tag(if_range), etag.and_then(parse_tag)) {
         (Some(asked), Some(current)) => asked.strong_eq(&current),
+        _ => false,
+    }
+}
+
+/// Whether a stored `Last-Modified` may serve as a strong validator (RFC
+/// 9110 §8.8.2.2): the stored `Date` is at least 60 seconds after it.
+pub fn last_modified_is_strong(last_modified: &str, date: Option<&str>) -> bool {
+    match (http_date_secs(last_modified), date.and_then(http_date_secs)) {
+        (Some(lm), Some(date)) => date >= lm.saturating_add(60),
         _ => false,
     }
 }
@@ -337,6 +346,20 @@ mod tests {
         assert!(!if_range_allows("Mon, 07 Nov 1994 08:49:37 GMT", None, lm));
         assert!(!if_range_allows("Sun, 06 Nov 1994 08:49:37 GMT", Some("\"v1\""), None));
         assert!(!if_range_allows("", Some("\"v1\""), lm));
+    }
+
+    #[test]
+    fn rfc9110_8_8_2_2_last_modified_strong_only_a_minute_before_date() {
+        let lm = "Sun, 06 Nov 1994 08:49:37 GMT";
+        assert!(last_modified_is_strong(lm, Some("Sun, 06 Nov 1994 08:50:37 GMT")));
+        assert!(last_modified_is_strong(lm, Some("Mon, 07 Nov 1994 08:49:37 GMT")));
+        assert!(!last_modified_is_strong(lm, Some("Sun, 06 Nov 1994 08:50:36 GMT")));
+        assert!(!last_modified_is_strong(lm, Some(lm)));
+        assert!(!last_modified_is_strong(lm, None));
+        assert!(!last_modified_is_strong(
+            "garbage",
+            Some("Mon, 07 Nov 1994 08:49:37 GMT")
+        ));
     }
 
     fn full(body: &[u8]) -> HttpResponse {
