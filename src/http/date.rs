@@ -331,6 +331,39 @@ mod tests {
         assert_eq!(format_http_date(951_825_600), "Tue, 29 Feb 2000 12:00:00 GMT");
     }
 
+    /// The RFC 850 and asctime forms of `secs`, built from the IMF-fixdate.
+    fn obsolete_forms(secs: u64) -> (String, String) {
+        let imf = format_http_date(secs);
+        let p: Vec<&str> = imf.split([',', ' ']).filter(|s| !s.is_empty()).collect();
+        let long = LONG_DAYS[DAYS.iter().position(|d| d.eq_ignore_ascii_case(p[0])).unwrap()];
+        let long = format!("{}{}", long[..1].to_ascii_uppercase(), &long[1..]);
+        let rfc850 = format!("{long}, {}-{}-{} {} GMT", p[1], p[2], &p[3][2..], p[4]);
+        let day: u64 = p[1].parse().unwrap();
+        let asctime = format!("{} {} {day:>2} {} {}", p[0], p[2], p[4], p[3]);
+        (rfc850, asctime)
+    }
+
+    #[test]
+    fn rfc9110_5_6_7_agrees_with_the_httpdate_crate() {
+        let other = |v: &str| {
+            let t = httpdate::parse_http_date(v).ok()?;
+            Some(t.duration_since(std::time::UNIX_EPOCH).ok()?.as_secs())
+        };
+        // 1977..2069: where RFC 850's two-digit years mean the same to both.
+        let mut s = 220_924_800;
+        while s < 3_155_760_000 {
+            let imf = format_http_date(s);
+            let at = std::time::UNIX_EPOCH + std::time::Duration::from_secs(s);
+            assert_eq!(imf, httpdate::fmt_http_date(at), "{s}");
+            let (rfc850, asctime) = obsolete_forms(s);
+            for form in [&imf, &rfc850, &asctime] {
+                assert_eq!(http_date_secs(form), other(form), "{form}");
+                assert_eq!(http_date_secs(form), Some(s), "{form}");
+            }
+            s += 97 * 3600 + 17;
+        }
+    }
+
     #[test]
     fn rfc9110_5_6_7_format_then_parse_round_trips() {
         // Every 53 hours plus a few seconds over 130 years: leap years, month ends.

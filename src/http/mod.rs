@@ -29,7 +29,10 @@ pub use forwarding::{strip_client_overrides, strip_hop_by_hop, CLIENT_OVERRIDES,
 pub use freshness::{staleness, Freshness, FreshnessRules, Staleness, DEFAULT_HEURISTIC_MAX, DEFAULT_KEEP};
 pub use message::{BodyStream, HttpRequest, HttpResponse};
 pub use origin_error::OriginError;
-pub use range::{if_range_allows, partial_response, select_ranges, unsatisfiable_response, RangeAnswer, MAX_RANGES};
+pub use range::{
+    if_range_allows, last_modified_is_strong, partial_response, select_ranges, unsatisfiable_response, RangeAnswer,
+    MAX_RANGES,
+};
 pub use reason::{BypassReason, Forward, NotStored};
 pub use request::{method_is_cacheable, request_mode, RequestMode};
 pub use storability::{

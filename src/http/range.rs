@@ -103,7 +103,8 @@ fn coalesce(ranges: Vec<(u64, u64)>) -> Vec<(u64, u64)> {
 /// Invalid syntax, another unit, more than [`MAX_RANGES`] specs or a
 /// zero-length representation → `Full`; positions past the end are
 /// clipped; none overlapping → `Unsatisfiable`; overlapping or nearby
-/// ranges are coalesced (see [`RangeAnswer::Partial`]).
+/// ranges are coalesced (see [`RangeAnswer::Partial`]). Ranges apply to
+/// GET only (§14.2): the caller checks the method, and `If-Range` first.
 pub fn select_ranges(range: &str, len: u64) -> RangeAnswer {
     let Some(specs) = parse_specs(range) else {
         return RangeAnswer::Full;
@@ -122,13 +123,26 @@ pub fn select_ranges(range: &str, len: u64) -> RangeAnswer {
 /// an entity-tag must strongly match the current `ETag` (a weak one never
 /// does); an HTTP-date must be the same instant as `Last-Modified` (compared
 /// as instants, so another date form of it also matches). Anything else
-/// (no validator to compare, garbage) → false: send the whole body.
+/// (no validator to compare, garbage) → false: send the whole body. A date
+/// is only safe when `Last-Modified` is strong, which needs the stored
+/// `Date`: a caller passes `None` for `last_modified` unless
+/// [`last_modified_is_strong`], so that two versions changed within one
+/// second are never stitched together.
 pub fn if_range_allows(if_range: &str, etag: Option<&str>, last_modified: Option<&str>) -> bool {
     if let Some(date) = http_date_secs(if_range) {
         return last_modified.and_then(http_date_secs) == Some(date);
     }
     match (parse_tag(if_range), etag.and_then(parse_tag)) {
         (Some(asked), Some(current)) => asked.strong_eq(&current),
+        _ => false,
+    }
+}
+
+/// Whether a stored `Last-Modified` may serve as a strong validator (RFC
+/// 9110 §8.8.2.2): the stored `Date` is at least 60 seconds after it.
+pub fn last_modified_is_strong(last_modified: &str, date: Option<&str>) -> bool {
+    match (http_date_secs(last_modified), date.and_then(http_date_secs)) {
+        (Some(lm), Some(date)) => date >= lm.saturating_add(60),
         _ => false,
     }
 }
@@ -143,7 +157,8 @@ fn content_range(r: (u64, u64), len: usize) -> String {
 /// (§14.6) whose parts carry the stored `content-type` and their
 /// `content-range`, replacing the top `content-type`. The stored headers
 /// stay otherwise (the 206 must repeat the 200's validators and caching
-/// headers), without `content-length`, which the platform sets.
+/// headers), without `content-length`, which the platform sets. `full`
+/// must hold its body (not a `stream`), and `ranges` be non-empty.
 pub fn partial_response(full: &HttpResponse, ranges: &[(u64, u64)], boundary: &str) -> HttpResponse {
     let len = full.body.len();
     let slice = |(a, b): (u64, u64)| {
@@ -331,6 +346,20 @@ mod tests {
         assert!(!if_range_allows("Mon, 07 Nov 1994 08:49:37 GMT", None, lm));
         assert!(!if_range_allows("Sun, 06 Nov 1994 08:49:37 GMT", Some("\"v1\""), None));
         assert!(!if_range_allows("", Some("\"v1\""), lm));
+    }
+
+    #[test]
+    fn rfc9110_8_8_2_2_last_modified_strong_only_a_minute_before_date() {
+        let lm = "Sun, 06 Nov 1994 08:49:37 GMT";
+        assert!(last_modified_is_strong(lm, Some("Sun, 06 Nov 1994 08:50:37 GMT")));
+        assert!(last_modified_is_strong(lm, Some("Mon, 07 Nov 1994 08:49:37 GMT")));
+        assert!(!last_modified_is_strong(lm, Some("Sun, 06 Nov 1994 08:50:36 GMT")));
+        assert!(!last_modified_is_strong(lm, Some(lm)));
+        assert!(!last_modified_is_strong(lm, None));
+        assert!(!last_modified_is_strong(
+            "garbage",
+            Some("Mon, 07 Nov 1994 08:49:37 GMT")
+        ));
     }
 
     fn full(body: &[u8]) -> HttpResponse {

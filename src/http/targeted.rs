@@ -2,6 +2,10 @@
 //! Cloudflare-specific sibling, Structured Field Dictionaries (RFC 8941)
 //! read with a small strict parser.
 
+use base64::alphabet;
+use base64::engine::{DecodePaddingMode, GeneralPurpose, GeneralPurposeConfig};
+use base64::Engine;
+
 /// The targeted fields this cache obeys, most specific first (RFC 9213
 /// §2.2: a cache uses the first one in its list that is present and valid).
 pub const TARGETED: [&str; 2] = ["cloudflare-cdn-cache-control", "cdn-cache-control"];
@@ -95,6 +99,15 @@ fn directives(dict: Vec<(String, Item)>) -> Directives {
         })
         .collect()
 }
+
+/// Base64 as RFC 8941 §4.2.7 reads it: padding optional, nonzero
+/// trailing bits tolerated.
+const BASE64: GeneralPurpose = GeneralPurpose::new(
+    &alphabet::STANDARD,
+    GeneralPurposeConfig::new()
+        .with_decode_padding_mode(DecodePaddingMode::Indifferent)
+        .with_decode_allow_trailing_bits(true),
+);
 
 /// A byte cursor over a field value (RFC 8941 §4.2 parses bytes).
 struct Cursor<'a> {
@@ -225,7 +238,7 @@ fn parse_bare_item(c: &mut Cursor<'_>) -> Option<Item> {
             let b64 = c
                 .take_while(|b| b.is_ascii_alphanumeric() || b"+/=".contains(&b))
                 .to_string();
-            c.eat(b':').then_some(Item::Bytes(b64))
+            (c.eat(b':') && BASE64.decode(&b64).is_ok()).then_some(Item::Bytes(b64))
         }
         b'?' => {
             c.eat(b'?');
@@ -464,6 +477,118 @@ mod tests {
         );
     }
 
+    /// A dictionary as comparable text, from our parser.
+    fn ours(v: &str) -> Option<Vec<(String, String)>> {
+        let dict = parse_dictionary(v)?;
+        let text = |item: Item| match item {
+            Item::Integer(n) => format!("int {n}"),
+            Item::Decimal(d) => format!("dec {}", d.parse::<f64>().unwrap()),
+            Item::String(s) => format!("str {s}"),
+            Item::Token(t) => format!("tok {t}"),
+            Item::Bytes(b) => format!("bin {:?}", BASE64.decode(b).unwrap()),
+            Item::Boolean(b) => format!("bool {b}"),
+            Item::InnerList => "list".into(),
+        };
+        Some(dict.into_iter().map(|(k, item)| (k, text(item))).collect())
+    }
+
+    /// The same from the `sfv` crate, in its RFC 8941 mode.
+    fn theirs(v: &str) -> Option<Vec<(String, String)>> {
+        let parser = sfv::Parser::new(v).with_version(sfv::Version::Rfc8941);
+        let dict: sfv::Dictionary = parser.parse_dictionary().ok()?;
+        let text = |entry: &sfv::ListEntry| match entry {
+            sfv::ListEntry::InnerList(_) => "list".to_string(),
+            sfv::ListEntry::Item(item) => match &item.bare_item {
+                sfv::BareItem::Integer(n) => format!("int {}", i64::from(*n)),
+                sfv::BareItem::Decimal(d) => format!("dec {}", f64::from(*d)),
+                sfv::BareItem::String(s) => format!("str {}", s.as_str()),
+                sfv::BareItem::Token(t) => format!("tok {}", t.as_str()),
+                sfv::BareItem::ByteSequence(b) => format!("bin {b:?}"),
+                sfv::BareItem::Boolean(b) => format!("bool {b}"),
+                other => format!("other {other:?}"),
+            },
+        };
+        Some(dict.iter().map(|(k, e)| (k.as_str().to_string(), text(e))).collect())
+    }
+
+    #[test]
+    fn rfc8941_4_2_2_agrees_with_the_sfv_crate() {
+        let keys = ["a", "max-age", "*x", "a_b.c*1", "A", "1a", "-a", "a!"];
+        let values = [
+            "",
+            "=1",
+            "=-0",
+            "=007",
+            "=123456789012345",
+            "=1234567890123456",
+            "=-999999999999999",
+            "=1.5",
+            "=-0.001",
+            "=123456789012.123",
+            "=1234567890123.1",
+            "=1.1234",
+            "=1.",
+            "=.5",
+            r#"="""#,
+            r#"="a b""#,
+            r#"="q\"\\""#,
+            r#"="\n""#,
+            r#"="open"#,
+            "=\"\t\"",
+            "=tok",
+            "=*t",
+            "=t/x:1",
+            "=T",
+            "=t@",
+            "=:aGk=:",
+            "=:aGk:",
+            "=:aGk==x:",
+            "=::",
+            "=:a:",
+            "=:aGk",
+            "=?1",
+            "=?0",
+            "=?",
+            "=?2",
+            "=(1 2)",
+            "=()",
+            "=( a  b )",
+            "=(1,2)",
+            "=(1",
+            "=(a;p=1);q",
+            ";p",
+            ";p=1;q=?0",
+            "; p",
+            ";P",
+            ";p=",
+            r#"=1;p="x""#,
+            r#"=%"x""#,
+            "=@1",
+            "==1",
+            "= 1",
+        ];
+        let seps = [", ", ",", " ,\t", ",,", " ", ""];
+        let mut inputs: Vec<String> = Vec::new();
+        for k in keys {
+            for v in values {
+                inputs.push(format!("{k}{v}"));
+                inputs.push(format!(" {k}{v} "));
+                for sep in seps {
+                    inputs.push(format!("{k}{v}{sep}b=2"));
+                    inputs.push(format!("z{sep}{k}{v}"));
+                }
+            }
+        }
+        let odd = ["", " ", ",", "a,", "a=1, a=2", "a, b, a=?0", "\ta=1", "a=1\t"];
+        inputs.extend(odd.map(String::from));
+        for v in &inputs {
+            assert_eq!(ours(v), theirs(v), "{v:?}");
+        }
+        // Both accept a good share, so the agreement is not only on failures.
+        let accepted = inputs.iter().filter(|v| ours(v).is_some()).count();
+        assert!(accepted > inputs.len() / 8, "{accepted} of {}", inputs.len());
+    }
+
     #[test]
     fn rfc8941_4_2_strict_number_and_string_rules() {
         for bad in [
@@ -477,6 +602,8 @@ mod tests {
             "a=:not base64!:",
             "a=(1 2",
             "a=(1,2)",
+            "a=:aGk==x:",
+            "a=:a:",
             "_a=1",
             "a=@",
         ] {
