@@ -5,7 +5,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { ROOT, freePort, spawnGroup } from "./helpers.mjs";
 
-test("dev command serves a miss, then a hit", { timeout: 240_000 }, async () => {
+test("dev command serves a miss, then a hit", { timeout: 480_000 }, async () => {
   const port = await freePort();
   const inspector = await freePort();
   const dev = spawnGroup("bash", ["scripts/dev.sh", "--inspector-port", String(inspector)], {
@@ -13,7 +13,8 @@ test("dev command serves a miss, then a hit", { timeout: 240_000 }, async () => 
     env: { ...process.env, PORT: String(port) },
   });
   try {
-    const deadline = Date.now() + 200_000;
+    // Generous: wrangler builds the release wasm first (minutes on a busy 2-core machine).
+    const deadline = Date.now() + 420_000;
     while (!/Ready on/.test(dev.output())) {
       if (Date.now() > deadline) throw new Error("wrangler dev did not start:\n" + dev.output());
       if (dev.child.exitCode !== null) throw new Error("wrangler dev exited:\n" + dev.output());

@@ -9,8 +9,9 @@
 
 use super::entry::CachedResponse;
 use crate::http::{
-    cache_control, delta_seconds, evaluate_preconditions, if_range_allows, not_modified_headers, partial_response,
-    select_ranges, unsatisfiable_response, HttpRequest, HttpResponse, Precondition, RangeAnswer, Staleness,
+    cache_control, delta_seconds, evaluate_preconditions, if_range_allows, last_modified_is_strong,
+    not_modified_headers, partial_response, select_ranges, unsatisfiable_response, HttpRequest, HttpResponse,
+    Precondition, RangeAnswer, Staleness,
 };
 
 /// Request headers answered by the cache rather than sent to the origin.
@@ -150,7 +151,12 @@ impl ClientAsk {
             return r;
         }
         if let Some(cond) = self.header("if-range") {
-            if !if_range_allows(&cond, etag.as_deref(), last_modified.as_deref()) {
+            // A date validates a range only when strong (RFC 9110 §8.8.2.2).
+            let date = r.header("date");
+            let strong_lm = last_modified
+                .as_deref()
+                .filter(|lm| last_modified_is_strong(lm, date.as_deref()));
+            if !if_range_allows(&cond, etag.as_deref(), strong_lm) {
                 return r;
             }
         }
