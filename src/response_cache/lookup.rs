@@ -12,6 +12,7 @@ use crate::http::{
     HttpResponse, RequestMode, Staleness,
 };
 use crate::primitives::error::{CacheError, Result};
+use crate::primitives::ttl::Timeout;
 
 /// `Cache-Status` `ttl` of an answer stale by `by_ms`: freshness lifetime
 /// minus age, in whole seconds rounded down (RFC 9211, RFC 9111 §4.2).
@@ -24,8 +25,16 @@ const REVALIDATE_EVERY_MS: u64 = 1000;
 
 impl ResponseCache {
     pub(super) fn rules(policy: &CachePolicy, store: &dyn ResponseStore) -> FreshnessRules {
+        // In RFC 9111 mode only a ttl set on the route (or wrapper) fills in
+        // for a response without freshness information: by default such a
+        // response is not reused (nginx without proxy_cache_valid), so an
+        // origin that says nothing is not cached for the backend's 300 s.
+        let fallback = match policy.origin_ttl {
+            true => Timeout::Seconds(0.0),
+            false => store.default_timeout(),
+        };
         FreshnessRules {
-            ttl: policy.ttl.or(store.default_timeout()),
+            ttl: policy.ttl.or(fallback),
             origin_ttl: policy.origin_ttl,
             heuristic_max: policy.heuristic_max,
             keep: policy.keep,
