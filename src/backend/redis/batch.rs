@@ -18,13 +18,14 @@ use std::task::{Context, Poll};
 use futures::future::LocalBoxFuture;
 use serde_json::Value as Json;
 
+use super::protocol::Arg;
 use crate::primitives::error::{CacheError, Result};
 use crate::runtime::Wake;
 
 /// One queued command.
 pub struct Queued {
-    /// The command's arguments (text only: batches travel as JSON).
-    pub command: Vec<String>,
+    /// The command's arguments (text only when batched: batches travel as JSON).
+    pub command: Vec<Arg>,
     /// Whether it writes (the request then counts as a write).
     pub write: bool,
 }
@@ -193,9 +194,10 @@ mod tests {
             async move {
                 Ok(queued
                     .iter()
-                    .map(|q| match q.command[0].as_str() {
-                        "BAD" => json!({"error": "ERR bad"}),
-                        c => json!({"result": c}),
+                    .map(|q| match &q.command[0] {
+                        Arg::Text(c) if c == "BAD" => json!({"error": "ERR bad"}),
+                        Arg::Text(c) => json!({"result": c}),
+                        Arg::Bytes(_) => json!({"error": "binary"}),
                     })
                     .collect())
             }
@@ -208,7 +210,7 @@ mod tests {
         let b = Batches::default();
         let requests = Cell::new(0);
         let calls = (0..100).map(|i| {
-            let command = if i == 7 { "BAD".to_string() } else { format!("c{i}") };
+            let command = if i == 7 { "BAD".into() } else { Arg::Text(format!("c{i}")) };
             b.run(
                 "http://a",
                 Queued {
@@ -244,7 +246,7 @@ mod tests {
         let requests = Cell::new(0);
         let failing: Send<'_> = Box::new(|_| async { Err(CacheError::backend("redis", "down")) }.boxed_local());
         let q = |c: &str| Queued {
-            command: vec![c.to_string()],
+            command: vec![Arg::from(c)],
             write: false,
         };
         let a1 = b.run("http://a", q("a1"), &signal, echo(&requests));
@@ -262,7 +264,7 @@ mod tests {
         let b = Batches::default();
         let requests = Cell::new(0);
         let q = |c: &str| Queued {
-            command: vec![c.to_string()],
+            command: vec![Arg::from(c)],
             write: false,
         };
         let mut sender = Box::pin(b.run("http://a", q("a1"), &signal, echo(&requests)));

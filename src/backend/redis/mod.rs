@@ -43,12 +43,13 @@ mod batch;
 mod options;
 mod protocol;
 mod replicas;
+mod webdis;
 
 #[cfg(any(test, feature = "memcached"))]
 pub(crate) use options::check_url;
 #[cfg(test)]
 use options::without_credentials;
-pub use options::RedisRestOptions;
+pub use options::{Dialect, RedisRestOptions};
 pub use protocol::{decode_reply, encode_command, glob_escape, value_arg, Arg, Reply};
 use batch::{Batches, Queued};
 use replicas::{DownReason, Replicas};
@@ -79,6 +80,10 @@ const SET_BASE64: &str = "local a = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopq
      local v = table.concat(out) \
      if ARGV[1] == '0' then return redis.call('SET', KEYS[1], v) end \
      return redis.call('SET', KEYS[1], v, 'PX', ARGV[1])";
+/// SCAN as one flat list (cursor, then the keys): Webdis's RESP output
+/// drops nested arrays.
+const SCAN_FLAT: &str = "local r = redis.call('SCAN', ARGV[1], 'MATCH', ARGV[2], 'COUNT', ARGV[3]) \
+     local out = {r[1]} for _, k in ipairs(r[2]) do out[#out + 1] = k end return out";
 const PERSIST_IF_EXISTS: &str =
     "if redis.call('EXISTS', KEYS[1]) == 1 then redis.call('PERSIST', KEYS[1]) return 1 end return 0";
 
@@ -201,28 +206,67 @@ impl RedisRestBackend {
 
     /// Runs one command on `target` and returns its raw reply. Text
     /// commands join this tick's batch for `target` (one request for all);
-    /// a command with a binary argument travels alone, path-style.
+    /// a command with a binary argument travels alone, path-style (Upstash;
+    /// Webdis takes any byte in its URL form).
     async fn exchange(&self, target: Target, args: &[Arg], write: bool) -> Result<Json> {
         let enc = encode_command(args);
         let url = self.url(target);
-        if !self.options.auto_pipeline || !enc.path.is_empty() {
+        if self.options.dialect == Dialect::Upstash && !enc.path.is_empty() {
             let timeout = self.timeout_of(target);
             return self.send(url, &enc.path, enc.body, timeout, write).await;
         }
-        let command = args
-            .iter()
-            .map(|a| match a {
-                Arg::Text(s) => s.clone(),
-                Arg::Bytes(_) => unreachable!("path-style above"),
-            })
-            .collect();
+        let queued = Queued {
+            command: args.to_vec(),
+            write,
+        };
+        if !self.options.auto_pipeline {
+            let mut replies = self.send_batch(target, vec![queued]).await?;
+            return Ok(replies.pop().unwrap_or(Json::Null));
+        }
         let key = match target {
             Target::Leader => format!("leader {url}"),
             Target::Replica(i) => format!("replica {i} {url}"),
         };
         let send: batch::Send<'_> = Box::new(move |queued| self.send_batch(target, queued).boxed_local());
         let signal = || self.runtime.signal();
-        self.batches.run(&key, Queued { command, write }, &signal, send).await
+        self.batches.run(&key, queued, &signal, send).await
+    }
+
+    /// One command to a Webdis server: its URL form in the body, HTTP
+    /// Basic auth, the RESP reply as the Upstash JSON shape.
+    async fn webdis_call(&self, base: &str, args: &[Arg], timeout_ms: u64, write: bool) -> Result<Json> {
+        if write {
+            self.last_write_ms.set(Some(self.runtime.now_ms()));
+        }
+        let url = format!("{base}/");
+        let auth = self
+            .options
+            .token
+            .as_ref()
+            .map(|t| format!("Basic {}", base64::engine::general_purpose::STANDARD.encode(t)));
+        let mut headers = vec![("content-type", "text/plain")];
+        if let Some(a) = &auth {
+            headers.push(("authorization", a.as_str()));
+        }
+        let reply = self.transport.post(&url, &headers, webdis::encode(args), timeout_ms).await;
+        if write {
+            self.last_write_ms.set(Some(self.runtime.now_ms()));
+        }
+        let reply = reply.map_err(|e| self.fail(&url, e))?;
+        match reply.status {
+            401 | 403 => Err(self.fail(
+                &url,
+                format!(
+                    "HTTP {}: check the credentials (token_secret holds user:password for webdis) and its ACL",
+                    reply.status
+                ),
+            )),
+            s if s >= 300 => Err(self.fail(
+                &url,
+                format!("HTTP {s}: {:?}", String::from_utf8_lossy(&reply.body[..reply.body.len().min(200)])),
+            )),
+            _ => webdis::decode(&reply.body).map_err(|e| self.fail(&url, e)),
+        }
     }
 
     fn timeout_of(&self, target: Target) -> u64 {
@@ -251,16 +295,24 @@ impl RedisRestBackend {
             Target::Replica(i) => self.replicas.needs_check(i, self.runtime.now_ms()).then_some(i),
             Target::Leader => None,
         };
-        let mut commands: Vec<Vec<String>> = queued.into_iter().map(|q| q.command).collect();
+        let mut commands: Vec<Vec<Arg>> = queued.into_iter().map(|q| q.command).collect();
         if check.is_some() {
             commands.insert(0, vec!["INFO".into(), "replication".into()]);
         }
         let timeout = self.timeout_of(target);
-        let mut replies = if let [one] = commands.as_slice() {
-            let body = serde_json::to_vec(one).expect("strings serialize");
+        let mut replies = if self.options.dialect == Dialect::Webdis {
+            // No pipeline: one request per command, in order.
+            let mut replies = Vec::with_capacity(commands.len());
+            for c in &commands {
+                replies.push(self.webdis_call(url, c, timeout, write).await?);
+            }
+            replies
+        } else if let [one] = commands.as_slice() {
+            let body = serde_json::to_vec(&texts(one)).expect("strings serialize");
             vec![self.send(url, "", body, timeout, write).await?]
         } else {
-            let body = serde_json::to_vec(&commands).expect("strings serialize");
+            let all: Vec<Vec<&str>> = commands.iter().map(|c| texts(c)).collect();
+            let body = serde_json::to_vec(&all).expect("strings serialize");
             match self.send(url, "/pipeline", body, timeout, write).await? {
                 Json::Array(items) => items,
                 other => return Err(self.fail(url, format!("pipeline reply is not a list: {other}"))),
@@ -418,24 +470,33 @@ impl RedisRestBackend {
         let mut cursor = "0".to_string();
         let mut deleted = 0usize;
         loop {
-            let reply = self
-                .command(
-                    false,
-                    &[
-                        "SCAN".into(),
-                        cursor.clone().into(),
-                        "MATCH".into(),
-                        pattern.into(),
-                        "COUNT".into(),
-                        "500".into(),
-                    ],
-                )
-                .await?;
+            let args: Vec<Arg> = match self.options.dialect {
+                Dialect::Upstash => vec![
+                    "SCAN".into(),
+                    cursor.clone().into(),
+                    "MATCH".into(),
+                    pattern.into(),
+                    "COUNT".into(),
+                    "500".into(),
+                ],
+                Dialect::Webdis => vec![
+                    "EVAL".into(),
+                    SCAN_FLAT.into(),
+                    "0".into(),
+                    cursor.clone().into(),
+                    pattern.into(),
+                    "500".into(),
+                ],
+            };
+            let reply = self.command(false, &args).await?;
             let Reply::Array(parts) = reply else {
                 return Err(CacheError::Corrupt("SCAN reply is not a list".into()));
             };
             let (next, keys) = match parts.as_slice() {
                 [Reply::Bytes(c), Reply::Array(k)] => (String::from_utf8_lossy(c).into_owned(), k.clone()),
+                [Reply::Bytes(c), k @ ..] if self.options.dialect == Dialect::Webdis => {
+                    (String::from_utf8_lossy(c).into_owned(), k.to_vec())
+                }
                 _ => return Err(CacheError::Corrupt("SCAN reply has an unexpected shape".into())),
             };
             let names: Vec<Arg> = keys
@@ -462,6 +523,18 @@ impl RedisRestBackend {
             cursor = next;
         }
     }
+}
+
+/// The text arguments of a command bound for JSON (binary ones never are:
+/// they travel path-style, or base64 in `set_many`).
+fn texts(command: &[Arg]) -> Vec<&str> {
+    command
+        .iter()
+        .map(|a| match a {
+            Arg::Text(s) => s.as_str(),
+            Arg::Bytes(_) => unreachable!("binary arguments are not sent as JSON"),
+        })
+        .collect()
 }
 
 /// Whether `rest` (a key after its backend's "prefix:") starts with an
@@ -632,7 +705,10 @@ impl CacheBackend for RedisRestBackend {
         }
         let queued = commands
             .into_iter()
-            .map(|command| Queued { command, write: true })
+            .map(|command| Queued {
+                command: command.into_iter().map(Arg::Text).collect(),
+                write: true,
+            })
             .collect();
         for r in self.send_batch(Target::Leader, queued).await? {
             if let Err(e) = decode_reply(&r)? {

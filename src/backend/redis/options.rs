@@ -6,6 +6,17 @@ use crate::backend::{BackendConfig, Secrets};
 use crate::primitives::error::{CacheError, Result};
 use crate::primitives::serializer::Serializer;
 
+/// Which HTTP front of Redis the backend talks to.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Dialect {
+    /// Upstash's REST protocol (JSON commands, `/pipeline`, bearer token).
+    #[default]
+    Upstash,
+    /// Webdis (URL-form commands, RESP replies via `.raw`, HTTP Basic
+    /// auth, no pipelining).
+    Webdis,
+}
+
 /// Settings of a Redis REST backend.
 #[derive(Clone, Debug, PartialEq)]
 pub struct RedisRestOptions {
@@ -13,8 +24,11 @@ pub struct RedisRestOptions {
     pub url: String,
     /// Read replicas' endpoints; empty = reads go to the leader too.
     pub read_urls: Vec<String>,
-    /// Bearer token, read from the Worker secret that `token_secret` names.
+    /// Bearer token (Upstash) or `user:password` (Webdis, HTTP Basic),
+    /// read from the Worker secret that `token_secret` names.
     pub token: Option<String>,
+    /// The server's protocol (`dialect`: `upstash`, the default, or `webdis`).
+    pub dialect: Dialect,
     /// Timeout of each HTTP request, in ms (default 2000).
     pub timeout_ms: u64,
     /// Largest encoded value written, in bytes (default 1 MiB).
@@ -45,6 +59,7 @@ impl RedisRestOptions {
             url: url.into(),
             read_urls: Vec::new(),
             token: None,
+            dialect: Dialect::Upstash,
             timeout_ms: 2000,
             max_value_bytes: 1 << 20,
             read_your_writes_ms: 2000,
@@ -72,7 +87,18 @@ impl RedisRestOptions {
             "replica_down_ms",
             "replica_check_ms",
             "auto_pipeline",
+            "dialect",
         ])?;
+        let dialect = match c.str_option("dialect")?.as_deref() {
+            None | Some("upstash") => Dialect::Upstash,
+            Some("webdis") => Dialect::Webdis,
+            Some(other) => {
+                return Err(CacheError::config(
+                    format!("{}.options.dialect", c.name),
+                    format!("must be \"upstash\" or \"webdis\", got {other:?}"),
+                ))
+            }
+        };
         let serializer = match c.str_option("serializer")? {
             None => Serializer::default(),
             Some(name) => Serializer::from_name(&name).ok_or_else(|| {
@@ -129,6 +155,7 @@ impl RedisRestOptions {
             url: url.trim_end_matches('/').to_string(),
             read_urls,
             token: c.secret_option("token_secret", secrets)?,
+            dialect,
             timeout_ms,
             max_value_bytes: c.usize_option("max_value_bytes", 1 << 20)?,
             read_your_writes_ms: whole_ms(c, "read_your_writes_ms", 2000)?,
@@ -139,7 +166,9 @@ impl RedisRestOptions {
                 0 => None,
                 ms => Some(ms),
             },
+            // Webdis has no pipeline endpoint.
             auto_pipeline: match c.options.get("auto_pipeline") {
+                _ if dialect == Dialect::Webdis => false,
                 None => true,
                 Some(Json::Bool(b)) => *b,
                 Some(other) => {
