@@ -216,6 +216,39 @@ export async function startUpstashGateway(redisPort, token) {
   };
 }
 
+/**
+ * Debian's webdis in front of redis-server on `redisPort`: every command
+ * needs HTTP Basic auth as `auth` ("user:password"); anonymous requests
+ * are refused (403).
+ */
+export async function startWebdis(redisPort, auth) {
+  const port = await freePort();
+  const dir = mkdtempSync(path.join(tmpdir(), "edgecache-webdis-"));
+  const conf = {
+    redis_host: "127.0.0.1",
+    redis_port: redisPort,
+    http_host: "127.0.0.1",
+    http_port: port,
+    threads: 1,
+    daemonize: false,
+    database: 0,
+    acl: [{ disabled: ["*"] }, { http_basic_auth: auth, enabled: ["*"] }],
+    verbosity: 0,
+    logfile: path.join(dir, "webdis.log"),
+  };
+  writeFileSync(path.join(dir, "webdis.json"), JSON.stringify(conf));
+  const proc = spawn("webdis", [path.join(dir, "webdis.json")], { stdio: "ignore" });
+  await waitForPort(port, proc, "webdis");
+  return {
+    port,
+    url: `http://127.0.0.1:${port}`,
+    stop: async () => {
+      await killed(proc);
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
 /** Kills `proc` and waits until it has exited. */
 async function killed(proc) {
   proc.kill("SIGKILL");
