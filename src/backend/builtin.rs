@@ -72,8 +72,13 @@ impl BackendRegistry {
             "redis",
             move |c: &BackendConfig, secrets: &dyn Secrets, _: &BackendRegistry| {
                 let options = RedisRestOptions::from_config(c, secrets)?;
-                let backend =
-                    RedisRestBackend::new(c, options, redis.http.clone(), redis.pick.clone(), redis.runtime.clone());
+                let backend = RedisRestBackend::new(
+                    c,
+                    options,
+                    redis.http.clone(),
+                    redis.pick.clone(),
+                    redis.runtime.clone(),
+                );
                 Ok(Rc::new(backend) as Rc<dyn CacheBackend>)
             },
         );

@@ -73,7 +73,12 @@ impl ResponseCache {
     /// trusted (read under [`GENERATION_REFRESH_MS`] ago).
     fn known_generation(&self, store: &dyn ResponseStore, policy: &CachePolicy) -> Option<(u64, bool)> {
         let now = self.inner.runtime.now_ms();
-        let known = self.inner.generations.borrow().get(&Self::generation_id(store, policy)).copied();
+        let known = self
+            .inner
+            .generations
+            .borrow()
+            .get(&Self::generation_id(store, policy))
+            .copied();
         known.map(|(g, at)| (g, now.saturating_sub(at) < GENERATION_REFRESH_MS))
     }
 

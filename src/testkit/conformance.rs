@@ -675,12 +675,23 @@ impl<'a> Suite<'a> {
         check!(empty.is_empty(), "get_many of no keys");
         // Binary values in set_many (on Redis: base64 in one pipeline).
         let every_byte = Value::Bytes((0..=255u8).rev().collect());
-        let items = vec![("b1".to_string(), every_byte.clone()), ("b2".to_string(), Value::Bytes(vec![0xff]))];
+        let items = vec![
+            ("b1".to_string(), every_byte.clone()),
+            ("b2".to_string(), Value::Bytes(vec![0xff])),
+        ];
         let failed = ok!(self.b().set_many(items, LIVE, None).await);
         check!(failed.is_empty(), "set_many of bytes failed for {failed:?}");
         let got = ok!(self.b().get_many(&["b1", "b2"], None).await);
-        check!(got.get("b1") == Some(&every_byte), "every byte value came back as {:?}", got.get("b1"));
-        check!(got.get("b2") == Some(&Value::Bytes(vec![0xff])), "b2 = {:?}", got.get("b2"));
+        check!(
+            got.get("b1") == Some(&every_byte),
+            "every byte value came back as {:?}",
+            got.get("b1")
+        );
+        check!(
+            got.get("b2") == Some(&Value::Bytes(vec![0xff])),
+            "b2 = {:?}",
+            got.get("b2")
+        );
         Ok(())
     }
 
@@ -698,7 +709,10 @@ impl<'a> Suite<'a> {
         let gets = keys.iter().map(|k| self.b().get(k, None));
         for (i, r) in futures::future::join_all(gets).await.into_iter().enumerate() {
             let v = ok!(r);
-            check!(v == (i < 50).then(|| Value::from(i as i64)), "concurrent get of c{i} = {v:?}");
+            check!(
+                v == (i < 50).then(|| Value::from(i as i64)),
+                "concurrent get of c{i} = {v:?}"
+            );
         }
         let (a, missing, c) = futures::future::join3(
             self.b().incr("c1", 1, None),

@@ -132,7 +132,10 @@ fn deliver(w: Waiter, answer: Result<Json>) {
 }
 
 fn cancelled(target: &str) -> CacheError {
-    CacheError::backend("redis", format!("{target}: the request carrying this command was cancelled"))
+    CacheError::backend(
+        "redis",
+        format!("{target}: the request carrying this command was cancelled"),
+    )
 }
 
 /// Wakes the batch's waiters if its sender is dropped before delivering.
@@ -210,7 +213,11 @@ mod tests {
         let b = Batches::default();
         let requests = Cell::new(0);
         let calls = (0..100).map(|i| {
-            let command = if i == 7 { "BAD".into() } else { Arg::Text(format!("c{i}")) };
+            let command = if i == 7 {
+                "BAD".into()
+            } else {
+                Arg::Text(format!("c{i}"))
+            };
             b.run(
                 "http://a",
                 Queued {
@@ -224,7 +231,11 @@ mod tests {
         let replies = futures::executor::block_on(futures::future::join_all(calls));
         assert_eq!(requests.get(), 1);
         for (i, r) in replies.into_iter().enumerate() {
-            let expected = if i == 7 { json!({"error": "ERR bad"}) } else { json!({"result": format!("c{i}")}) };
+            let expected = if i == 7 {
+                json!({"error": "ERR bad"})
+            } else {
+                json!({"result": format!("c{i}")})
+            };
             assert_eq!(r.unwrap(), expected, "caller {i}");
         }
         // A later tick is a new batch.
@@ -254,7 +265,10 @@ mod tests {
         let a2 = b.run("http://a", q("a2"), &signal, echo(&requests));
         let x2 = b.run("http://x", q("x2"), &signal, echo(&requests));
         let (a1, x1, a2, x2) = futures::executor::block_on(futures::future::join4(a1, x1, a2, x2));
-        assert_eq!((a1.unwrap(), a2.unwrap()), (json!({"result": "a1"}), json!({"result": "a2"})));
+        assert_eq!(
+            (a1.unwrap(), a2.unwrap()),
+            (json!({"result": "a1"}), json!({"result": "a2"}))
+        );
         assert!(x1.is_err() && x2.is_err(), "the sender's failure is every caller's");
         assert_eq!(requests.get(), 1, "x2's send was not used: x1 sent the batch");
     }

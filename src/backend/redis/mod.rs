@@ -32,11 +32,11 @@ use serde_json::{json, Value as Json};
 
 use crate::backend::BackendConfig;
 use crate::backend::{BackendStats, CacheBackend};
-use crate::runtime::Runtime;
 use crate::primitives::error::{CacheError, Result};
 use crate::primitives::key::{KeyMaker, KeyRules};
 use crate::primitives::ttl::{Expiry, Timeout, Ttl};
 use crate::primitives::value::Value;
+use crate::runtime::Runtime;
 use crate::transport::HttpTransport;
 
 mod batch;
@@ -45,13 +45,13 @@ mod protocol;
 mod replicas;
 mod webdis;
 
+use batch::{Batches, Queued};
 #[cfg(any(test, feature = "memcached"))]
 pub(crate) use options::check_url;
 #[cfg(test)]
 use options::without_credentials;
 pub use options::{Dialect, RedisRestOptions};
 pub use protocol::{decode_reply, encode_command, glob_escape, value_arg, Arg, Reply};
-use batch::{Batches, Queued};
 use replicas::{DownReason, Replicas};
 
 /// Picks an index in `0..n` (random in production, fixed in tests).
@@ -248,7 +248,10 @@ impl RedisRestBackend {
         if let Some(a) = &auth {
             headers.push(("authorization", a.as_str()));
         }
-        let reply = self.transport.post(&url, &headers, webdis::encode(args), timeout_ms).await;
+        let reply = self
+            .transport
+            .post(&url, &headers, webdis::encode(args), timeout_ms)
+            .await;
         if write {
             self.last_write_ms.set(Some(self.runtime.now_ms()));
         }
@@ -263,7 +266,10 @@ impl RedisRestBackend {
             )),
             s if s >= 300 => Err(self.fail(
                 &url,
-                format!("HTTP {s}: {:?}", String::from_utf8_lossy(&reply.body[..reply.body.len().min(200)])),
+                format!(
+                    "HTTP {s}: {:?}",
+                    String::from_utf8_lossy(&reply.body[..reply.body.len().min(200)])
+                ),
             )),
             _ => webdis::decode(&reply.body).map_err(|e| self.fail(&url, e)),
         }
@@ -920,7 +926,11 @@ mod tests {
         ) -> std::result::Result<crate::transport::HttpReply, TransportError> {
             self.asked.borrow_mut().push((url.to_string(), timeout_ms));
             let base = url.trim_end_matches("/pipeline");
-            let value = if base == "http://leader" { "bGVhZGVy" } else { "cmVwbGljYQ==" };
+            let value = if base == "http://leader" {
+                "bGVhZGVy"
+            } else {
+                "cmVwbGljYQ=="
+            };
             let info = |link: &str| {
                 base64::Engine::encode(
                     &base64::engine::general_purpose::STANDARD,
@@ -932,7 +942,11 @@ mod tests {
                 Server::Hangs => return Err(TransportError::Timeout { ms: timeout_ms }),
                 Server::Loading => r#"{"error":"LOADING Redis is loading the dataset in memory"}"#.to_string(),
                 Server::Up | Server::LinkDown if url.ends_with("/pipeline") => {
-                    let link = if matches!(self.servers.borrow()[base], Server::Up) { "up" } else { "down" };
+                    let link = if matches!(self.servers.borrow()[base], Server::Up) {
+                        "up"
+                    } else {
+                        "down"
+                    };
                     format!(r#"[{{"result":"{}"}},{{"result":"{value}"}}]"#, info(link))
                 }
                 Server::Up | Server::LinkDown => format!(r#"{{"result":"{value}"}}"#),
@@ -941,7 +955,10 @@ mod tests {
         }
     }
 
-    fn scripted(replica: Server, check_ms: Option<u64>) -> (Rc<Scripted>, crate::primitives::clock::ManualClock, RedisRestBackend) {
+    fn scripted(
+        replica: Server,
+        check_ms: Option<u64>,
+    ) -> (Rc<Scripted>, crate::primitives::clock::ManualClock, RedisRestBackend) {
         let clock = crate::primitives::clock::ManualClock::new(1_000_000);
         let t = Rc::new(Scripted {
             servers: RefCell::new(HashMap::from([
@@ -984,7 +1001,10 @@ mod tests {
             t.servers.borrow_mut().insert("http://r0".into(), Server::Up);
             clock.advance_ms(10_000);
             assert_eq!(read(&b), "replica", "tried again after replica_down_ms");
-            assert_eq!(b.stats()["replicas"][0], json!({"url": "http://r0", "down": null, "failovers": 1}));
+            assert_eq!(
+                b.stats()["replicas"][0],
+                json!({"url": "http://r0", "down": null, "failovers": 1})
+            );
         }
     }
 
@@ -999,10 +1019,18 @@ mod tests {
         assert_eq!(read(&b), "replica");
         assert_eq!(t.asked.borrow().last().unwrap().0, "http://r0/pipeline");
         assert_eq!(read(&b), "replica");
-        assert_eq!(t.asked.borrow().last().unwrap().0, "http://r0", "checked within replica_check_ms");
+        assert_eq!(
+            t.asked.borrow().last().unwrap().0,
+            "http://r0",
+            "checked within replica_check_ms"
+        );
         clock.advance_ms(1000);
         assert_eq!(read(&b), "replica");
-        assert_eq!(t.asked.borrow().last().unwrap().0, "http://r0/pipeline", "checked again");
+        assert_eq!(
+            t.asked.borrow().last().unwrap().0,
+            "http://r0/pipeline",
+            "checked again"
+        );
     }
 
     /// Answers every command with "v", recording each request's path and JSON body.
@@ -1022,7 +1050,12 @@ mod tests {
         ) -> std::result::Result<crate::transport::HttpReply, TransportError> {
             let body: Json = serde_json::from_slice(&body).unwrap();
             let reply = match url.ends_with("/pipeline") {
-                true => json!(body.as_array().unwrap().iter().map(|_| json!({"result": "dg=="})).collect::<Vec<_>>()),
+                true => json!(body
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .map(|_| json!({"result": "dg=="}))
+                    .collect::<Vec<_>>()),
                 false => json!({"result": "dg=="}),
             };
             self.requests.borrow_mut().push((url.to_string(), body));
@@ -1038,7 +1071,13 @@ mod tests {
             ..RedisRestOptions::new("http://leader")
         };
         let clock = crate::primitives::clock::ManualClock::new(0);
-        let b = RedisRestBackend::new(&BackendConfig::new("c", "redis"), options, t.clone(), Rc::new(|_| 0), runtime(&clock));
+        let b = RedisRestBackend::new(
+            &BackendConfig::new("c", "redis"),
+            options,
+            t.clone(),
+            Rc::new(|_| 0),
+            runtime(&clock),
+        );
         (t, b)
     }
 
@@ -1055,7 +1094,10 @@ mod tests {
         drop(requests);
         // One command alone is sent as itself; without auto_pipeline each is its own request.
         futures::executor::block_on(b.get("k", None)).unwrap();
-        assert_eq!(t.requests.borrow()[1], ("http://leader".to_string(), json!(["GET", ":1:k"])));
+        assert_eq!(
+            t.requests.borrow()[1],
+            ("http://leader".to_string(), json!(["GET", ":1:k"]))
+        );
         let (t, b) = counting(false);
         futures::executor::block_on(futures::future::join_all(keys.iter().map(|k| b.get(k, None))));
         assert_eq!(t.requests.borrow().len(), 100);

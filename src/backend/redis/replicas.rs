@@ -155,7 +155,10 @@ mod tests {
         r.mark_down(1, 10, DownReason::Failed);
         assert_eq!(r.pick(20, &first), None, "all down: the leader");
         assert_eq!(r.pick(1_000, &first), Some(0), "retry interval over");
-        assert_eq!(r.report(20), vec![(Some(DownReason::Failed), 1), (Some(DownReason::Failed), 1)]);
+        assert_eq!(
+            r.report(20),
+            vec![(Some(DownReason::Failed), 1), (Some(DownReason::Failed), 1)]
+        );
         assert_eq!(r.report(2_000), vec![(None, 1), (None, 1)]);
     }
 

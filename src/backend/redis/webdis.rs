@@ -132,7 +132,15 @@ mod tests {
             decode(b"-ERR value is not an integer\r\n").unwrap(),
             json!({"error": "ERR value is not an integer"})
         );
-        for bad in [&b""[..], b"\r\n", b"$5\r\nab\r\n", b"?x\r\n", b":1", b":x\r\n", b"+OK\r\nextra"] {
+        for bad in [
+            &b""[..],
+            b"\r\n",
+            b"$5\r\nab\r\n",
+            b"?x\r\n",
+            b":1",
+            b":x\r\n",
+            b"+OK\r\nextra",
+        ] {
             assert!(decode(bad).is_err(), "{bad:?}");
         }
     }
