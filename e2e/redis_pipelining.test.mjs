@@ -6,31 +6,18 @@
 // official @upstash/redis in the same Worker: e2e/fixtures/redis-peer).
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
-import path from "node:path";
-import { Miniflare } from "miniflare";
-import { ROOT, jsPackage, startOrigin, startWorker } from "./helpers.mjs";
+import { startOrigin, startWorker } from "./helpers.mjs";
+import { startPeerWorker } from "./fixtures/redis-peer/start.mjs";
 import { startRedis, startUpstashGateway } from "./servers.mjs";
 
 const TOKEN = "pipelining-test-token";
 let redis, gw, origin, peer, w;
 
 before(async () => {
-  jsPackage();
   redis = await startRedis();
   gw = await startUpstashGateway(redis.port, TOKEN);
   origin = await startOrigin();
-  peer = new Miniflare({
-    modules: true,
-    modulesRoot: ROOT,
-    scriptPath: path.join(ROOT, "e2e", "fixtures", "redis-peer", "worker.mjs"),
-    modulesRules: [
-      { type: "ESModule", include: ["**/*.js", "**/*.mjs"] },
-      { type: "CompiledWasm", include: ["**/*.wasm"] },
-    ],
-    compatibilityDate: "2026-04-01",
-    bindings: { REDIS_URL: gw.url, REDIS_TOKEN: TOKEN, ORIGIN: origin.url },
-  });
-  await peer.ready;
+  peer = await startPeerWorker({ REDIS_URL: gw.url, REDIS_TOKEN: TOKEN, ORIGIN: origin.url });
   const caches = {
     default: { backend: "local" },
     shared: { backend: "redis", key_prefix: "rc", ttl: 60, options: { url: gw.url, token_secret: "REDIS_TOKEN" } },

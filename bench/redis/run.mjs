@@ -15,9 +15,8 @@
 // MSET), 100 concurrent gets (Promise.all), and a response-cache hit and
 // miss on a page of the origin (edgecache: withCache; @upstash/redis: a get,
 // and on a miss a fetch and a set with EX: what an app writes by hand).
-import path from "node:path";
-import { Miniflare } from "miniflare";
-import { ROOT, jsPackage, startOrigin } from "../../e2e/helpers.mjs";
+import { startOrigin } from "../../e2e/helpers.mjs";
+import { startPeerWorker } from "../../e2e/fixtures/redis-peer/start.mjs";
 import { startRedis, startUpstashGateway } from "../../e2e/servers.mjs";
 
 const iters = Number(process.argv[2] || 200);
@@ -26,21 +25,10 @@ const TOKEN = "bench-redis-token";
 const LIBS = ["edgecache", "upstash"];
 const OPS = ["get", "set", "get_many", "set_many", "concurrent_gets"];
 
-jsPackage();
 const redis = await startRedis();
 const gw = await startUpstashGateway(redis.port, TOKEN);
 const origin = await startOrigin();
-const mf = new Miniflare({
-  modules: true,
-  modulesRoot: ROOT,
-  scriptPath: path.join(ROOT, "e2e", "fixtures", "redis-peer", "worker.mjs"),
-  modulesRules: [
-    { type: "ESModule", include: ["**/*.js", "**/*.mjs"] },
-    { type: "CompiledWasm", include: ["**/*.wasm"] },
-  ],
-  compatibilityDate: "2026-04-01",
-  bindings: { REDIS_URL: gw.url, REDIS_TOKEN: TOKEN, ORIGIN: origin.url },
-});
+const mf = await startPeerWorker({ REDIS_URL: gw.url, REDIS_TOKEN: TOKEN, ORIGIN: origin.url });
 
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 const results = new Map(); // "op|lib" -> { ms: [], requests }
@@ -76,7 +64,6 @@ async function pages(lib, run) {
 }
 
 try {
-  await mf.ready;
   // Seed the keys both clients read.
   await mf.dispatchFetch("http://peer.test/op?lib=edgecache&op=set_many&iters=1");
   for (let run = 0; run <= runs; run++) {
