@@ -80,6 +80,14 @@ const SET_BASE64: &str = "local a = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopq
      local v = table.concat(out) \
      if ARGV[1] == '0' then return redis.call('SET', KEYS[1], v) end \
      return redis.call('SET', KEYS[1], v, 'PX', ARGV[1])";
+/// GET+PTTL for Webdis, whose RESP output drops nil array items and
+/// renders integers in arrays as strings: `{}` when absent, else the value
+/// and the PTTL as text.
+const GET_WITH_PTTL_TEXT: &str = "local v = redis.call('GET', KEYS[1]) if not v then return {} end \
+     return {v, tostring(redis.call('PTTL', KEYS[1]))}";
+/// MGET for Webdis (no nil items): (1-based index as text, value) pairs of the keys present.
+const MGET_PAIRS: &str = "local out = {} for i, k in ipairs(KEYS) do local v = redis.call('GET', k) \
+     if v then out[#out + 1] = tostring(i) out[#out + 1] = v end end return out";
 /// SCAN as one flat list (cursor, then the keys): Webdis's RESP output
 /// drops nested arrays.
 const SCAN_FLAT: &str = "local r = redis.call('SCAN', ARGV[1], 'MATCH', ARGV[2], 'COUNT', ARGV[3]) \
@@ -586,15 +594,27 @@ impl CacheBackend for RedisRestBackend {
 
     async fn get_with_ttl(&self, key: &str, version: Option<i64>) -> Result<Option<(Value, Option<f64>)>> {
         let full = self.make_key(key, version)?;
+        let script = match self.options.dialect {
+            Dialect::Upstash => GET_WITH_PTTL,
+            Dialect::Webdis => GET_WITH_PTTL_TEXT,
+        };
         let reply = self
-            .command(true, &["EVAL".into(), GET_WITH_PTTL.into(), "1".into(), full.into()])
+            .command(true, &["EVAL".into(), script.into(), "1".into(), full.into()])
             .await?;
+        let ms_text = |ms: &[u8]| std::str::from_utf8(ms).ok().and_then(|s| s.parse::<i64>().ok());
         match reply {
             Reply::Array(items) => match items.as_slice() {
                 [Reply::Bytes(b), Reply::Int(ms), ..] => Ok(Some((
                     self.options.serializer.decode(b)?,
                     (*ms >= 0).then(|| *ms as f64 / 1000.0),
                 ))),
+                [Reply::Bytes(b), Reply::Bytes(ms)] if ms_text(ms).is_some() => {
+                    let ms = ms_text(ms).unwrap_or(-1);
+                    Ok(Some((
+                        self.options.serializer.decode(b)?,
+                        (ms >= 0).then(|| ms as f64 / 1000.0),
+                    )))
+                }
                 [Reply::Nil, ..] | [] => Ok(None),
                 other => Err(CacheError::Corrupt(format!("GET+PTTL replied {other:?}"))),
             },
@@ -670,7 +690,10 @@ impl CacheBackend for RedisRestBackend {
         if keys.is_empty() {
             return Ok(HashMap::new());
         }
-        let mut args = vec![Arg::from("MGET")];
+        let mut args = match self.options.dialect {
+            Dialect::Upstash => vec![Arg::from("MGET")],
+            Dialect::Webdis => vec!["EVAL".into(), MGET_PAIRS.into(), keys.len().to_string().into()],
+        };
         for k in keys {
             args.push(self.make_key(k, version)?.into());
         }
@@ -678,6 +701,19 @@ impl CacheBackend for RedisRestBackend {
             return Err(CacheError::Corrupt("MGET reply is not a list".into()));
         };
         let mut out = HashMap::new();
+        if self.options.dialect == Dialect::Webdis {
+            for pair in items.chunks(2) {
+                let [Reply::Bytes(i), Reply::Bytes(b)] = pair else {
+                    return Err(CacheError::Corrupt(format!("MGET script replied {pair:?}")));
+                };
+                let i: usize = std::str::from_utf8(i).ok().and_then(|s| s.parse().ok()).unwrap_or(0);
+                let key = keys
+                    .get(i.wrapping_sub(1))
+                    .ok_or_else(|| CacheError::Corrupt(format!("MGET script named key {i}")))?;
+                out.insert(key.to_string(), self.options.serializer.decode(b)?);
+            }
+            return Ok(out);
+        }
         for (k, item) in keys.iter().zip(items) {
             if let Reply::Bytes(b) = item {
                 out.insert(k.to_string(), self.options.serializer.decode(&b)?);
