@@ -4,9 +4,11 @@
 // twemproxy in front of memcached.
 //
 // Upstash's REST server is not available offline, so `startUpstashGateway`
-// serves its protocol (JSON commands, /pipeline, path-style commands with
-// the body as last argument, `Upstash-Encoding: base64`, bearer tokens) and
-// forwards every command over RESP to a real redis-server.
+// serves its protocol (JSON commands, /pipeline, /multi-exec, path-style
+// commands with the body as last argument and query parameters after it,
+// `Upstash-Encoding: base64`, bearer or `?_token=` tokens) and forwards
+// every command over RESP to a real redis-server; e2e/upstash_gateway.test.mjs
+// checks it with the official @upstash/redis client.
 import { spawn } from "node:child_process";
 import http from "node:http";
 import net from "node:net";
@@ -134,10 +136,20 @@ function toJson(reply, base64) {
   return JSON.stringify(reply);
 }
 
-/** The Upstash REST protocol in front of redis-server on `redisPort`. */
+/**
+ * The Upstash REST protocol in front of redis-server on `redisPort`, as
+ * Upstash documents it: commands path-style (`/set/foo/bar`, a POST body
+ * appended as the last argument, query parameters `?EX=100&NX` after it) or
+ * as a JSON array body; `/pipeline` (in order, not atomic) and
+ * `/multi-exec` (MULTI … EXEC: atomic; a discarded transaction is one
+ * `{"error"}`); the token as `Authorization: Bearer` or `?_token=`;
+ * `Upstash-Encoding: base64` (every string base64 but the status OK).
+ * Counts requests, and requests per path (`/`, `/pipeline`, …).
+ */
 export async function startUpstashGateway(redisPort, token) {
   const redis = respClient(redisPort);
   let requests = 0;
+  const perPath = new Map();
   const server = http.createServer(async (req, res) => {
     requests++;
     const chunks = [];
@@ -147,41 +159,93 @@ export async function startUpstashGateway(redisPort, token) {
       res.writeHead(status, { "content-type": "application/json" });
       res.end(text);
     };
-    if (req.headers.authorization !== `Bearer ${token}`) return send(401, '{"error":"Unauthorized"}');
+    const url = new URL(req.url, "http://x");
+    const p = url.pathname;
+    const kind = p === "/pipeline" || p === "/multi-exec" || p === "/" ? p : "/<command>";
+    perPath.set(kind, (perPath.get(kind) || 0) + 1);
+    if (!["HEAD", "GET", "POST", "PUT"].includes(req.method)) return send(405, '{"error":"Method Not Allowed"}');
+    const given = req.headers.authorization ?? (url.searchParams.has("_token") ? `Bearer ${url.searchParams.get("_token")}` : undefined);
+    if (given !== `Bearer ${token}`) return send(401, '{"error":"Unauthorized"}');
     const base64 = (req.headers["upstash-encoding"] || "").toLowerCase() === "base64";
-    const run = async (args) => {
-      const r = await redis.call(args);
-      return r instanceof Error ? { error: true, text: JSON.stringify({ error: r.message }) } : { text: `{"result":${toJson(r, base64)}}` };
+    const item = (r) => (r instanceof Error ? JSON.stringify({ error: r.message }) : `{"result":${toJson(r, base64)}}`);
+    // Every command of one request is written at once, so another request's
+    // commands cannot land inside a MULTI … EXEC.
+    const runAll = (cmds) => Promise.all(cmds.map((c) => redis.call(c)));
+    const commands = () => {
+      const cmds = JSON.parse(body.toString());
+      if (!Array.isArray(cmds) || !cmds.every(Array.isArray)) throw new Error("ERR the body must be a JSON array of commands");
+      return cmds;
     };
     try {
-      const p = new URL(req.url, "http://x").pathname;
       if (p === "/pipeline") {
-        const out = [];
-        for (const cmd of JSON.parse(body.toString())) out.push((await run(cmd)).text);
-        return send(200, "[" + out.join(",") + "]");
+        const out = await runAll(commands());
+        return send(200, "[" + out.map(item).join(",") + "]");
+      }
+      if (p === "/multi-exec") {
+        const cmds = commands();
+        const out = await runAll([["MULTI"], ...cmds, ["EXEC"]]);
+        const exec = out[out.length - 1];
+        if (exec instanceof Error || exec === null) return send(400, JSON.stringify({ error: exec ? exec.message : "ERR transaction discarded" }));
+        return send(200, "[" + exec.map(item).join(",") + "]");
       }
       let args;
       if (p === "/" || p === "") args = JSON.parse(body.toString());
       else {
         args = p.split("/").filter(Boolean).map(decodeURIComponent);
         if (body.length) args.push(body);
+        for (const [k, v] of url.searchParams) if (k !== "_token") args.push(k, ...(v === "" ? [] : [v]));
       }
-      const r = await run(args);
-      send(r.error ? 400 : 200, r.text);
+      const [r] = await runAll([args]);
+      send(r instanceof Error ? 400 : 200, item(r));
     } catch (e) {
-      send(400, JSON.stringify({ error: String(e) }));
+      send(400, JSON.stringify({ error: String(e.message ?? e) }));
     }
   });
   await new Promise((resolve) => server.listen(0, "127.0.0.1", resolve));
   return {
     url: `http://127.0.0.1:${server.address().port}`,
     requests: () => requests,
+    /** Requests per path kind: "/", "/pipeline", "/multi-exec", "/<command>". */
+    perPath: () => Object.fromEntries(perPath),
     stop: () =>
       new Promise((resolve) => {
         redis.close();
         server.closeAllConnections?.();
         server.close(resolve);
       }),
+  };
+}
+
+/**
+ * Debian's webdis in front of redis-server on `redisPort`: every command
+ * needs HTTP Basic auth as `auth` ("user:password"); anonymous requests
+ * are refused (403).
+ */
+export async function startWebdis(redisPort, auth) {
+  const port = await freePort();
+  const dir = mkdtempSync(path.join(tmpdir(), "edgecache-webdis-"));
+  const conf = {
+    redis_host: "127.0.0.1",
+    redis_port: redisPort,
+    http_host: "127.0.0.1",
+    http_port: port,
+    threads: 1,
+    daemonize: false,
+    database: 0,
+    acl: [{ disabled: ["*"] }, { http_basic_auth: auth, enabled: ["*"] }],
+    verbosity: 0,
+    logfile: path.join(dir, "webdis.log"),
+  };
+  writeFileSync(path.join(dir, "webdis.json"), JSON.stringify(conf));
+  const proc = spawn("webdis", [path.join(dir, "webdis.json")], { stdio: "ignore" });
+  await waitForPort(port, proc, "webdis");
+  return {
+    port,
+    url: `http://127.0.0.1:${port}`,
+    stop: async () => {
+      await killed(proc);
+      rmSync(dir, { recursive: true, force: true });
+    },
   };
 }
 

@@ -11,6 +11,7 @@ use super::registry::BackendRegistry;
 use super::tiered::TieredBackend;
 use super::CacheBackend;
 use crate::primitives::clock::Clock;
+use crate::runtime::Runtime;
 use crate::transport::{HttpTransport, StreamTransport};
 
 impl Default for BackendRegistry {
@@ -58,6 +59,8 @@ pub struct RemoteTransports {
     pub pick: Picker,
     /// Times read-your-writes and dead servers.
     pub clock: Rc<dyn Clock>,
+    /// Timers and wake signals (Redis's automatic pipelining).
+    pub runtime: Rc<dyn Runtime>,
 }
 
 impl BackendRegistry {
@@ -69,8 +72,13 @@ impl BackendRegistry {
             "redis",
             move |c: &BackendConfig, secrets: &dyn Secrets, _: &BackendRegistry| {
                 let options = RedisRestOptions::from_config(c, secrets)?;
-                let backend =
-                    RedisRestBackend::new(c, options, redis.http.clone(), redis.pick.clone(), redis.clock.clone());
+                let backend = RedisRestBackend::new(
+                    c,
+                    options,
+                    redis.http.clone(),
+                    redis.pick.clone(),
+                    redis.runtime.clone(),
+                );
                 Ok(Rc::new(backend) as Rc<dyn CacheBackend>)
             },
         );

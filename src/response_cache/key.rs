@@ -1,6 +1,7 @@
 //! Response keys: Ellar's `route_cache_make_key` over a normalized URL, and
 //! the per-prefix generation that invalidates a whole prefix without a scan.
 
+use super::entry::CachedResponse;
 use super::store::ResponseStore;
 use super::{CachePolicy, ResponseCache};
 use crate::http::HttpRequest;
@@ -59,26 +60,85 @@ impl ResponseCache {
         format!("edgecache:generation:{prefix}")
     }
 
+    fn generation_id(store: &dyn ResponseStore, policy: &CachePolicy) -> String {
+        format!(
+            "{}\u{1e}{}\u{1e}{:?}",
+            store.name(),
+            Self::generation_key(policy),
+            policy.version
+        )
+    }
+
+    /// The generation this isolate last read, and whether it is still
+    /// trusted (read under [`GENERATION_REFRESH_MS`] ago).
+    fn known_generation(&self, store: &dyn ResponseStore, policy: &CachePolicy) -> Option<(u64, bool)> {
+        let now = self.inner.runtime.now_ms();
+        let known = self
+            .inner
+            .generations
+            .borrow()
+            .get(&Self::generation_id(store, policy))
+            .copied();
+        known.map(|(g, at)| (g, now.saturating_sub(at) < GENERATION_REFRESH_MS))
+    }
+
     /// The current generation of a policy's key prefix (0 until bumped),
     /// read from the store at most once per [`GENERATION_REFRESH_MS`] per
     /// isolate: a bump made in this isolate shows at once, one made in
     /// another isolate (on a shared store) within that time.
     pub async fn generation(&self, store: &dyn ResponseStore, policy: &CachePolicy) -> Result<u64> {
-        let id = format!(
-            "{}\u{1e}{}\u{1e}{:?}",
-            store.name(),
-            Self::generation_key(policy),
-            policy.version
-        );
+        if let Some((g, true)) = self.known_generation(store, policy) {
+            return Ok(g);
+        }
         let now = self.inner.runtime.now_ms();
-        if let Some(&(g, at)) = self.inner.generations.borrow().get(&id) {
-            if now.saturating_sub(at) < GENERATION_REFRESH_MS {
-                return Ok(g);
+        let g = self.read_generation(store, policy).await?;
+        self.inner
+            .generations
+            .borrow_mut()
+            .insert(Self::generation_id(store, policy), (g, now));
+        Ok(g)
+    }
+
+    /// The full key for `req` and the entry under it (`Err` inside: the
+    /// entry could not be read). When the generation is due a re-read, it
+    /// is read together with the entry under the generation last seen (0 at
+    /// first), so a store that pipelines concurrent reads (Redis) answers
+    /// both in one round trip; only after a bump does the entry take a
+    /// second read, under the new key.
+    pub(super) async fn key_and_entry(
+        &self,
+        store: &dyn ResponseStore,
+        req: &HttpRequest,
+        policy: &CachePolicy,
+    ) -> Result<(String, Result<Option<CachedResponse>>)> {
+        let key = self.key_for(req, policy);
+        let with = |g: u64| match g {
+            0 => key.clone(),
+            g => format!("{key}#g{g}"),
+        };
+        let guess = match self.known_generation(store, policy) {
+            Some((g, true)) => {
+                let k = with(g);
+                let entry = self.lookup(store, &k, req, policy.version).await;
+                return Ok((k, entry));
+            }
+            Some((g, false)) => g,
+            None => 0,
+        };
+        let guessed = with(guess);
+        let (g, entry) = futures::future::join(
+            self.generation(store, policy),
+            self.lookup(store, &guessed, req, policy.version),
+        )
+        .await;
+        match g? {
+            g if g == guess => Ok((guessed, entry)),
+            g => {
+                let k = with(g);
+                let entry = self.lookup(store, &k, req, policy.version).await;
+                Ok((k, entry))
             }
         }
-        let g = self.read_generation(store, policy).await?;
-        self.inner.generations.borrow_mut().insert(id, (g, now));
-        Ok(g)
     }
 
     pub(super) async fn read_generation(&self, store: &dyn ResponseStore, policy: &CachePolicy) -> Result<u64> {
@@ -105,12 +165,7 @@ impl ResponseCache {
                 policy.version,
             )
             .await?;
-        let id = format!(
-            "{}\u{1e}{}\u{1e}{:?}",
-            store.name(),
-            Self::generation_key(policy),
-            policy.version
-        );
+        let id = Self::generation_id(&*store, policy);
         self.inner
             .generations
             .borrow_mut()

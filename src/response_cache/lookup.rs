@@ -91,7 +91,7 @@ impl ResponseCache {
                 return self.forward(req, policy, io, BypassReason::StoreUnknown).await;
             }
         };
-        let key = match self.full_key(&*store, &req, policy).await {
+        let (key, found) = match self.key_and_entry(&*store, &req, policy).await {
             Ok(k) => k,
             Err(_) => {
                 self.count(|s| s.store_errors += 1);
@@ -99,7 +99,7 @@ impl ResponseCache {
             }
         };
         let now = self.inner.runtime.now_ms();
-        let found = match self.lookup(&*store, &key, &req, policy.version).await {
+        let found = match found {
             Ok(found) => found,
             Err(_) => {
                 self.count(|s| s.store_errors += 1);

@@ -192,6 +192,7 @@ impl<'a> Suite<'a> {
         case!(incr_keeps_ttl);
         case!(versions);
         case!(many_keys);
+        case!(concurrent_calls);
         case!(unicode_and_long_keys);
         case!(bad_keys);
         case!(clear_keeps_siblings);
@@ -672,6 +673,58 @@ impl<'a> Suite<'a> {
         check!(got.len() == 10, "{} left after delete_many", got.len());
         let empty = ok!(self.b().get_many(&[], None).await);
         check!(empty.is_empty(), "get_many of no keys");
+        // Binary values in set_many (on Redis: base64 in one pipeline).
+        let every_byte = Value::Bytes((0..=255u8).rev().collect());
+        let items = vec![
+            ("b1".to_string(), every_byte.clone()),
+            ("b2".to_string(), Value::Bytes(vec![0xff])),
+        ];
+        let failed = ok!(self.b().set_many(items, LIVE, None).await);
+        check!(failed.is_empty(), "set_many of bytes failed for {failed:?}");
+        let got = ok!(self.b().get_many(&["b1", "b2"], None).await);
+        check!(
+            got.get("b1") == Some(&every_byte),
+            "every byte value came back as {:?}",
+            got.get("b1")
+        );
+        check!(
+            got.get("b2") == Some(&Value::Bytes(vec![0xff])),
+            "b2 = {:?}",
+            got.get("b2")
+        );
+        Ok(())
+    }
+
+    /// Concurrent calls (one pipelined request on Redis) each get their own
+    /// answer, and an error reaches only its own caller.
+    async fn concurrent_calls(&self) -> CaseResultT {
+        let keys: Vec<String> = (0..60).map(|i| format!("c{i}")).collect();
+        let sets = keys[..50]
+            .iter()
+            .enumerate()
+            .map(|(i, k)| self.b().set(k, Value::from(i as i64), LIVE, None));
+        for r in futures::future::join_all(sets).await {
+            ok!(r);
+        }
+        let gets = keys.iter().map(|k| self.b().get(k, None));
+        for (i, r) in futures::future::join_all(gets).await.into_iter().enumerate() {
+            let v = ok!(r);
+            check!(
+                v == (i < 50).then(|| Value::from(i as i64)),
+                "concurrent get of c{i} = {v:?}"
+            );
+        }
+        let (a, missing, c) = futures::future::join3(
+            self.b().incr("c1", 1, None),
+            self.b().incr("absent", 1, None),
+            self.b().incr("c2", 10, None),
+        )
+        .await;
+        check!(a == Ok(2) && c == Ok(12), "concurrent incr: {a:?}, {c:?}");
+        check!(
+            matches!(missing, Err(CacheError::NotFound { .. })),
+            "incr of a missing key among others: {missing:?}"
+        );
         Ok(())
     }
 

@@ -8,40 +8,51 @@
 //! Writes go to the leader; reads go to a read replica picked at random
 //! (the leader when there is none). Replicas lag, so for
 //! `read_your_writes_ms` after this isolate's last write its reads go to the
-//! leader, and a `set` is visible to the next `get`. The HTTP transport is a
-//! trait so this module holds no platform code: `platform::workers` provides `fetch`.
+//! leader, and a `set` is visible to the next `get`. A replica read that
+//! fails, times out (`replica_timeout_ms`) or finds the replica's link down
+//! is asked again of the leader in the same call, and the replica is skipped
+//! for a while ([`replicas`]). The HTTP transport is a trait so this module
+//! holds no platform code: `platform::workers` provides `fetch`.
 //!
 //! Options: `url` (required), `read_urls` (list), `token_secret` (name of
 //! the Worker secret holding the bearer token), `timeout_ms` (default 2000),
 //! `max_value_bytes` (default 1 MiB), `read_your_writes_ms` (default 2000),
 //! `serializer` (`framed`, the default; `pickle`, `json` or `raw`: see
-//! [`crate::primitives::serializer`]).
+//! [`crate::primitives::serializer`]), `replica_timeout_ms` (300),
+//! `replica_down_ms` (10000), `replica_check_ms` (1000; 0 = never).
 
 use std::cell::Cell;
 use std::collections::HashMap;
 use std::rc::Rc;
 
 use async_trait::async_trait;
+use base64::Engine;
+use futures::FutureExt;
 use serde_json::{json, Value as Json};
 
 use crate::backend::BackendConfig;
 use crate::backend::{BackendStats, CacheBackend};
-use crate::primitives::clock::Clock;
 use crate::primitives::error::{CacheError, Result};
 use crate::primitives::key::{KeyMaker, KeyRules};
 use crate::primitives::ttl::{Expiry, Timeout, Ttl};
 use crate::primitives::value::Value;
+use crate::runtime::Runtime;
 use crate::transport::HttpTransport;
 
+mod batch;
 mod options;
 mod protocol;
+mod replicas;
+mod webdis;
 
+use batch::{Batches, Queued};
 #[cfg(any(test, feature = "memcached"))]
 pub(crate) use options::check_url;
 #[cfg(test)]
 use options::without_credentials;
-pub use options::RedisRestOptions;
+pub use options::{Dialect, RedisRestOptions};
 pub use protocol::{decode_reply, encode_command, glob_escape, value_arg, Arg, Reply};
+use replicas::{DownReason, Replicas};
 
 /// Picks an index in `0..n` (random in production, fixed in tests).
 pub type Picker = Rc<dyn Fn(usize) -> usize>;
@@ -53,6 +64,34 @@ const GET_WITH_PTTL: &str = "return {redis.call('GET', KEYS[1]), redis.call('PTT
 /// Lua numbers are doubles, which would round values near i64::MAX.
 const INCR_IF_EXISTS: &str = "if redis.call('EXISTS', KEYS[1]) == 1 then redis.call('INCRBY', KEYS[1], ARGV[1]) \
      return redis.call('GET', KEYS[1]) end return false";
+/// SET KEYS[1] to the base64-decoded ARGV[2], with PX ARGV[1] unless it is
+/// "0": a binary value as a JSON string, so `set_many` is one pipeline.
+const SET_BASE64: &str = "local a = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/' \
+     local d = {} for i = 1, 64 do d[string.byte(a, i)] = i - 1 end \
+     local s, out = ARGV[2], {} \
+     for i = 1, #s, 4 do \
+       local c1, c2, c3, c4 = string.byte(s, i, i + 3) \
+       local n = d[c1] * 262144 + d[c2] * 4096 + (d[c3] or 0) * 64 + (d[c4] or 0) \
+       local b1, b2, b3 = math.floor(n / 65536), math.floor(n / 256) % 256, n % 256 \
+       if c4 ~= 61 then out[#out + 1] = string.char(b1, b2, b3) \
+       elseif c3 ~= 61 then out[#out + 1] = string.char(b1, b2) \
+       else out[#out + 1] = string.char(b1) end \
+     end \
+     local v = table.concat(out) \
+     if ARGV[1] == '0' then return redis.call('SET', KEYS[1], v) end \
+     return redis.call('SET', KEYS[1], v, 'PX', ARGV[1])";
+/// GET+PTTL for Webdis, whose RESP output drops nil array items and
+/// renders integers in arrays as strings: `{}` when absent, else the value
+/// and the PTTL as text.
+const GET_WITH_PTTL_TEXT: &str = "local v = redis.call('GET', KEYS[1]) if not v then return {} end \
+     return {v, tostring(redis.call('PTTL', KEYS[1]))}";
+/// MGET for Webdis (no nil items): (1-based index as text, value) pairs of the keys present.
+const MGET_PAIRS: &str = "local out = {} for i, k in ipairs(KEYS) do local v = redis.call('GET', k) \
+     if v then out[#out + 1] = tostring(i) out[#out + 1] = v end end return out";
+/// SCAN as one flat list (cursor, then the keys): Webdis's RESP output
+/// drops nested arrays.
+const SCAN_FLAT: &str = "local r = redis.call('SCAN', ARGV[1], 'MATCH', ARGV[2], 'COUNT', ARGV[3]) \
+     local out = {r[1]} for _, k in ipairs(r[2]) do out[#out + 1] = k end return out";
 const PERSIST_IF_EXISTS: &str =
     "if redis.call('EXISTS', KEYS[1]) == 1 then redis.call('PERSIST', KEYS[1]) return 1 end return 0";
 
@@ -64,29 +103,48 @@ pub struct RedisRestBackend {
     transport: Rc<dyn HttpTransport>,
     pick: Picker,
     name: String,
-    clock: Rc<dyn Clock>,
+    runtime: Rc<dyn Runtime>,
     /// When this isolate last wrote, for read-your-writes.
     last_write_ms: Cell<Option<u64>>,
+    /// Which read replicas are usable.
+    replicas: Replicas,
+    /// This tick's open batch per server (automatic pipelining).
+    batches: Batches,
+}
+
+/// Where a command goes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Target {
+    Leader,
+    /// `read_urls[i]`.
+    Replica(usize),
 }
 
 impl RedisRestBackend {
-    /// A backend over `transport`; `pick` chooses read replicas, `clock` times read-your-writes.
+    /// A backend over `transport`; `pick` chooses read replicas, `runtime`
+    /// times read-your-writes and dead replicas and wakes batched callers.
     pub fn new(
         config: &BackendConfig,
         options: RedisRestOptions,
         transport: Rc<dyn HttpTransport>,
         pick: Picker,
-        clock: Rc<dyn Clock>,
+        runtime: Rc<dyn Runtime>,
     ) -> Self {
         RedisRestBackend {
             keys: KeyMaker::new(config.key_prefix.clone(), config.version, KeyRules::ANY, "redis"),
             timeout: config.ttl,
-            options,
             transport,
             pick,
             name: config.name.clone(),
-            clock,
+            runtime,
             last_write_ms: Cell::new(None),
+            batches: Batches::default(),
+            replicas: Replicas::new(
+                options.read_urls.len(),
+                options.replica_down_ms,
+                options.replica_check_ms,
+            ),
+            options,
         }
     }
 
@@ -94,19 +152,28 @@ impl RedisRestBackend {
         CacheError::backend(format!("redis ({})", self.name), format!("{url}: {message}"))
     }
 
-    fn read_url(&self) -> &str {
-        let recent_write = self
-            .last_write_ms
+    /// Whether this isolate wrote within `read_your_writes_ms` (reads then go to the leader).
+    fn recent_write(&self) -> bool {
+        self.last_write_ms
             .get()
-            .is_some_and(|t| self.clock.now_ms().saturating_sub(t) < self.options.read_your_writes_ms);
-        match self.options.read_urls.len() {
-            0 => &self.options.url,
-            _ if recent_write => &self.options.url,
-            n => &self.options.read_urls[(self.pick)(n).min(n - 1)],
-        }
+            .is_some_and(|t| self.runtime.now_ms().saturating_sub(t) < self.options.read_your_writes_ms)
     }
 
-    async fn send(&self, base: &str, path: &str, body: Vec<u8>) -> Result<Json> {
+    /// One POST to `base` + `path`; a write marks the read-your-writes
+    /// window from its start until `read_your_writes_ms` after its end (or
+    /// failure), so the window covers the replicas' lag after it.
+    async fn send(&self, base: &str, path: &str, body: Vec<u8>, timeout_ms: u64, write: bool) -> Result<Json> {
+        if write {
+            self.last_write_ms.set(Some(self.runtime.now_ms()));
+        }
+        let reply = self.post(base, path, body, timeout_ms).await;
+        if write {
+            self.last_write_ms.set(Some(self.runtime.now_ms()));
+        }
+        reply
+    }
+
+    async fn post(&self, base: &str, path: &str, body: Vec<u8>, timeout_ms: u64) -> Result<Json> {
         let url = format!("{base}{path}");
         let auth = self.options.token.as_ref().map(|t| format!("Bearer {t}"));
         let mut headers = vec![("upstash-encoding", "base64"), ("content-type", "application/json")];
@@ -117,7 +184,7 @@ impl RedisRestBackend {
             status, body: reply, ..
         } = self
             .transport
-            .post(&url, &headers, body, self.options.timeout_ms)
+            .post(&url, &headers, body, timeout_ms)
             .await
             .map_err(|e| self.fail(&url, e))?;
         if status == 401 || status == 403 {
@@ -138,58 +205,189 @@ impl RedisRestBackend {
         Ok(parsed)
     }
 
-    /// A write's `send`: reads go to the leader from the write's start
-    /// until `read_your_writes_ms` after its end (or failure), so the
-    /// window covers the replicas' lag after it, not the round trip.
-    async fn send_write(&self, base: &str, path: &str, body: Vec<u8>) -> Result<Json> {
-        self.last_write_ms.set(Some(self.clock.now_ms()));
-        let reply = self.send(base, path, body).await;
-        self.last_write_ms.set(Some(self.clock.now_ms()));
-        reply
+    fn url(&self, target: Target) -> &str {
+        match target {
+            Target::Leader => &self.options.url,
+            Target::Replica(i) => &self.options.read_urls[i],
+        }
     }
 
-    /// Runs one command on `base`; a Redis error reply comes back as
-    /// `Ok(Err(message))`.
-    async fn raw(&self, base: &str, read: bool, args: &[Arg]) -> Result<std::result::Result<Reply, String>> {
+    /// Runs one command on `target` and returns its raw reply. Text
+    /// commands join this tick's batch for `target` (one request for all);
+    /// a command with a binary argument travels alone, path-style (Upstash;
+    /// Webdis takes any byte in its URL form).
+    async fn exchange(&self, target: Target, args: &[Arg], write: bool) -> Result<Json> {
         let enc = encode_command(args);
-        let reply = match read {
-            true => self.send(base, &enc.path, enc.body).await,
-            false => self.send_write(base, &enc.path, enc.body).await,
+        let url = self.url(target);
+        if self.options.dialect == Dialect::Upstash && !enc.path.is_empty() {
+            let timeout = self.timeout_of(target);
+            return self.send(url, &enc.path, enc.body, timeout, write).await;
+        }
+        let queued = Queued {
+            command: args.to_vec(),
+            write,
         };
-        decode_reply(&reply?)
+        if !self.options.auto_pipeline {
+            let mut replies = self.send_batch(target, vec![queued]).await?;
+            return Ok(replies.pop().unwrap_or(Json::Null));
+        }
+        let key = match target {
+            Target::Leader => format!("leader {url}"),
+            Target::Replica(i) => format!("replica {i} {url}"),
+        };
+        let send: batch::Send<'_> = Box::new(move |queued| self.send_batch(target, queued).boxed_local());
+        let signal = || self.runtime.signal();
+        self.batches.run(&key, queued, &signal, send).await
+    }
+
+    /// One command to a Webdis server: its URL form in the body, HTTP
+    /// Basic auth, the RESP reply as the Upstash JSON shape.
+    async fn webdis_call(&self, base: &str, args: &[Arg], timeout_ms: u64, write: bool) -> Result<Json> {
+        if write {
+            self.last_write_ms.set(Some(self.runtime.now_ms()));
+        }
+        let url = format!("{base}/");
+        let auth = self
+            .options
+            .token
+            .as_ref()
+            .map(|t| format!("Basic {}", base64::engine::general_purpose::STANDARD.encode(t)));
+        let mut headers = vec![("content-type", "text/plain")];
+        if let Some(a) = &auth {
+            headers.push(("authorization", a.as_str()));
+        }
+        let reply = self
+            .transport
+            .post(&url, &headers, webdis::encode(args), timeout_ms)
+            .await;
+        if write {
+            self.last_write_ms.set(Some(self.runtime.now_ms()));
+        }
+        let reply = reply.map_err(|e| self.fail(&url, e))?;
+        match reply.status {
+            401 | 403 => Err(self.fail(
+                &url,
+                format!(
+                    "HTTP {}: check the credentials (token_secret holds user:password for webdis) and its ACL",
+                    reply.status
+                ),
+            )),
+            s if s >= 300 => Err(self.fail(
+                &url,
+                format!(
+                    "HTTP {s}: {:?}",
+                    String::from_utf8_lossy(&reply.body[..reply.body.len().min(200)])
+                ),
+            )),
+            _ => webdis::decode(&reply.body).map_err(|e| self.fail(&url, e)),
+        }
+    }
+
+    fn timeout_of(&self, target: Target) -> u64 {
+        match target {
+            Target::Leader => self.options.timeout_ms,
+            Target::Replica(_) => self.options.replica_timeout_ms,
+        }
+    }
+
+    /// Sends a batch: one command as is, several as `/pipeline`; to a
+    /// replica due a link check, `INFO replication` first in the same
+    /// request. A replica that fails or reports its link down is marked
+    /// down (once for the whole batch).
+    async fn send_batch(&self, target: Target, queued: Vec<Queued>) -> Result<Vec<Json>> {
+        let result = self.send_batch_inner(target, queued).await;
+        if let (Target::Replica(i), Err(_)) = (target, &result) {
+            self.replicas.mark_down(i, self.runtime.now_ms(), DownReason::Failed);
+        }
+        result
+    }
+
+    async fn send_batch_inner(&self, target: Target, queued: Vec<Queued>) -> Result<Vec<Json>> {
+        let url = self.url(target);
+        let write = queued.iter().any(|q| q.write);
+        let check = match target {
+            Target::Replica(i) => self.replicas.needs_check(i, self.runtime.now_ms()).then_some(i),
+            Target::Leader => None,
+        };
+        let mut commands: Vec<Vec<Arg>> = queued.into_iter().map(|q| q.command).collect();
+        if check.is_some() {
+            commands.insert(0, vec!["INFO".into(), "replication".into()]);
+        }
+        let timeout = self.timeout_of(target);
+        let mut replies = if self.options.dialect == Dialect::Webdis {
+            // No pipeline: one request per command, in order.
+            let mut replies = Vec::with_capacity(commands.len());
+            for c in &commands {
+                replies.push(self.webdis_call(url, c, timeout, write).await?);
+            }
+            replies
+        } else if let [one] = commands.as_slice() {
+            let body = serde_json::to_vec(&texts(one)).expect("strings serialize");
+            vec![self.send(url, "", body, timeout, write).await?]
+        } else {
+            let all: Vec<Vec<&str>> = commands.iter().map(|c| texts(c)).collect();
+            let body = serde_json::to_vec(&all).expect("strings serialize");
+            match self.send(url, "/pipeline", body, timeout, write).await? {
+                Json::Array(items) => items,
+                other => return Err(self.fail(url, format!("pipeline reply is not a list: {other}"))),
+            }
+        };
+        if let Some(i) = check {
+            if replies.len() != commands.len() {
+                return Err(self.fail(url, "pipeline reply has the wrong length"));
+            }
+            match decode_reply(&replies.remove(0)) {
+                Ok(Ok(Reply::Bytes(info))) if !replicas::link_is_up(&String::from_utf8_lossy(&info)) => {
+                    self.replicas.mark_down(i, self.runtime.now_ms(), DownReason::LinkDown);
+                    return Err(self.fail(url, "the replica's link to its leader is down"));
+                }
+                Ok(Ok(Reply::Bytes(_))) => self.replicas.link_up(i, self.runtime.now_ms()),
+                // INFO refused or odd: the link state is unknown, the reads stand.
+                _ => {}
+            }
+        }
+        Ok(replies)
+    }
+
+    /// Runs one command on `target`; a Redis error reply comes back as
+    /// `Ok(Err(message))`.
+    async fn raw(&self, target: Target, write: bool, args: &[Arg]) -> Result<std::result::Result<Reply, String>> {
+        decode_reply(&self.exchange(target, args, write).await?)
     }
 
     async fn command(&self, read: bool, args: &[Arg]) -> Result<Reply> {
-        let url = if read {
-            self.read_url().to_string()
-        } else {
-            self.options.url.clone()
-        };
-        self.raw(&url, read, args)
+        if read {
+            return self.read(args).await;
+        }
+        self.raw(Target::Leader, true, args)
             .await?
-            .map_err(|e| self.fail(&url, format!("Redis error: {e}")))
+            .map_err(|e| self.fail(&self.options.url, format!("Redis error: {e}")))
     }
 
-    async fn pipeline(&self, commands: Vec<Vec<Arg>>) -> Result<Vec<std::result::Result<Reply, String>>> {
-        let body: Vec<Vec<String>> = commands
-            .into_iter()
-            .map(|c| {
-                c.into_iter()
-                    .map(|a| match a {
-                        Arg::Text(s) => s,
-                        Arg::Bytes(_) => unreachable!("binary values are not pipelined"),
-                    })
-                    .collect()
-            })
-            .collect();
-        let url = self.options.url.clone();
-        let reply = self
-            .send_write(&url, "/pipeline", serde_json::to_vec(&body).expect("strings serialize"))
-            .await?;
-        let items = reply
-            .as_array()
-            .ok_or_else(|| self.fail(&url, format!("pipeline reply is not a list: {reply}")))?;
-        items.iter().map(decode_reply).collect()
+    /// A read: on a usable replica (none within `read_your_writes_ms` of a
+    /// write), and on the leader if the replica fails, times out after
+    /// `replica_timeout_ms`, is loading, or reports its link down. Reads
+    /// are idempotent, so asking twice is safe.
+    async fn read(&self, args: &[Arg]) -> Result<Reply> {
+        if !self.recent_write() {
+            if let Some(i) = self.replicas.pick(self.runtime.now_ms(), &*self.pick) {
+                match self.raw(Target::Replica(i), false, args).await {
+                    Ok(Err(e)) if replicas::is_unavailable_error(&e) => {
+                        self.replicas.mark_down(i, self.runtime.now_ms(), DownReason::Failed)
+                    }
+                    Ok(reply) => {
+                        self.replicas.answered(i);
+                        let url = &self.options.read_urls[i];
+                        return reply.map_err(|e| self.fail(url, format!("Redis error: {e}")));
+                    }
+                    // Marked down by send_batch; the leader answers.
+                    Err(_) => {}
+                }
+            }
+        }
+        self.raw(Target::Leader, false, args)
+            .await?
+            .map_err(|e| self.fail(&self.options.url, format!("Redis error: {e}")))
     }
 
     /// SET (or SET NX) with an optional PX. A binary value must travel as
@@ -218,6 +416,29 @@ impl RedisRestBackend {
                 let ms = px.unwrap_or(0).to_string();
                 vec!["EVAL".into(), script.into(), "1".into(), full.into(), ms.into(), bin]
             }
+        }
+    }
+
+    /// SET with an optional PX as text only, so it can share a pipeline:
+    /// a binary value travels base64-encoded and a script decodes it.
+    fn set_text_args(full: String, bytes: Vec<u8>, px: Option<u64>) -> Vec<String> {
+        let ms = px.map(|ms| ms.to_string());
+        match value_arg(bytes) {
+            Arg::Text(v) => {
+                let mut args = vec!["SET".to_string(), full, v];
+                if let Some(ms) = ms {
+                    args.extend(["PX".to_string(), ms]);
+                }
+                args
+            }
+            Arg::Bytes(b) => vec![
+                "EVAL".into(),
+                SET_BASE64.into(),
+                "1".into(),
+                full,
+                ms.unwrap_or_else(|| "0".into()),
+                base64::engine::general_purpose::STANDARD.encode(b),
+            ],
         }
     }
 
@@ -263,24 +484,33 @@ impl RedisRestBackend {
         let mut cursor = "0".to_string();
         let mut deleted = 0usize;
         loop {
-            let reply = self
-                .command(
-                    false,
-                    &[
-                        "SCAN".into(),
-                        cursor.clone().into(),
-                        "MATCH".into(),
-                        pattern.into(),
-                        "COUNT".into(),
-                        "500".into(),
-                    ],
-                )
-                .await?;
+            let args: Vec<Arg> = match self.options.dialect {
+                Dialect::Upstash => vec![
+                    "SCAN".into(),
+                    cursor.clone().into(),
+                    "MATCH".into(),
+                    pattern.into(),
+                    "COUNT".into(),
+                    "500".into(),
+                ],
+                Dialect::Webdis => vec![
+                    "EVAL".into(),
+                    SCAN_FLAT.into(),
+                    "0".into(),
+                    cursor.clone().into(),
+                    pattern.into(),
+                    "500".into(),
+                ],
+            };
+            let reply = self.command(false, &args).await?;
             let Reply::Array(parts) = reply else {
                 return Err(CacheError::Corrupt("SCAN reply is not a list".into()));
             };
             let (next, keys) = match parts.as_slice() {
                 [Reply::Bytes(c), Reply::Array(k)] => (String::from_utf8_lossy(c).into_owned(), k.clone()),
+                [Reply::Bytes(c), k @ ..] if self.options.dialect == Dialect::Webdis => {
+                    (String::from_utf8_lossy(c).into_owned(), k.to_vec())
+                }
                 _ => return Err(CacheError::Corrupt("SCAN reply has an unexpected shape".into())),
             };
             let names: Vec<Arg> = keys
@@ -307,6 +537,18 @@ impl RedisRestBackend {
             cursor = next;
         }
     }
+}
+
+/// The text arguments of a command bound for JSON (binary ones never are:
+/// they travel path-style, or base64 in `set_many`).
+fn texts(command: &[Arg]) -> Vec<&str> {
+    command
+        .iter()
+        .map(|a| match a {
+            Arg::Text(s) => s.as_str(),
+            Arg::Bytes(_) => unreachable!("binary arguments are not sent as JSON"),
+        })
+        .collect()
 }
 
 /// Whether `rest` (a key after its backend's "prefix:") starts with an
@@ -352,15 +594,27 @@ impl CacheBackend for RedisRestBackend {
 
     async fn get_with_ttl(&self, key: &str, version: Option<i64>) -> Result<Option<(Value, Option<f64>)>> {
         let full = self.make_key(key, version)?;
+        let script = match self.options.dialect {
+            Dialect::Upstash => GET_WITH_PTTL,
+            Dialect::Webdis => GET_WITH_PTTL_TEXT,
+        };
         let reply = self
-            .command(true, &["EVAL".into(), GET_WITH_PTTL.into(), "1".into(), full.into()])
+            .command(true, &["EVAL".into(), script.into(), "1".into(), full.into()])
             .await?;
+        let ms_text = |ms: &[u8]| std::str::from_utf8(ms).ok().and_then(|s| s.parse::<i64>().ok());
         match reply {
             Reply::Array(items) => match items.as_slice() {
                 [Reply::Bytes(b), Reply::Int(ms), ..] => Ok(Some((
                     self.options.serializer.decode(b)?,
                     (*ms >= 0).then(|| *ms as f64 / 1000.0),
                 ))),
+                [Reply::Bytes(b), Reply::Bytes(ms)] if ms_text(ms).is_some() => {
+                    let ms = ms_text(ms).unwrap_or(-1);
+                    Ok(Some((
+                        self.options.serializer.decode(b)?,
+                        (ms >= 0).then(|| ms as f64 / 1000.0),
+                    )))
+                }
                 [Reply::Nil, ..] | [] => Ok(None),
                 other => Err(CacheError::Corrupt(format!("GET+PTTL replied {other:?}"))),
             },
@@ -416,7 +670,7 @@ impl CacheBackend for RedisRestBackend {
             full.into(),
             delta.to_string().into(),
         ];
-        match self.raw(&self.options.url, false, &args).await? {
+        match self.raw(Target::Leader, true, &args).await? {
             Ok(Reply::Nil) => Err(CacheError::NotFound { key: key.to_string() }),
             Ok(Reply::Bytes(b)) => std::str::from_utf8(&b)
                 .ok()
@@ -436,7 +690,10 @@ impl CacheBackend for RedisRestBackend {
         if keys.is_empty() {
             return Ok(HashMap::new());
         }
-        let mut args = vec![Arg::from("MGET")];
+        let mut args = match self.options.dialect {
+            Dialect::Upstash => vec![Arg::from("MGET")],
+            Dialect::Webdis => vec!["EVAL".into(), MGET_PAIRS.into(), keys.len().to_string().into()],
+        };
         for k in keys {
             args.push(self.make_key(k, version)?.into());
         }
@@ -444,6 +701,19 @@ impl CacheBackend for RedisRestBackend {
             return Err(CacheError::Corrupt("MGET reply is not a list".into()));
         };
         let mut out = HashMap::new();
+        if self.options.dialect == Dialect::Webdis {
+            for pair in items.chunks(2) {
+                let [Reply::Bytes(i), Reply::Bytes(b)] = pair else {
+                    return Err(CacheError::Corrupt(format!("MGET script replied {pair:?}")));
+                };
+                let i: usize = std::str::from_utf8(i).ok().and_then(|s| s.parse().ok()).unwrap_or(0);
+                let key = keys
+                    .get(i.wrapping_sub(1))
+                    .ok_or_else(|| CacheError::Corrupt(format!("MGET script named key {i}")))?;
+                out.insert(key.to_string(), self.options.serializer.decode(b)?);
+            }
+            return Ok(out);
+        }
         for (k, item) in keys.iter().zip(items) {
             if let Reply::Bytes(b) = item {
                 out.insert(k.to_string(), self.options.serializer.decode(&b)?);
@@ -456,11 +726,10 @@ impl CacheBackend for RedisRestBackend {
         let expiry = ttl.or(self.timeout).expiry(0)?;
         let mut failed = Vec::new();
         let mut commands = Vec::new();
-        let mut binary = Vec::new();
         for (k, v) in items {
             let full = self.make_key(&k, version)?;
             if expiry == Expiry::Now {
-                commands.push(vec![Arg::from("DEL"), full.into()]);
+                commands.push(vec!["DEL".to_string(), full]);
                 continue;
             }
             let Ok(bytes) = self.options.serializer.encode(&v) else {
@@ -471,22 +740,22 @@ impl CacheBackend for RedisRestBackend {
                 failed.push(k);
                 continue;
             }
-            let args = Self::set_args(&full, bytes, Self::px(expiry, 0), false);
-            if args.iter().any(|a| matches!(a, Arg::Bytes(_))) {
-                binary.push((k, args));
-            } else {
-                commands.push(args);
-            }
+            commands.push(Self::set_text_args(full, bytes, Self::px(expiry, 0)));
         }
-        if !commands.is_empty() {
-            for r in self.pipeline(commands).await? {
-                if let Err(e) = r {
-                    return Err(self.fail(&self.options.url, format!("Redis error: {e}")));
-                }
-            }
+        if commands.is_empty() {
+            return Ok(failed);
         }
-        for (_, args) in binary {
-            self.command(false, &args).await?;
+        let queued = commands
+            .into_iter()
+            .map(|command| Queued {
+                command: command.into_iter().map(Arg::Text).collect(),
+                write: true,
+            })
+            .collect();
+        for r in self.send_batch(Target::Leader, queued).await? {
+            if let Err(e) = decode_reply(&r)? {
+                return Err(self.fail(&self.options.url, format!("Redis error: {e}")));
+            }
         }
         Ok(failed)
     }
@@ -530,6 +799,15 @@ impl CacheBackend for RedisRestBackend {
         let mut m = BackendStats::new();
         m.insert("url".into(), json!(self.options.url));
         m.insert("read_urls".into(), json!(self.options.read_urls));
+        let now = self.runtime.now_ms();
+        let replicas: Vec<Json> = self
+            .replicas
+            .report(now)
+            .into_iter()
+            .zip(&self.options.read_urls)
+            .map(|((down, failovers), url)| json!({"url": url, "down": down.map(DownReason::as_str), "failovers": failovers}))
+            .collect();
+        m.insert("replicas".into(), json!(replicas));
         m
     }
 }
@@ -538,6 +816,7 @@ impl CacheBackend for RedisRestBackend {
 mod tests {
     use super::*;
     use crate::transport::TransportError;
+    use std::cell::RefCell;
 
     #[test]
     fn text_commands_are_json() {
@@ -602,6 +881,10 @@ mod tests {
         }
     }
 
+    fn runtime(clock: &crate::primitives::clock::ManualClock) -> Rc<dyn Runtime> {
+        Rc::new(crate::runtime::ManualRuntime { clock: clock.clone() })
+    }
+
     fn slow_backend(latency_ms: u64) -> (Rc<Slow>, RedisRestBackend) {
         let clock = crate::primitives::clock::ManualClock::new(1_000_000);
         let slow = Rc::new(Slow {
@@ -610,13 +893,10 @@ mod tests {
             urls: Default::default(),
         });
         let options = RedisRestOptions {
-            url: "http://leader".into(),
             read_urls: vec!["http://r0".into(), "http://r1".into()],
-            token: None,
             timeout_ms: 5_000,
-            max_value_bytes: 1 << 20,
-            read_your_writes_ms: 2_000,
-            serializer: Default::default(),
+            replica_check_ms: None,
+            ..RedisRestOptions::new("http://leader")
         };
         let turn = Rc::new(Cell::new(0usize));
         let pick: Picker = Rc::new(move |n| {
@@ -624,7 +904,7 @@ mod tests {
             turn.get() % n
         });
         let config = BackendConfig::new("cache", "redis");
-        let b = RedisRestBackend::new(&config, options, slow.clone(), pick, Rc::new(clock));
+        let b = RedisRestBackend::new(&config, options, slow.clone(), pick, runtime(&clock));
         (slow, b)
     }
 
@@ -648,6 +928,232 @@ mod tests {
             assert!(asked.starts_with("http://r"), "{asked}");
             assert!(e.contains(&asked), "asked {asked}, error: {e}");
         }
+    }
+
+    /// How a scripted server behaves.
+    #[derive(Clone, Copy)]
+    enum Server {
+        /// Answers GET with "bGVhZGVy" ("leader") or the replica's "cmVwbGljYQ==".
+        Up,
+        /// Connection refused.
+        Refused,
+        /// No answer within the timeout.
+        Hangs,
+        /// A Redis error reply.
+        Loading,
+        /// INFO says the link to the leader is down.
+        LinkDown,
+    }
+
+    /// A transport over scripted servers, recording each request's URL and timeout.
+    struct Scripted {
+        servers: RefCell<HashMap<String, Server>>,
+        asked: RefCell<Vec<(String, u64)>>,
+    }
+
+    #[async_trait(?Send)]
+    impl HttpTransport for Scripted {
+        async fn post(
+            &self,
+            url: &str,
+            _: &[(&str, &str)],
+            _: Vec<u8>,
+            timeout_ms: u64,
+        ) -> std::result::Result<crate::transport::HttpReply, TransportError> {
+            self.asked.borrow_mut().push((url.to_string(), timeout_ms));
+            let base = url.trim_end_matches("/pipeline");
+            let value = if base == "http://leader" {
+                "bGVhZGVy"
+            } else {
+                "cmVwbGljYQ=="
+            };
+            let info = |link: &str| {
+                base64::Engine::encode(
+                    &base64::engine::general_purpose::STANDARD,
+                    format!("role:slave\r\nmaster_link_status:{link}\r\n"),
+                )
+            };
+            let body = match self.servers.borrow()[base] {
+                Server::Refused => return Err(TransportError::Connect("refused".into())),
+                Server::Hangs => return Err(TransportError::Timeout { ms: timeout_ms }),
+                Server::Loading => r#"{"error":"LOADING Redis is loading the dataset in memory"}"#.to_string(),
+                Server::Up | Server::LinkDown if url.ends_with("/pipeline") => {
+                    let link = if matches!(self.servers.borrow()[base], Server::Up) {
+                        "up"
+                    } else {
+                        "down"
+                    };
+                    format!(r#"[{{"result":"{}"}},{{"result":"{value}"}}]"#, info(link))
+                }
+                Server::Up | Server::LinkDown => format!(r#"{{"result":"{value}"}}"#),
+            };
+            Ok(crate::transport::HttpReply::new(200, body))
+        }
+    }
+
+    fn scripted(
+        replica: Server,
+        check_ms: Option<u64>,
+    ) -> (Rc<Scripted>, crate::primitives::clock::ManualClock, RedisRestBackend) {
+        let clock = crate::primitives::clock::ManualClock::new(1_000_000);
+        let t = Rc::new(Scripted {
+            servers: RefCell::new(HashMap::from([
+                ("http://leader".to_string(), Server::Up),
+                ("http://r0".to_string(), replica),
+            ])),
+            asked: Default::default(),
+        });
+        let options = RedisRestOptions {
+            read_urls: vec!["http://r0".into()],
+            serializer: crate::primitives::serializer::Serializer::Raw,
+            replica_check_ms: check_ms,
+            ..RedisRestOptions::new("http://leader")
+        };
+        let config = BackendConfig::new("cache", "redis");
+        let b = RedisRestBackend::new(&config, options, t.clone(), Rc::new(|_| 0), runtime(&clock));
+        (t, clock, b)
+    }
+
+    fn read(b: &RedisRestBackend) -> String {
+        match futures::executor::block_on(b.get("k", None)).unwrap() {
+            Some(Value::Bytes(v)) => String::from_utf8(v).unwrap(),
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn a_failing_replica_is_retried_on_the_leader_then_skipped_for_down_ms() {
+        for failure in [Server::Refused, Server::Hangs, Server::Loading] {
+            let (t, clock, b) = scripted(failure, None);
+            assert_eq!(read(&b), "leader", "answered within the same call");
+            assert_eq!(
+                t.asked.borrow().as_slice(),
+                [("http://r0".to_string(), 300), ("http://leader".to_string(), 2000)],
+                "the replica's shorter timeout, then the leader's"
+            );
+            assert_eq!(read(&b), "leader");
+            assert_eq!(t.asked.borrow().len(), 3, "skipped while down");
+            assert_eq!(b.stats()["replicas"][0]["down"], json!("failed"));
+            t.servers.borrow_mut().insert("http://r0".into(), Server::Up);
+            clock.advance_ms(10_000);
+            assert_eq!(read(&b), "replica", "tried again after replica_down_ms");
+            assert_eq!(
+                b.stats()["replicas"][0],
+                json!({"url": "http://r0", "down": null, "failovers": 1})
+            );
+        }
+    }
+
+    #[test]
+    fn a_replica_whose_link_is_down_is_not_believed() {
+        let (t, clock, b) = scripted(Server::LinkDown, Some(1000));
+        assert_eq!(read(&b), "leader");
+        assert_eq!(t.asked.borrow()[0].0, "http://r0/pipeline", "INFO went with the read");
+        assert_eq!(b.stats()["replicas"][0]["down"], json!("link_down"));
+        t.servers.borrow_mut().insert("http://r0".into(), Server::Up);
+        clock.advance_ms(10_000);
+        assert_eq!(read(&b), "replica");
+        assert_eq!(t.asked.borrow().last().unwrap().0, "http://r0/pipeline");
+        assert_eq!(read(&b), "replica");
+        assert_eq!(
+            t.asked.borrow().last().unwrap().0,
+            "http://r0",
+            "checked within replica_check_ms"
+        );
+        clock.advance_ms(1000);
+        assert_eq!(read(&b), "replica");
+        assert_eq!(
+            t.asked.borrow().last().unwrap().0,
+            "http://r0/pipeline",
+            "checked again"
+        );
+    }
+
+    /// Answers every command with "v", recording each request's path and JSON body.
+    #[derive(Default)]
+    struct Counting {
+        requests: RefCell<Vec<(String, Json)>>,
+    }
+
+    #[async_trait(?Send)]
+    impl HttpTransport for Counting {
+        async fn post(
+            &self,
+            url: &str,
+            _: &[(&str, &str)],
+            body: Vec<u8>,
+            _: u64,
+        ) -> std::result::Result<crate::transport::HttpReply, TransportError> {
+            let body: Json = serde_json::from_slice(&body).unwrap();
+            let reply = match url.ends_with("/pipeline") {
+                true => json!(body
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .map(|_| json!({"result": "dg=="}))
+                    .collect::<Vec<_>>()),
+                false => json!({"result": "dg=="}),
+            };
+            self.requests.borrow_mut().push((url.to_string(), body));
+            Ok(crate::transport::HttpReply::new(200, reply.to_string()))
+        }
+    }
+
+    fn counting(auto_pipeline: bool) -> (Rc<Counting>, RedisRestBackend) {
+        let t = Rc::new(Counting::default());
+        let options = RedisRestOptions {
+            serializer: crate::primitives::serializer::Serializer::Raw,
+            auto_pipeline,
+            ..RedisRestOptions::new("http://leader")
+        };
+        let clock = crate::primitives::clock::ManualClock::new(0);
+        let b = RedisRestBackend::new(
+            &BackendConfig::new("c", "redis"),
+            options,
+            t.clone(),
+            Rc::new(|_| 0),
+            runtime(&clock),
+        );
+        (t, b)
+    }
+
+    #[test]
+    fn concurrent_gets_are_one_pipeline_request() {
+        let (t, b) = counting(true);
+        let keys: Vec<String> = (0..100).map(|i| format!("k{i}")).collect();
+        let got = futures::executor::block_on(futures::future::join_all(keys.iter().map(|k| b.get(k, None))));
+        assert!(got.iter().all(|v| v == &Ok(Some(Value::Bytes(b"v".to_vec())))));
+        let requests = t.requests.borrow();
+        assert_eq!(requests.len(), 1);
+        assert_eq!(requests[0].0, "http://leader/pipeline");
+        assert_eq!(requests[0].1[99], json!(["GET", ":1:k99"]));
+        drop(requests);
+        // One command alone is sent as itself; without auto_pipeline each is its own request.
+        futures::executor::block_on(b.get("k", None)).unwrap();
+        assert_eq!(
+            t.requests.borrow()[1],
+            ("http://leader".to_string(), json!(["GET", ":1:k"]))
+        );
+        let (t, b) = counting(false);
+        futures::executor::block_on(futures::future::join_all(keys.iter().map(|k| b.get(k, None))));
+        assert_eq!(t.requests.borrow().len(), 100);
+    }
+
+    #[test]
+    fn set_many_is_one_request_whatever_the_bytes() {
+        let (t, b) = counting(false);
+        let items = vec![
+            ("text".to_string(), Value::Bytes(b"plain".to_vec())),
+            ("bin".to_string(), Value::Bytes(vec![0xff, 0x00, 0xfe])),
+        ];
+        let failed = futures::executor::block_on(b.set_many(items, Ttl::Seconds(5.0), None)).unwrap();
+        assert!(failed.is_empty());
+        let requests = t.requests.borrow();
+        assert_eq!(requests.len(), 1);
+        assert_eq!(requests[0].1[0], json!(["SET", ":1:text", "plain", "PX", "5000"]));
+        let bin = &requests[0].1[1];
+        assert_eq!((bin[0].as_str(), bin[3].as_str()), (Some("EVAL"), Some(":1:bin")));
+        assert_eq!((bin[4].as_str(), bin[5].as_str()), (Some("5000"), Some("/wD+")));
     }
 
     #[test]

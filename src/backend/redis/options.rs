@@ -6,6 +6,17 @@ use crate::backend::{BackendConfig, Secrets};
 use crate::primitives::error::{CacheError, Result};
 use crate::primitives::serializer::Serializer;
 
+/// Which HTTP front of Redis the backend talks to.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Dialect {
+    /// Upstash's REST protocol (JSON commands, `/pipeline`, bearer token).
+    #[default]
+    Upstash,
+    /// Webdis (URL-form commands, RESP replies via `.raw`, HTTP Basic
+    /// auth, no pipelining).
+    Webdis,
+}
+
 /// Settings of a Redis REST backend.
 #[derive(Clone, Debug, PartialEq)]
 pub struct RedisRestOptions {
@@ -13,8 +24,11 @@ pub struct RedisRestOptions {
     pub url: String,
     /// Read replicas' endpoints; empty = reads go to the leader too.
     pub read_urls: Vec<String>,
-    /// Bearer token, read from the Worker secret that `token_secret` names.
+    /// Bearer token (Upstash) or `user:password` (Webdis, HTTP Basic),
+    /// read from the Worker secret that `token_secret` names.
     pub token: Option<String>,
+    /// The server's protocol (`dialect`: `upstash`, the default, or `webdis`).
+    pub dialect: Dialect,
     /// Timeout of each HTTP request, in ms (default 2000).
     pub timeout_ms: u64,
     /// Largest encoded value written, in bytes (default 1 MiB).
@@ -24,6 +38,38 @@ pub struct RedisRestOptions {
     /// How values are stored (default [`Serializer::Framed`]; `pickle` for
     /// Ellar/Django, `json` for `@upstash/redis`, `raw` for bytes).
     pub serializer: Serializer,
+    /// Timeout of a read on a replica, in ms (default 300, at most
+    /// `timeout_ms`): a replica is chosen for being near, so one that takes
+    /// longer is treated as failed and the read goes to the leader.
+    pub replica_timeout_ms: u64,
+    /// How long a failed replica is skipped, in ms (default 10000).
+    pub replica_down_ms: u64,
+    /// How often each replica's `master_link_status` is checked, in ms,
+    /// with a read it serves (default 1000; `None`: never).
+    pub replica_check_ms: Option<u64>,
+    /// Send the commands issued in the same tick as one `/pipeline`
+    /// request (default true).
+    pub auto_pipeline: bool,
+}
+
+impl RedisRestOptions {
+    /// Options for a leader at `url` and nothing else set (the defaults).
+    pub fn new(url: impl Into<String>) -> Self {
+        RedisRestOptions {
+            url: url.into(),
+            read_urls: Vec::new(),
+            token: None,
+            dialect: Dialect::Upstash,
+            timeout_ms: 2000,
+            max_value_bytes: 1 << 20,
+            read_your_writes_ms: 2000,
+            serializer: Serializer::default(),
+            replica_timeout_ms: 300,
+            replica_down_ms: 10_000,
+            replica_check_ms: Some(1000),
+            auto_pipeline: true,
+        }
+    }
 }
 
 impl RedisRestOptions {
@@ -37,7 +83,22 @@ impl RedisRestOptions {
             "max_value_bytes",
             "read_your_writes_ms",
             "serializer",
+            "replica_timeout_ms",
+            "replica_down_ms",
+            "replica_check_ms",
+            "auto_pipeline",
+            "dialect",
         ])?;
+        let dialect = match c.str_option("dialect")?.as_deref() {
+            None | Some("upstash") => Dialect::Upstash,
+            Some("webdis") => Dialect::Webdis,
+            Some(other) => {
+                return Err(CacheError::config(
+                    format!("{}.options.dialect", c.name),
+                    format!("must be \"upstash\" or \"webdis\", got {other:?}"),
+                ))
+            }
+        };
         let serializer = match c.str_option("serializer")? {
             None => Serializer::default(),
             Some(name) => Serializer::from_name(&name).ok_or_else(|| {
@@ -82,24 +143,54 @@ impl RedisRestOptions {
                 ))
             }
         };
+        let timeout_ms = c.usize_option("timeout_ms", 2000)? as u64;
+        let replica_timeout_ms = c.usize_option("replica_timeout_ms", 300)? as u64;
+        if replica_timeout_ms > timeout_ms {
+            return Err(CacheError::config(
+                format!("{}.options.replica_timeout_ms", c.name),
+                format!("must be at most timeout_ms ({timeout_ms}): a replica is there to be faster than the leader"),
+            ));
+        }
         Ok(RedisRestOptions {
             url: url.trim_end_matches('/').to_string(),
             read_urls,
             token: c.secret_option("token_secret", secrets)?,
-            timeout_ms: c.usize_option("timeout_ms", 2000)? as u64,
+            dialect,
+            timeout_ms,
             max_value_bytes: c.usize_option("max_value_bytes", 1 << 20)?,
-            read_your_writes_ms: match c.options.get("read_your_writes_ms") {
-                Some(Json::Number(n)) if n.is_u64() => n.as_u64().unwrap_or(0),
-                None => 2000,
+            read_your_writes_ms: whole_ms(c, "read_your_writes_ms", 2000)?,
+            serializer,
+            replica_timeout_ms,
+            replica_down_ms: c.usize_option("replica_down_ms", 10_000)? as u64,
+            replica_check_ms: match whole_ms(c, "replica_check_ms", 1000)? {
+                0 => None,
+                ms => Some(ms),
+            },
+            // Webdis has no pipeline endpoint.
+            auto_pipeline: match c.options.get("auto_pipeline") {
+                _ if dialect == Dialect::Webdis => false,
+                None => true,
+                Some(Json::Bool(b)) => *b,
                 Some(other) => {
                     return Err(CacheError::config(
-                        format!("{}.options.read_your_writes_ms", c.name),
-                        format!("must be an integer >= 0, got {other}"),
+                        format!("{}.options.auto_pipeline", c.name),
+                        format!("must be true or false, got {other}"),
                     ))
                 }
             },
-            serializer,
         })
+    }
+}
+
+/// An option holding an integer >= 0 (ms), `default` when absent.
+fn whole_ms(c: &BackendConfig, option: &str, default: u64) -> Result<u64> {
+    match c.options.get(option) {
+        Some(Json::Number(n)) if n.is_u64() => Ok(n.as_u64().unwrap_or(0)),
+        None => Ok(default),
+        Some(other) => Err(CacheError::config(
+            format!("{}.options.{option}", c.name),
+            format!("must be an integer >= 0, got {other}"),
+        )),
     }
 }
 

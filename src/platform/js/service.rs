@@ -35,6 +35,7 @@ pub fn js_registry(options: &JsValue) -> Result<BackendRegistry, JsValue> {
         stream,
         pick: super::super::promise::random_picker(),
         clock: Rc::new(super::JsRuntime),
+        runtime: Rc::new(super::JsRuntime),
     });
     if custom.is_object() {
         for entry in Object::entries(custom.unchecked_ref()).iter() {

@@ -69,5 +69,6 @@ pub fn worker_registry() -> BackendRegistry {
         stream: None,
         pick: random_picker(),
         clock: Rc::new(super::WorkersRuntime),
+        runtime: Rc::new(super::WorkersRuntime),
     })
 }
