@@ -27,7 +27,9 @@ mod socket;
 mod stream;
 
 pub use cf_cache::CfCacheStore;
-pub use convert::{from_worker_request, from_worker_response, to_worker_request, to_worker_response};
+pub use convert::{
+    from_worker_request, from_worker_response, path_of, plain_get, to_web_response, to_worker_request, to_worker_response,
+};
 pub use fetch::{random_picker, worker_registry, FetchTransport};
 pub use origin::{handler_origin, upstream_origin};
 pub use runtime::{js_signal, spawner, WorkersRuntime};
