@@ -6,6 +6,8 @@ use std::cell::RefCell;
 use std::collections::BTreeMap;
 use std::rc::Rc;
 
+use wasm_bindgen::prelude::wasm_bindgen;
+use wasm_bindgen::JsValue;
 use worker::{console_error, event, web_sys, Context, Env, Method, Request, Response};
 
 use crate::app::admin::{self, AdminContext, AdminReply, AdminRequest, ADMIN_PREFIX};
@@ -15,7 +17,7 @@ use crate::backend::BackendRegistry;
 use crate::backend::{CachesConfig, Secrets};
 use crate::http::{strip_client_overrides, BypassReason, HttpRequest, HttpResponse};
 use crate::platform::workers::{
-    from_worker_request, handler_origin, path_of, plain_get, spawner, stream_to_origin, to_web_response,
+    from_worker_request, handler_origin, path_of, plain_get, settle, spawner, stream_to_origin, to_web_response,
     to_worker_response, upstream_origin, worker_registry, CfCacheStore, WorkersRuntime,
 };
 use crate::primitives::clock::Clock;
@@ -227,12 +229,19 @@ fn start() {
     console_error_panic_hook::set_once();
 }
 
+/// The Worker's `fetch` handler: a hit is answered synchronously, without a
+/// `Promise` or a queued task ([`settle`]); anything that waits returns a
+/// `Promise`.
+#[wasm_bindgen(js_name = fetch)]
+pub fn fetch_export(raw: web_sys::Request, env: Env, ctx: worker::worker_sys::Context) -> JsValue {
+    settle(fetch(raw, env, Context::new(ctx)))
+}
+
 /// The proxy. The hit path reads the platform's request directly (URL and
 /// method once, then the headers as one array) and returns the platform's
 /// `Response`: no workers-rs `Request` is built for it (which would read the
 /// URL, method and `cf` object again). Admin and streamed requests, which
 /// use workers-rs' API, wrap the request then.
-#[event(fetch)]
 async fn fetch(raw: web_sys::Request, env: Env, ctx: Context) -> worker::Result<web_sys::Response> {
     let app = match app(&env) {
         Ok(a) => a,
@@ -282,7 +291,9 @@ async fn fetch(raw: web_sys::Request, env: Env, ctx: Context) -> worker::Result<
     let get_or_head = matches!(method.as_str(), "GET" | "HEAD");
     let cached = rule.is_some_and(|r| !r.bypass) && get_or_head;
     if let (false, Some(base)) = (cached, &app.origin_base) {
-        return stream_through(&app, &Request::from(raw), rule, base).await.map(Into::into);
+        return stream_through(&app, &Request::from(raw), rule, base)
+            .await
+            .map(Into::into);
     }
     let mut plain = if get_or_head {
         plain_get(method, url, &raw)
