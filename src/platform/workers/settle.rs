@@ -7,10 +7,11 @@
 //! waits, that queueing alone was about a sixth of the request's CPU time in
 //! workerd (bench/README.md, "Where a hit's time goes"). [`settle`] polls once
 //! in place instead, and only a future that is still pending goes to the
-//! queue (`future_to_promise` polls it again, with a real waker).
+//! queue (`future_to_promise` polls it again).
 
 use std::future::Future;
-use std::task::{Context, Poll, Waker};
+use std::sync::{Arc, Mutex};
+use std::task::{Context, Poll, Wake, Waker};
 
 use wasm_bindgen::JsValue;
 use worker::web_sys;
@@ -23,11 +24,40 @@ where
     F: Future<Output = worker::Result<web_sys::Response>> + 'static,
 {
     let mut fut = Box::pin(fut);
-    // A no-op waker is enough for this poll: a future that is pending is
-    // polled again below, and registers the real waker then.
-    match fut.as_mut().poll(&mut Context::from_waker(Waker::noop())) {
+    // Some futures keep the waker of their first poll only (workers-rs'
+    // `Delay` does): the first poll's waker must reach the task that polls
+    // later, so it forwards to the latest waker that task polled with.
+    let first = Arc::new(Forward(Mutex::new(None)));
+    let waker = Waker::from(first.clone());
+    match fut.as_mut().poll(&mut Context::from_waker(&waker)) {
         Poll::Ready(r) => answer(r).into(),
-        Poll::Pending => wasm_bindgen_futures::future_to_promise(async move { Ok(answer(fut.await).into()) }).into(),
+        Poll::Pending => wasm_bindgen_futures::future_to_promise(async move {
+            let r = std::future::poll_fn(|cx| {
+                if let Ok(mut w) = first.0.lock() {
+                    *w = Some(cx.waker().clone());
+                }
+                fut.as_mut().poll(cx)
+            })
+            .await;
+            Ok(answer(r).into())
+        })
+        .into(),
+    }
+}
+
+/// A waker that wakes the waker last stored in it (none yet: nothing to do,
+/// the task polls anyway when it starts).
+struct Forward(Mutex<Option<Waker>>);
+
+impl Wake for Forward {
+    fn wake(self: Arc<Self>) {
+        self.wake_by_ref();
+    }
+
+    fn wake_by_ref(self: &Arc<Self>) {
+        if let Some(w) = self.0.lock().ok().and_then(|w| w.clone()) {
+            w.wake();
+        }
     }
 }
 
