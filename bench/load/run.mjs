@@ -13,7 +13,7 @@
 // figures from one run. BENCH_DIRECT_ONLY=1 measures workerd direct only
 // (no `wrangler dev` table, no stampede).
 import { spawn, execFileSync } from "node:child_process";
-import { mkdtempSync } from "node:fs";
+import { mkdtempSync, readFileSync, readdirSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { Miniflare } from "miniflare";
 import http from "node:http";
@@ -69,6 +69,27 @@ async function wranglerDev(name, dir, vars) {
   return { name, base: `http://127.0.0.1:${port}` };
 }
 
+/** This process's workerd children (Miniflare starts one per instance). */
+function workerdPids() {
+  return readdirSync("/proc")
+    .filter((d) => /^\d+$/.test(d))
+    .filter((d) => {
+      try {
+        const stat = readFileSync(`/proc/${d}/stat`, "utf8");
+        return / \(workerd\) /.test(stat) && Number(stat.split(") ")[1].split(" ")[1]) === process.pid;
+      } catch {
+        return false;
+      }
+    })
+    .map(Number);
+}
+
+/** CPU time (user + system) of a process so far, in µs (Linux clock ticks of 10 ms). */
+function cpuMicros(pid) {
+  const f = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1].split(" ");
+  return (Number(f[11]) + Number(f[12])) * 10_000;
+}
+
 const minis = [];
 /** The same Worker in workerd directly (Miniflare's API, no dev proxy). */
 async function miniflare(name, dir, vars, script) {
@@ -90,18 +111,23 @@ async function miniflare(name, dir, vars, script) {
     port: 0,
     bindings: vars,
   });
+  const before = new Set(workerdPids());
   minis.push(mf);
   const url = await mf.ready;
-  return { name, base: url.href.replace(/\/$/, "") };
+  const pid = workerdPids().find((p) => !before.has(p));
+  return { name, base: url.href.replace(/\/$/, ""), pid };
 }
 
-function wrk(url) {
+function wrk(url, pid) {
+  const cpu0 = pid ? cpuMicros(pid) : 0;
   const out = execFileSync("wrk", ["-t", "2", "-c", String(conns), "-d", `${seconds}s`, "--latency", url], { encoding: "utf8" });
+  const cpu = pid ? cpuMicros(pid) - cpu0 : NaN;
+  const requests = Number(/(\d+) requests in/.exec(out)[1]);
   const rps = Number(/Requests\/sec:\s+([\d.]+)/.exec(out)[1]);
   const p50 = /^\s+50%\s+(\S+)/m.exec(out)[1];
   const p99 = /^\s+99%\s+(\S+)/m.exec(out)[1];
   const non2xx = /Non-2xx or 3xx responses: (\d+)/.exec(out);
-  return { rps, p50, p99, errors: non2xx ? Number(non2xx[1]) : 0 };
+  return { rps, p50, p99, errors: non2xx ? Number(non2xx[1]) : 0, cpuPerReq: cpu / requests };
 }
 
 async function measure(title, workers) {
@@ -112,15 +138,19 @@ async function measure(title, workers) {
       const r = await fetch(url);
       await r.text();
     }
-    results.push({ ...w, ...wrk(url) });
+    results.push({ ...w, ...wrk(url, w.pid) });
   }
   const ceiling = results[0].rps;
   console.log(`\n${title}: hit path, wrk -t2 -c${conns} -d${seconds}s`);
   const jsMap = results.find((r) => r.name.startsWith("JS Map"));
-  console.log("| Worker | requests/s | vs static | vs JS Map | p50 | p99 | non-2xx |");
-  console.log("|---|---:|---:|---:|---:|---:|---:|");
+  // workerd's CPU time per request (user + system, all its threads, the
+  // HTTP server included): steadier than requests/s when other work shares
+  // the cores, as it counts only what this Worker's process spent.
+  console.log("| Worker | requests/s | vs static | vs JS Map | p50 | p99 | non-2xx | workerd CPU µs/request |");
+  console.log("|---|---:|---:|---:|---:|---:|---:|---:|");
   for (const r of results) {
-    console.log(`| ${r.name} | ${r.rps.toFixed(0)} | ${(r.rps / ceiling).toFixed(2)} | ${(r.rps / jsMap.rps).toFixed(2)} | ${r.p50} | ${r.p99} | ${r.errors} |`);
+    const cpu = Number.isFinite(r.cpuPerReq) ? r.cpuPerReq.toFixed(0) : "–";
+    console.log(`| ${r.name} | ${r.rps.toFixed(0)} | ${(r.rps / ceiling).toFixed(2)} | ${(r.rps / jsMap.rps).toFixed(2)} | ${r.p50} | ${r.p99} | ${r.errors} | ${cpu} |`);
   }
   const ec = results.find((r) => r.name.startsWith("edgecache"));
   const hono = results.find((r) => r.name.startsWith("Hono"));
