@@ -12,6 +12,9 @@ fn punycode_hosts_parse_and_unicode_hosts_are_left_unparsed() {
     );
     assert!(url::Url::parse("https://xn--bcher-kva.example/").is_ok());
     // Not normalized (returned as given): the Unicode form needs the full IDNA tables.
-    assert_eq!(normalize_url("https://bücher.example/a", false), "https://bücher.example/a");
+    assert_eq!(
+        normalize_url("https://bücher.example/a", false),
+        "https://bücher.example/a"
+    );
     assert!(url::Url::parse("https://bücher.example/").is_err());
 }
