@@ -6,4 +6,8 @@ source "$(dirname "${BASH_SOURCE[0]}")/env.sh"
 cd "$ROOT"
 # EDGECACHE_FEATURES: "app" for a deploy; the dev and test commands add
 # "selftest" (the admin API's conformance suite).
-worker-build --release . --features "${EDGECACHE_FEATURES:-app}"
+# Built unminified so scripts/worker-entry.mjs can replace the default export
+# (a Proxy around a class, constructed per request) with a plain object; it
+# minifies the result.
+NO_MINIFY=1 worker-build --release . --features "${EDGECACHE_FEATURES:-app}"
+node scripts/worker-entry.mjs build/index.js

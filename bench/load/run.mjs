@@ -1,6 +1,7 @@
 // Load benchmark: requests/s on the cache-hit path of edgecache, of a
-// static-response Worker (the ceiling) and of a JS Worker using Hono's cache
-// middleware, measured with wrk in the same run, twice: each Worker in
+// static-response Worker (the ceiling), of two JS Workers keeping responses
+// in the isolate (a bare `Map`, and npm's `lru-cache`) and of a JS Worker
+// using Hono's cache middleware, measured with wrk in the same run, twice: each Worker in
 // `wrangler dev` (whose Node proxy sits in front of workerd), and each in
 // workerd directly through Miniflare's API. Then origin requests when 100
 // requests for one cold key arrive at once (stampede), for edgecache and Hono.
@@ -9,9 +10,10 @@
 //
 // EDGECACHE_BASELINE=path/to/build/index.js adds that build of edgecache
 // (e.g. an earlier commit's) to the workerd-direct table, for before/after
-// figures from one run.
+// figures from one run. BENCH_DIRECT_ONLY=1 measures workerd direct only
+// (no `wrangler dev` table, no stampede).
 import { spawn, execFileSync } from "node:child_process";
-import { mkdtempSync } from "node:fs";
+import { mkdtempSync, readFileSync, readdirSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { Miniflare } from "miniflare";
 import http from "node:http";
@@ -67,12 +69,33 @@ async function wranglerDev(name, dir, vars) {
   return { name, base: `http://127.0.0.1:${port}` };
 }
 
+/** This process's workerd children (Miniflare starts one per instance). */
+function workerdPids() {
+  return readdirSync("/proc")
+    .filter((d) => /^\d+$/.test(d))
+    .filter((d) => {
+      try {
+        const stat = readFileSync(`/proc/${d}/stat`, "utf8");
+        return / \(workerd\) /.test(stat) && Number(stat.split(") ")[1].split(" ")[1]) === process.pid;
+      } catch {
+        return false;
+      }
+    })
+    .map(Number);
+}
+
+/** CPU time (user + system) of a process so far, in µs (Linux clock ticks of 10 ms). */
+function cpuMicros(pid) {
+  const f = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1].split(" ");
+  return (Number(f[11]) + Number(f[12])) * 10_000;
+}
+
 const minis = [];
 /** The same Worker in workerd directly (Miniflare's API, no dev proxy). */
 async function miniflare(name, dir, vars, script) {
   let scriptPath = script || path.join(dir, "worker.js");
-  if (dir.endsWith("hono")) {
-    // Bundle the bare `hono` imports, as wrangler would.
+  if (dir.endsWith("hono") || dir.endsWith("lrucache")) {
+    // Bundle the bare `hono` / `lru-cache` imports, as wrangler would.
     const out = path.join(mkdtempSync(path.join(tmpdir(), "bench-hono-")), "worker.js");
     execFileSync(path.join(root, "node_modules/.bin/esbuild"), [scriptPath, "--bundle", "--format=esm", `--outfile=${out}`], { stdio: "ignore" });
     scriptPath = out;
@@ -88,18 +111,23 @@ async function miniflare(name, dir, vars, script) {
     port: 0,
     bindings: vars,
   });
+  const before = new Set(workerdPids());
   minis.push(mf);
   const url = await mf.ready;
-  return { name, base: url.href.replace(/\/$/, "") };
+  const pid = workerdPids().find((p) => !before.has(p));
+  return { name, base: url.href.replace(/\/$/, ""), pid };
 }
 
-function wrk(url) {
+function wrk(url, pid) {
+  const cpu0 = pid ? cpuMicros(pid) : 0;
   const out = execFileSync("wrk", ["-t", "2", "-c", String(conns), "-d", `${seconds}s`, "--latency", url], { encoding: "utf8" });
+  const cpu = pid ? cpuMicros(pid) - cpu0 : NaN;
+  const requests = Number(/(\d+) requests in/.exec(out)[1]);
   const rps = Number(/Requests\/sec:\s+([\d.]+)/.exec(out)[1]);
   const p50 = /^\s+50%\s+(\S+)/m.exec(out)[1];
   const p99 = /^\s+99%\s+(\S+)/m.exec(out)[1];
   const non2xx = /Non-2xx or 3xx responses: (\d+)/.exec(out);
-  return { rps, p50, p99, errors: non2xx ? Number(non2xx[1]) : 0 };
+  return { rps, p50, p99, errors: non2xx ? Number(non2xx[1]) : 0, cpuPerReq: cpu / requests };
 }
 
 async function measure(title, workers) {
@@ -110,24 +138,34 @@ async function measure(title, workers) {
       const r = await fetch(url);
       await r.text();
     }
-    results.push({ ...w, ...wrk(url) });
+    results.push({ ...w, ...wrk(url, w.pid) });
   }
   const ceiling = results[0].rps;
   console.log(`\n${title}: hit path, wrk -t2 -c${conns} -d${seconds}s`);
-  console.log("| Worker | requests/s | vs static | p50 | p99 | non-2xx |");
-  console.log("|---|---:|---:|---:|---:|---:|");
-  for (const r of results) console.log(`| ${r.name} | ${r.rps.toFixed(0)} | ${(r.rps / ceiling).toFixed(2)} | ${r.p50} | ${r.p99} | ${r.errors} |`);
+  const jsMap = results.find((r) => r.name.startsWith("JS Map"));
+  // workerd's CPU time per request (user + system, all its threads, the
+  // HTTP server included): steadier than requests/s when other work shares
+  // the cores, as it counts only what this Worker's process spent.
+  console.log("| Worker | requests/s | vs static | vs JS Map | p50 | p99 | non-2xx | workerd CPU µs/request |");
+  console.log("|---|---:|---:|---:|---:|---:|---:|---:|");
+  for (const r of results) {
+    const cpu = Number.isFinite(r.cpuPerReq) ? r.cpuPerReq.toFixed(0) : "–";
+    console.log(`| ${r.name} | ${r.rps.toFixed(0)} | ${(r.rps / ceiling).toFixed(2)} | ${(r.rps / jsMap.rps).toFixed(2)} | ${r.p50} | ${r.p99} | ${r.errors} | ${cpu} |`);
+  }
   const ec = results.find((r) => r.name.startsWith("edgecache"));
   const hono = results.find((r) => r.name.startsWith("Hono"));
   console.log(`\nedgecache / Hono on the hit path: ${(ec.rps / hono.rps).toFixed(2)}x`);
+  console.log(`edgecache p99 ${ec.p99}, static p99 ${results[0].p99}`);
 }
 
 const specs = [
   ["static Worker (ceiling)", path.join(here, "static"), {}],
   ["edgecache (Rust/wasm)", path.join(here, "edgecache"), { ORIGIN: originUrl }],
+  ["JS Map in the isolate", path.join(here, "jsmap"), { ORIGIN: originUrl }],
+  ["JS lru-cache in the isolate", path.join(here, "lrucache"), { ORIGIN: originUrl }],
   ["Hono cache middleware (JS)", path.join(here, "hono"), { ORIGIN: originUrl }],
 ];
-console.log(`${new Date().toISOString()}; ${execFileSync("nproc", { encoding: "utf8" }).trim()} cores; node ${process.version}`);
+console.log(`${new Date().toISOString()}; ${execFileSync("nproc", { encoding: "utf8" }).trim()} cores; node ${process.version}; ${execFileSync("uptime", { encoding: "utf8" }).trim()}`);
 try {
   const direct = [];
   const directSpecs = [...specs];
@@ -137,16 +175,18 @@ try {
   for (const [n, d, v, script] of directSpecs) direct.push(await miniflare(n, d, v, script));
   await measure("workerd direct (Miniflare API)", direct);
   for (const mf of minis.splice(0)) await mf.dispose();
-  const workers = [];
-  for (const [n, d, v] of specs) workers.push(await wranglerDev(n, d, v));
-  await measure("wrangler dev", workers);
-  console.log("\nStampede: 100 concurrent requests for one cold key (origin answers in 50 ms)");
-  console.log("| Worker | origin requests | responses 200 |");
-  console.log("|---|---:|---:|");
-  for (const w of workers.slice(1)) {
-    const p = `/stampede-${w.name.split(" ")[0]}-${Date.now()}`;
-    const rs = await Promise.all(Array.from({ length: 100 }, () => fetch(w.base + p).then(async (r) => (await r.text(), r.status))));
-    console.log(`| ${w.name} | ${counts.get(p) || 0} | ${rs.filter((s) => s === 200).length} |`);
+  if (!process.env.BENCH_DIRECT_ONLY) {
+    const workers = [];
+    for (const [n, d, v] of specs) workers.push(await wranglerDev(n, d, v));
+    await measure("wrangler dev", workers);
+    console.log("\nStampede: 100 concurrent requests for one cold key (origin answers in 50 ms)");
+    console.log("| Worker | origin requests | responses 200 |");
+    console.log("|---|---:|---:|");
+    for (const w of workers.slice(1)) {
+      const p = `/stampede-${w.name.split(" ")[0]}-${Date.now()}`;
+      const rs = await Promise.all(Array.from({ length: 100 }, () => fetch(w.base + p).then(async (r) => (await r.text(), r.status))));
+      console.log(`| ${w.name} | ${counts.get(p) || 0} | ${rs.filter((s) => s === 200).length} |`);
+    }
   }
 } finally {
   for (const mf of minis) await mf.dispose();

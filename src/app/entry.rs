@@ -6,7 +6,9 @@ use std::cell::RefCell;
 use std::collections::BTreeMap;
 use std::rc::Rc;
 
-use worker::{console_error, event, Context, Env, Method, Request, Response};
+use wasm_bindgen::prelude::wasm_bindgen;
+use wasm_bindgen::JsValue;
+use worker::{console_error, event, web_sys, Context, Env, Method, Request, Response};
 
 use crate::app::admin::{self, AdminContext, AdminReply, AdminRequest, ADMIN_PREFIX};
 use crate::app::demo_origin;
@@ -15,8 +17,8 @@ use crate::backend::BackendRegistry;
 use crate::backend::{CachesConfig, Secrets};
 use crate::http::{strip_client_overrides, BypassReason, HttpRequest, HttpResponse};
 use crate::platform::workers::{
-    from_worker_request, handler_origin, spawner, stream_to_origin, to_worker_response, upstream_origin,
-    worker_registry, CfCacheStore, WorkersRuntime,
+    from_worker_request, handler_origin, path_of, plain_get, settle, spawner, stream_to_origin, to_web_response,
+    to_worker_response, upstream_origin, worker_registry, CfCacheStore, WorkersRuntime,
 };
 use crate::primitives::clock::Clock;
 use crate::primitives::ttl::Timeout;
@@ -227,8 +229,20 @@ fn start() {
     console_error_panic_hook::set_once();
 }
 
-#[event(fetch)]
-async fn fetch(mut req: Request, env: Env, ctx: Context) -> worker::Result<Response> {
+/// The Worker's `fetch` handler: a hit is answered synchronously, without a
+/// `Promise` or a queued task ([`settle`]); anything that waits returns a
+/// `Promise`.
+#[wasm_bindgen(js_name = fetch)]
+pub fn fetch_export(raw: web_sys::Request, env: Env, ctx: worker::worker_sys::Context) -> JsValue {
+    settle(fetch(raw, env, Context::new(ctx)))
+}
+
+/// The proxy. The hit path reads the platform's request directly (URL and
+/// method once, then the headers as one array) and returns the platform's
+/// `Response`: no workers-rs `Request` is built for it (which would read the
+/// URL, method and `cf` object again). Admin and streamed requests, which
+/// use workers-rs' API, wrap the request then.
+async fn fetch(raw: web_sys::Request, env: Env, ctx: Context) -> worker::Result<web_sys::Response> {
     let app = match app(&env) {
         Ok(a) => a,
         Err(e) => {
@@ -245,13 +259,15 @@ async fn fetch(mut req: Request, env: Env, ctx: Context) -> worker::Result<Respo
             return Response::error(
                 format!("edgecache is misconfigured: {what} (the Worker's log has the value: wrangler tail)"),
                 500,
-            );
+            )
+            .map(Into::into);
         }
     };
-    let path = req.path();
+    let url = raw.url();
+    let path = path_of(&url);
     if let Some(rest) = path.strip_prefix(ADMIN_PREFIX) {
         let rest = rest.to_string();
-        return handle_admin(&app, req, &rest).await;
+        return handle_admin(&app, Request::from(raw), &rest).await.map(Into::into);
     }
     // Any other spelling of the admin prefix (`/_EDGECACHE/`, `/%5Fedgecache/`,
     // no slash) is not proxied: the origin would get the admin token.
@@ -262,20 +278,28 @@ async fn fetch(mut req: Request, env: Env, ctx: Context) -> worker::Result<Respo
         .bytes()
         .any(|c| matches!(c, b'%' | b'.' | b';' | b'\\' | b'A'..=b'Z'))
         || path.contains("//");
-    if admin_like(&path) || (odd && admin_like(&lenient_path(&path))) {
+    if admin_like(path) || (odd && admin_like(&lenient_path(path))) {
         let reply = AdminReply::error(
             404,
             "no_route",
             format!("admin routes are under {ADMIN_PREFIX}, spelled exactly so"),
         );
-        return admin_response(reply);
+        return to_web_response(reply.into_http());
     }
-    let rule = app.routes.find(&path);
-    let cached = rule.is_some_and(|r| !r.bypass) && matches!(req.method(), Method::Get | Method::Head);
+    let rule = app.routes.find(path);
+    let method = raw.method();
+    let get_or_head = matches!(method.as_str(), "GET" | "HEAD");
+    let cached = rule.is_some_and(|r| !r.bypass) && get_or_head;
     if let (false, Some(base)) = (cached, &app.origin_base) {
-        return stream_through(&app, &req, rule, base).await;
+        return stream_through(&app, &Request::from(raw), rule, base)
+            .await
+            .map(Into::into);
     }
-    let mut plain = from_worker_request(&mut req).await?;
+    let mut plain = if get_or_head {
+        plain_get(method, url, &raw)
+    } else {
+        from_worker_request(&mut Request::from(raw)).await?
+    };
     strip_client_overrides(&mut plain.headers, rule.map_or(&[][..], |r| &r.forward_headers));
     let io = Io {
         origin: app.origin.clone(),
@@ -293,7 +317,7 @@ async fn fetch(mut req: Request, env: Env, ctx: Context) -> worker::Result<Respo
             app.responses.forward(plain, &policy, &io, BypassReason::NoRoute).await
         }
     };
-    to_worker_response(response)
+    to_web_response(response)
 }
 
 async fn handle_admin(app: &App, mut req: Request, rest: &str) -> worker::Result<Response> {

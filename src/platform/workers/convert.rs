@@ -21,6 +21,40 @@ pub async fn from_worker_request(req: &mut Request) -> worker::Result<HttpReques
     })
 }
 
+/// A GET or HEAD straight from the platform's request, for the hit path:
+/// the caller has read `method` and `url` once already, and only the header
+/// pairs are read here (one JS array, no workers-rs `Request` built).
+pub fn plain_get(method: String, url: String, req: &web_sys::Request) -> HttpRequest {
+    HttpRequest {
+        method,
+        url,
+        headers: header_pairs(&req.headers()),
+        body: Vec::new(),
+    }
+}
+
+/// A `Headers` object's pairs (names lower-case, as the platform gives them).
+pub(crate) fn header_pairs(headers: &web_sys::Headers) -> Vec<(String, String)> {
+    use wasm_bindgen::JsCast;
+    let all = js_sys::Array::from(headers.as_ref());
+    (0..all.length())
+        .filter_map(|i| {
+            let pair: js_sys::Array = all.get(i).unchecked_into();
+            Some((pair.get(0).as_string()?, pair.get(1).as_string()?))
+        })
+        .collect()
+}
+
+/// The path of a URL as the platform serializes it (`scheme://host/path?q`),
+/// without parsing it again: a special scheme's serialization always has a
+/// `/` after the host, and `?` or `#` ends the path (both are escaped inside it).
+pub fn path_of(url: &str) -> &str {
+    let after = url.find("://").map_or(0, |i| i + 3);
+    let rest = &url[after..];
+    let rest = &rest[..rest.find(['?', '#']).unwrap_or(rest.len())];
+    rest.find('/').map_or("/", |i| &rest[i..])
+}
+
 /// A plain request as a workers-rs request to `url`.
 pub fn to_worker_request(req: &HttpRequest, url: &str) -> worker::Result<Request> {
     let headers = Headers::new();
@@ -79,12 +113,18 @@ pub(crate) fn upstream_url(base: &str, url: &url::Url) -> String {
 /// would panic and restart the isolate, wiping every cached entry. Such a
 /// response becomes a 502 instead.
 pub fn to_worker_response(r: HttpResponse) -> worker::Result<Response> {
+    to_web_response(r).map(Response::from)
+}
+
+/// [`to_worker_response`] without the workers-rs wrapper, for handlers that
+/// return the platform's `Response` as is (the proxy's hot path).
+pub fn to_web_response(r: HttpResponse) -> worker::Result<web_sys::Response> {
     if !(200..=599).contains(&r.status) {
         let msg = format!(
             "edgecache: the response had status {}, which cannot be relayed",
             r.status
         );
-        return to_worker_response(HttpResponse::text(502, &msg));
+        return to_web_response(HttpResponse::text(502, &msg));
     }
     let headers = web_headers(r.headers.iter().map(|(k, v)| (k.as_str(), v.as_str()))).map_err(worker::Error::from)?;
     let init = web_sys::ResponseInit::new();
@@ -105,7 +145,7 @@ pub fn to_worker_response(r: HttpResponse) -> worker::Result<Response> {
         web_sys::Response::new_with_opt_u8_array_and_init(Some(&mut body), &init)
     };
     match made {
-        Ok(resp) => Ok(Response::from(resp)),
+        Ok(resp) => Ok(resp),
         Err(e) => {
             let msg = format!("edgecache: the response could not be built: {e:?}");
             let fallback = web_sys::Response::new_with_opt_str_and_init(Some(&msg), &{
@@ -114,7 +154,23 @@ pub fn to_worker_response(r: HttpResponse) -> worker::Result<Response> {
                 i
             })
             .map_err(worker::Error::from)?;
-            Ok(Response::from(fallback))
+            Ok(fallback)
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::path_of;
+
+    #[test]
+    fn path_of_a_serialized_url() {
+        assert_eq!(path_of("https://example.com/a/b?x=1&y=/z"), "/a/b");
+        assert_eq!(path_of("http://127.0.0.1:8787/"), "/");
+        assert_eq!(path_of("http://127.0.0.1:8787/_edgecache/stats"), "/_edgecache/stats");
+        assert_eq!(path_of("https://example.com/%5Fedgecache/?q"), "/%5Fedgecache/");
+        assert_eq!(path_of("https://example.com"), "/");
+        assert_eq!(path_of("https://example.com?q=/x"), "/");
+        assert_eq!(path_of("https://example.com/p#f/g"), "/p");
     }
 }

@@ -22,15 +22,20 @@ mod fetch;
 mod origin;
 mod respond;
 mod runtime;
+mod settle;
 #[cfg(feature = "memcached")]
 mod socket;
 mod stream;
 
 pub use cf_cache::CfCacheStore;
-pub use convert::{from_worker_request, from_worker_response, to_worker_request, to_worker_response};
+pub use convert::{
+    from_worker_request, from_worker_response, path_of, plain_get, to_web_response, to_worker_request,
+    to_worker_response,
+};
 pub use fetch::{random_picker, worker_registry, FetchTransport};
 pub use origin::{handler_origin, upstream_origin};
 pub use runtime::{js_signal, spawner, WorkersRuntime};
+pub use settle::settle;
 #[cfg(feature = "memcached")]
 pub use socket::SocketTransport;
 pub use stream::stream_to_origin;
