@@ -89,9 +89,10 @@ impl ResponseCache {
                 return self.forward(req, policy, io, BypassReason::StoreError).await;
             }
         };
+        self.sync_purges().await;
         let now = self.inner.runtime.now_ms();
         let found = match self.lookup(&*store, &key, &req, policy.version).await {
-            Ok(found) => found,
+            Ok(found) => found.and_then(|e| self.after_purges(e, &req, policy)),
             Err(_) => {
                 self.count(|s| s.store_errors += 1);
                 None
