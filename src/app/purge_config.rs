@@ -4,10 +4,13 @@
 use crate::primitives::error::{CacheError, Result};
 use crate::response_cache::DEFAULT_PURGE_SYNC_MS;
 
+/// The Durable Object namespace binding of the log (wrangler.toml).
+pub const DO_BINDING: &str = "EDGECACHE_PURGE_LOG";
+
 /// The log a Worker uses.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum LogChoice {
-    /// The `PURGE_LOG` Durable Object binding (the default when bound).
+    /// The [`DO_BINDING`] Durable Object (the default when bound).
     DurableObject,
     /// A list in this configured `redis` backend (`PURGE_LOG = "redis:<name>"`).
     Redis(String),
@@ -25,7 +28,7 @@ pub struct PurgeConfig {
 }
 
 /// Reads `PURGE_LOG` (`durable-object`, `redis:<backend>`, `none`; unset =
-/// the Durable Object when `PURGE_LOG` is bound as one, else none) and
+/// the Durable Object when [`DO_BINDING`] is bound, else none) and
 /// `PURGE_SYNC_MS` (default 1000, at least 10 and at most 60000: a longer
 /// interval would leave purged pages up for minutes).
 pub fn parse(log: Option<&str>, do_bound: bool, sync_ms: Option<&str>) -> Result<PurgeConfig> {
@@ -36,7 +39,7 @@ pub fn parse(log: Option<&str>, do_bound: bool, sync_ms: Option<&str>) -> Result
         Some("durable-object") => {
             return Err(CacheError::config(
                 "PURGE_LOG",
-                "\"durable-object\" needs a Durable Object binding named PURGE_LOG (class PurgeLogObject, see wrangler.toml)",
+                "\"durable-object\" needs a Durable Object binding named EDGECACHE_PURGE_LOG (class PurgeLogObject, see wrangler.toml)",
             ))
         }
         Some(s) => match s.strip_prefix("redis:") {

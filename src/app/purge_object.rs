@@ -1,5 +1,5 @@
 //! The purge log's Durable Object, shipped with the Worker (binding
-//! `PURGE_LOG`, class `PurgeLogObject`, in wrangler.toml with its
+//! `EDGECACHE_PURGE_LOG`, class `PurgeLogObject`, in wrangler.toml with its
 //! migration). One object holds the authority's [`PurgeIndex`]: it numbers
 //! each purge and answers each isolate's sync with the marks that moved
 //! after its cursor. Each mark is its own storage key (`m:<scope>`), so an

@@ -14,10 +14,12 @@
 
 mod index;
 mod log;
+mod redis;
 mod scope;
 mod tags;
 
 pub use index::{EntryFacts, PurgeIndex, SyncReply, Verdict, DEFAULT_MAX_MARKS};
 pub use log::{LocalPurgeLog, PurgeLog, Reach};
+pub use redis::{parse_since, RedisPurgeLog};
 pub use scope::{Mark, Purge, Scope};
 pub use tags::{take_tags, TagOptions, MAX_TAGS, MAX_TAG_BYTES};
