@@ -1,19 +1,25 @@
 // The purge log in real workerd: two Workers (two isolates) running the
-// release build, sharing one Durable Object (the log), in front of one real
-// HTTP origin that counts its requests. A purge sent to one Worker must
-// reach the other within PURGE_SYNC_MS; without the log it must not.
+// release build, sharing one Durable Object (the log), or one real
+// redis-server behind the Upstash REST protocol, in front of one real HTTP
+// origin that counts its requests. A purge sent to one Worker must reach the
+// other within PURGE_SYNC_MS; without the log it must not.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import path from "node:path";
 import { Miniflare } from "miniflare";
-import { ROOT, ADMIN_TOKEN, startOrigin } from "./helpers.mjs";
+import { ROOT, ADMIN_TOKEN, startOrigin, freePort } from "./helpers.mjs";
+import { startRedis, startUpstashGateway, respClient } from "./servers.mjs";
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 const SYNC_MS = 300;
 const SITE = "http://site.test";
+const REDIS_TOKEN = "purge-redis-token";
 
-let origin;
+let origin, redis, gateway, deadPort;
 before(async () => {
+  deadPort = await freePort();
+  redis = await startRedis();
+  gateway = await startUpstashGateway(redis.port, REDIS_TOKEN);
   const page = (tags) => (req, n) => ({ body: JSON.stringify({ n }), headers: { "cache-tag": tags } });
   origin = await startOrigin({
     "/shop/item": page("product-7, shop"),
@@ -22,19 +28,37 @@ before(async () => {
     "/swr/item": page("product-9"),
   });
 });
-after(() => origin?.close());
+after(async () => {
+  await origin?.close();
+  await gateway?.stop();
+  await redis?.stop();
+});
 
 /**
- * Two Workers, "a" and "b", from build/index.js; with `shared`, both bind
- * the same PurgeLogObject class (of "a") as EDGECACHE_PURGE_LOG.
+ * Two Workers, "a" and "b", from build/index.js. `log`: "durable-object"
+ * (both bind the PurgeLogObject class of "a" as EDGECACHE_PURGE_LOG),
+ * "redis" (PURGE_LOG = redis:shared, a redis backend of CACHES; the
+ * entries stay in each isolate's local store) or "none".
  */
-async function startPair({ shared }) {
+async function startPair({ log }) {
   const routes = [
     { path: "/swr/*", ttl: 60, stale_while_revalidate: 30, key_prefix: "swr" },
     { path: "/blog/*", ttl: 60, key_prefix: "blog" },
     { path: "*", ttl: 60, key_prefix: "shop" },
   ];
   const bindings = { ADMIN_TOKEN, ORIGIN: origin.url, ROUTES: JSON.stringify(routes), PURGE_SYNC_MS: String(SYNC_MS) };
+  const prefix = "purge" + Math.random().toString(36).slice(2, 8);
+  if (log === "redis" || log === "dead-redis") {
+    const url = log === "redis" ? gateway.url : `http://127.0.0.1:${deadPort}`;
+    Object.assign(bindings, {
+      CACHES: JSON.stringify({
+        default: { backend: "local" },
+        shared: { backend: "redis", key_prefix: prefix, options: { url, token_secret: "REDIS_TOKEN", timeout_ms: 500 } },
+      }),
+      REDIS_TOKEN,
+      PURGE_LOG: "redis:shared",
+    });
+  }
   const worker = (name, durableObjects) => ({
     name,
     modules: true,
@@ -47,7 +71,8 @@ async function startPair({ shared }) {
   const mf = new Miniflare({
     host: "127.0.0.1",
     port: 0,
-    workers: shared
+    workers:
+      log === "durable-object"
       ? [
           worker("a", { EDGECACHE_PURGE_LOG: "PurgeLogObject" }),
           worker("b", { EDGECACHE_PURGE_LOG: { className: "PurgeLogObject", scriptName: "a" } }),
@@ -62,12 +87,14 @@ async function startPair({ shared }) {
       const body = await r.json();
       return { n: body.n, status: r.headers.get("cache-status"), tag: r.headers.get("cache-tag") };
     };
-    const purge = async (body) => {
-      const r = await w.fetch(SITE + "/_edgecache/purge", {
+    const purgeRaw = (body) =>
+      w.fetch(SITE + "/_edgecache/purge", {
         method: "POST",
         headers: { authorization: `Bearer ${ADMIN_TOKEN}`, "content-type": "application/json" },
         body: JSON.stringify(body),
       });
+    const purge = async (body) => {
+      const r = await purgeRaw(body);
       const json = await r.json();
       assert.equal(r.status, 200, JSON.stringify(json));
       return json;
@@ -76,9 +103,9 @@ async function startPair({ shared }) {
       const r = await w.fetch(SITE + "/_edgecache/stats", { headers: { authorization: `Bearer ${ADMIN_TOKEN}` } });
       return (await r.json()).responses;
     };
-    return { get, purge, stats };
+    return { get, purge, purgeRaw, stats };
   };
-  return { a: await fetcher("a"), b: await fetcher("b"), dispose: () => mf.dispose() };
+  return { a: await fetcher("a"), b: await fetcher("b"), prefix, dispose: () => mf.dispose() };
 }
 
 /** Caches `p` in both Workers and checks the second request of each is a hit. */
@@ -90,8 +117,9 @@ async function warm(pair, p) {
   }
 }
 
-test("a purge sent to one Worker reaches the other within PURGE_SYNC_MS (URL, prefix, key prefix, tag, everything)", async () => {
-  const pair = await startPair({ shared: true });
+for (const log of ["durable-object", "redis"]) {
+test(`${log}: a purge sent to one Worker reaches the other within PURGE_SYNC_MS (URL, prefix, key prefix, tag, everything)`, async () => {
+  const pair = await startPair({ log });
   try {
     const cases = [
       [{ url: "/shop/item" }, "/shop/item", "/shop/other"],
@@ -107,7 +135,7 @@ test("a purge sent to one Worker reaches the other within PURGE_SYNC_MS (URL, pr
       const old = (await pair.b.get(hit)).n;
       const reply = await pair.a.purge(purge);
       assert.equal(reply.reach, "everywhere", JSON.stringify(reply));
-      assert.equal(reply.log, "durable-object");
+      assert.equal(reply.log, log);
       assert.equal(reply.sync_ms, SYNC_MS);
       // Past the interval, b's next request syncs before its lookup.
       await sleep(SYNC_MS + 50);
@@ -121,13 +149,26 @@ test("a purge sent to one Worker reaches the other within PURGE_SYNC_MS (URL, pr
     const stats = await pair.b.stats();
     assert.ok(stats.purge_syncs >= cases.length, JSON.stringify(stats));
     assert.equal(stats.purge_sync_errors, 0);
+    if (log === "redis") {
+      // What redis-server itself holds: one purge per case, numbered.
+      const c = respClient(redis.port);
+      try {
+        const purges = (await c.call(["ZRANGE", `${pair.prefix}:1:edgecache-purge-log:purges`, "0", "-1"])).map(String);
+        assert.equal(purges.length, cases.length, purges.join("\n"));
+        assert.match(purges[3], /^\d+ \{"scope":\{"tag":"product-7"\},"soft":false\}$/);
+        const head = String(await c.call(["GET", `${pair.prefix}:1:edgecache-purge-log:head`]));
+        assert.equal(head, purges[4].split(" ")[0]);
+      } finally {
+        c.close();
+      }
+    }
   } finally {
     await pair.dispose();
   }
 });
 
-test("tags are stripped from responses to clients", async () => {
-  const pair = await startPair({ shared: true });
+test(`${log}: tags are stripped from responses to clients`, async () => {
+  const pair = await startPair({ log });
   try {
     const r = await pair.a.get("/shop/item");
     assert.equal(r.tag, null);
@@ -136,8 +177,8 @@ test("tags are stripped from responses to clients", async () => {
   }
 });
 
-test("a soft purge serves the stale page once and refreshes it once, in the other Worker", async () => {
-  const pair = await startPair({ shared: true });
+test(`${log}: a soft purge serves the stale page once and refreshes it once, in the other Worker`, async () => {
+  const pair = await startPair({ log });
   try {
     await warm(pair, "/swr/item");
     const old = (await pair.b.get("/swr/item")).n;
@@ -164,8 +205,10 @@ test("a soft purge serves the stale page once and refreshes it once, in the othe
   }
 });
 
+}
+
 test("without the log a purge reaches only the Worker that received it, and says so", async () => {
-  const pair = await startPair({ shared: false });
+  const pair = await startPair({ log: "none" });
   try {
     await warm(pair, "/shop/item");
     const old = (await pair.b.get("/shop/item")).n;
@@ -177,6 +220,24 @@ test("without the log a purge reaches only the Worker that received it, and says
     const b = await pair.b.get("/shop/item");
     assert.equal(b.n, old, "the other isolate never hears of it");
     assert.match(b.status, /hit/);
+  } finally {
+    await pair.dispose();
+  }
+});
+
+test("redis log down: pages are still served, syncs are counted as errors, a purge answers 502 naming the log", async () => {
+  const pair = await startPair({ log: "dead-redis" });
+  try {
+    await pair.b.get("/shop/item");
+    assert.match((await pair.b.get("/shop/item")).status, /hit/, "the cache keeps serving");
+    const stats = await pair.b.stats();
+    assert.ok(stats.purge_sync_errors >= 1, JSON.stringify(stats));
+    const w = pair.a;
+    const r = await w.purgeRaw({ tag: "product-7" });
+    assert.equal(r.status, 502);
+    const body = await r.json();
+    assert.equal(body.error, "backend");
+    assert.match(body.message, /redis \(shared\)/);
   } finally {
     await pair.dispose();
   }

@@ -316,7 +316,7 @@ mod tests {
         let mine = authority.append(&Purge::hard(Scope::Tag("mine".into())), 20);
         isolate.record(&Purge::hard(Scope::Tag("mine".into())), mine, 30);
         assert_eq!(isolate.head(), 0);
-        let tags = vec!["mine".to_string(), "other".to_string()];
+        let tags = ["mine".to_string(), "other".to_string()];
         assert_eq!(isolate.verdict(&facts(U, "", &tags[..1], 0)), Verdict::Gone);
         isolate.merge(&authority.since(isolate.head()), 40);
         assert_eq!(isolate.verdict(&facts(U, "", &tags[1..], other - 1)), Verdict::Gone);

@@ -129,7 +129,7 @@ impl PurgeLog for RedisPurgeLog {
     }
 
     async fn append(&self, purge: &Purge) -> Result<u64> {
-        let json = serde_json::to_string(purge).map_err(|e| corrupt(e))?;
+        let json = serde_json::to_string(purge).map_err(corrupt)?;
         let args = [json, self.clock.now_ms().to_string(), self.max_purges.to_string()];
         number(&self.redis.eval(APPEND, &self.keys, &args).await?)
     }
