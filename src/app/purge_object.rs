@@ -75,12 +75,13 @@ impl PurgeLogObject {
             let mut guard = self.index.borrow_mut();
             let index = guard.as_mut().expect("loaded");
             let seq = index.append(&purge, crate::primitives::clock::SystemClock.now_ms());
-            let live: BTreeSet<String> = index.marks().map(|(s, _)| mark_key(s)).collect();
+            let marks = index.marks();
+            let live: BTreeSet<String> = marks.iter().map(|(s, _)| mark_key(s)).collect();
             let mut stored = self.stored.borrow_mut();
             let dropped: Vec<String> = stored.difference(&live).cloned().collect();
-            let puts: Vec<(String, String)> = index
-                .marks()
-                .filter(|(s, _)| **s == purge.scope || **s == Scope::All)
+            let puts: Vec<(String, String)> = marks
+                .iter()
+                .filter(|(s, _)| *s == purge.scope || *s == Scope::All)
                 .map(|(s, m)| (mark_key(s), serde_json::to_string(m).unwrap_or_default()))
                 .collect();
             *stored = live;

@@ -92,7 +92,7 @@ impl ResponseCache {
         self.sync_purges().await;
         let now = self.inner.runtime.now_ms();
         let found = match self.lookup(&*store, &key, &req, policy.version).await {
-            Ok(found) => found.and_then(|e| self.after_purges(e, &req, policy)),
+            Ok(found) => found.and_then(|e| self.after_purges(e, &req, &key, policy)),
             Err(_) => {
                 self.count(|s| s.store_errors += 1);
                 None

@@ -23,6 +23,23 @@ pub const DEFAULT_PURGE_SYNC_MS: u64 = 1000;
 /// has (a hanging log delays one request per interval by at most this).
 pub const PURGE_SYNC_TIMEOUT_MS: u64 = 1000;
 
+/// The normalized URL inside a default key (`GET <url>:<prefix>`, then
+/// `#g<generation>` once bumped), without parsing the URL again; `None`
+/// for keys of a `make_key` callback.
+fn url_of_key<'a>(key: &'a str, policy: &CachePolicy) -> Option<&'a str> {
+    if policy.make_key.is_some() {
+        return None;
+    }
+    // A normalized URL has no fragment, so a `#` can only start the suffix.
+    let key = key.rfind("#g").map_or(key, |i| &key[..i]);
+    let prefix = if policy.key_prefix.is_empty() {
+        "view"
+    } else {
+        &policy.key_prefix
+    };
+    key.strip_prefix("GET ")?.strip_suffix(prefix)?.strip_suffix(':')
+}
+
 /// The purge log state of one response cache.
 #[derive(Default)]
 pub(super) struct PurgeState {
@@ -143,18 +160,26 @@ impl ResponseCache {
         &self,
         mut entry: CachedResponse,
         req: &HttpRequest,
+        key: &str,
         policy: &CachePolicy,
     ) -> Option<CachedResponse> {
         let index = self.inner.purges.index.borrow();
         if index.is_empty() {
             return Some(entry);
         }
+        let normalized;
         let url = match index.has_url_marks() {
-            true => normalize_url(&req.url, policy.sort_query),
-            false => String::new(),
+            false => "",
+            true => match url_of_key(key, policy) {
+                Some(u) => u,
+                None => {
+                    normalized = normalize_url(&req.url, policy.sort_query);
+                    &normalized
+                }
+            },
         };
         let facts = EntryFacts {
-            url: &url,
+            url,
             key_prefix: &policy.key_prefix,
             tags: &entry.tags,
             purge_seq: entry.purge_seq,
@@ -168,5 +193,36 @@ impl ResponseCache {
                 Some(entry)
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::response_cache::default_response_key;
+
+    #[test]
+    fn the_url_in_a_key_is_the_normalized_url() {
+        for (url, prefix, sort) in [
+            ("https://Site.TEST:443/a?b=2&a=1#frag", "", false),
+            ("https://site.test/a?b=2&a=1", "shop", true),
+            ("http://site.test:8080/x:y/view?", "view", false),
+            ("https://site.test/%7Efoo?q=a#b", "a:b", false),
+        ] {
+            let policy = CachePolicy {
+                key_prefix: prefix.into(),
+                sort_query: sort,
+                ..Default::default()
+            };
+            let key = default_response_key(&HttpRequest::get(url), prefix, sort);
+            let want = normalize_url(url, sort);
+            assert_eq!(url_of_key(&key, &policy), Some(want.as_str()), "{key}");
+            assert_eq!(url_of_key(&format!("{key}#g12"), &policy), Some(want.as_str()));
+        }
+        let custom = CachePolicy {
+            make_key: Some(std::rc::Rc::new(|_: &HttpRequest, _: &str| "k".to_string())),
+            ..Default::default()
+        };
+        assert_eq!(url_of_key("GET https://s.test/:view", &custom), None);
     }
 }

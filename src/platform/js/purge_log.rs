@@ -63,7 +63,9 @@ impl PurgeLog for JsPurgeLog {
         let seq = self.call("append", arg).await?;
         match seq.as_f64() {
             Some(n) if n >= 1.0 && n.fract() == 0.0 && n <= 9_007_199_254_740_991.0 => Ok(n as u64),
-            _ => Err(bad(format!("append() must return a positive whole number, got {seq:?}"))),
+            _ => Err(bad(format!(
+                "append() must return a positive whole number, got {seq:?}"
+            ))),
         }
     }
 

@@ -17,10 +17,10 @@ use wasm_bindgen_futures::{future_to_promise, JsFuture};
 
 use super::convert::{js_error, option, ttl_of};
 use super::purge_log::JsPurgeLog;
-use crate::response_cache::purge_log::{Purge, Scope};
-use crate::response_cache::DEFAULT_PURGE_SYNC_MS;
 use super::service::JsCacheService;
 use crate::http::{HttpRequest, HttpResponse, OriginError};
+use crate::response_cache::purge_log::{Purge, Scope};
+use crate::response_cache::DEFAULT_PURGE_SYNC_MS;
 use crate::response_cache::{BackendStore, CachePolicy, Io, Origin, ResponseCache, ResponseStore, Spawner};
 
 /// A response cache over the backends of a `CacheService`.
@@ -244,7 +244,12 @@ impl JsResponseCache {
         let sync_ms = match sync_ms.as_f64() {
             None if sync_ms.is_undefined() || sync_ms.is_null() => DEFAULT_PURGE_SYNC_MS,
             Some(n) if (10.0..=60_000.0).contains(&n) && n.fract() == 0.0 => n as u64,
-            _ => return Err(js_error("config", "syncMs must be a whole number of ms from 10 to 60000")),
+            _ => {
+                return Err(js_error(
+                    "config",
+                    "syncMs must be a whole number of ms from 10 to 60000",
+                ))
+            }
         };
         self.inner.set_purge_log(Rc::new(log), sync_ms);
         Ok(())

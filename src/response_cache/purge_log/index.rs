@@ -1,10 +1,9 @@
 //! The folded log: one [`Mark`] per scope, the rule "an entry stored before
 //! a matching purge is gone (or stale)", syncing, and compaction.
 
-use std::collections::BTreeMap;
-
 use serde::{Deserialize, Serialize};
 
+use super::marks::Marks;
 use super::scope::{Mark, Purge, Scope};
 
 /// Scopes kept before the oldest fold into [`Scope::All`]: enough for busy
@@ -54,7 +53,7 @@ pub enum Verdict {
 #[derive(Clone, Debug)]
 pub struct PurgeIndex {
     head: u64,
-    marks: BTreeMap<Scope, Mark>,
+    marks: Marks,
     max_marks: usize,
 }
 
@@ -69,7 +68,7 @@ impl PurgeIndex {
     pub fn new(max_marks: usize) -> Self {
         PurgeIndex {
             head: 0,
-            marks: BTreeMap::new(),
+            marks: Marks::default(),
             max_marks: max_marks.max(1),
         }
     }
@@ -84,14 +83,16 @@ impl PurgeIndex {
         self.marks.len()
     }
 
-    /// The marks by scope, in scope order.
-    pub fn marks(&self) -> impl Iterator<Item = (&Scope, &Mark)> {
-        self.marks.iter()
+    /// The marks with their scopes, in scope order.
+    pub fn marks(&self) -> Vec<(Scope, Mark)> {
+        let mut all: Vec<(Scope, Mark)> = self.marks.iter().map(|(s, m)| (s, *m)).collect();
+        all.sort_by(|a, b| a.0.cmp(&b.0));
+        all
     }
 
     /// Whether no purge was ever recorded.
     pub fn is_empty(&self) -> bool {
-        self.marks.is_empty()
+        self.marks.len() == 0
     }
 
     /// The authority's append: the next sequence is above the last and at
@@ -118,27 +119,26 @@ impl PurgeIndex {
                 ..Mark::default()
             },
         };
-        self.marks.entry(purge.scope.clone()).or_default().merge(&mark, now_ms);
+        self.marks.entry(&purge.scope).merge(&mark, now_ms);
         self.compact();
     }
 
-    /// The marks that moved after `cursor` (all of them for 0).
+    /// The marks that moved after `cursor` (all of them for 0), in scope order.
     pub fn since(&self, cursor: u64) -> SyncReply {
-        SyncReply {
-            head: self.head,
-            marks: self
-                .marks
-                .iter()
-                .filter(|(_, m)| m.last() > cursor)
-                .map(|(s, m)| (s.clone(), *m))
-                .collect(),
-        }
+        let mut marks: Vec<(Scope, Mark)> = self
+            .marks
+            .iter()
+            .filter(|(_, m)| m.last() > cursor)
+            .map(|(s, m)| (s, *m))
+            .collect();
+        marks.sort_by(|a, b| a.0.cmp(&b.0));
+        SyncReply { head: self.head, marks }
     }
 
     /// Folds an authority's reply in and moves the cursor.
     pub fn merge(&mut self, reply: &SyncReply, now_ms: u64) {
         for (scope, mark) in &reply.marks {
-            self.marks.entry(scope.clone()).or_default().merge(mark, now_ms);
+            self.marks.entry(scope).merge(mark, now_ms);
         }
         self.head = self.head.max(reply.head);
         self.compact();
@@ -156,8 +156,8 @@ impl PurgeIndex {
         let mut order: Vec<(u64, Scope)> = self
             .marks
             .iter()
-            .filter(|(s, _)| **s != Scope::All)
-            .map(|(s, m)| (m.last(), s.clone()))
+            .filter(|(s, _)| *s != Scope::All)
+            .map(|(s, m)| (m.last(), s))
             .collect();
         order.sort();
         let drop = self.marks.len().saturating_sub(keep).min(order.len());
@@ -169,7 +169,7 @@ impl PurgeIndex {
                 folded.soft_seen_ms = folded.soft_seen_ms.max(m.soft_seen_ms);
             }
         }
-        let all = self.marks.entry(Scope::All).or_default();
+        let all = self.marks.entry(&Scope::All);
         all.hard = all.hard.max(folded.hard);
         if folded.soft > all.soft {
             all.soft = folded.soft;
@@ -180,16 +180,13 @@ impl PurgeIndex {
     /// Whether any URL or URL-prefix purge is recorded (the caller then
     /// needs the normalized URL).
     pub fn has_url_marks(&self) -> bool {
-        self.marks
-            .range(Scope::Url(String::new())..Scope::KeyPrefix(String::new()))
-            .next()
-            .is_some()
+        !self.marks.urls.is_empty() || !self.marks.url_prefixes.is_empty()
     }
 
     /// The rule: an entry stored before a matching hard purge is gone; before
     /// a matching soft purge (and no hard one), stale.
     pub fn verdict(&self, e: &EntryFacts<'_>) -> Verdict {
-        if self.marks.is_empty() {
+        if self.is_empty() {
             return Verdict::Keep;
         }
         let mut stale_since: Option<u64> = None;
@@ -203,14 +200,14 @@ impl PurgeIndex {
             }
             false
         };
-        let gone = check(self.marks.get(&Scope::All))
-            || check(self.marks.get(&Scope::Url(e.url.to_string())))
-            || check(self.marks.get(&Scope::KeyPrefix(e.key_prefix.to_string())))
-            || e.tags.iter().any(|t| check(self.marks.get(&Scope::Tag(t.clone()))))
-            || self
-                .marks
-                .range(Scope::UrlPrefix(String::new())..Scope::KeyPrefix(String::new()))
-                .any(|(s, m)| matches!(s, Scope::UrlPrefix(p) if e.url.starts_with(p.as_str())) && check(Some(m)));
+        let m = &self.marks;
+        let gone = check(m.all.as_ref())
+            || (!m.urls.is_empty() && check(m.urls.get(e.url)))
+            || (!m.key_prefixes.is_empty() && check(m.key_prefixes.get(e.key_prefix)))
+            || (!m.tags.is_empty() && e.tags.iter().any(|t| check(m.tags.get(t.as_str()))))
+            || m.url_prefixes
+                .iter()
+                .any(|(p, mark)| e.url.starts_with(p.as_str()) && check(Some(mark)));
         match (gone, stale_since) {
             (true, _) => Verdict::Gone,
             (false, Some(since_ms)) => Verdict::Stale { since_ms },

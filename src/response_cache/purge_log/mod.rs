@@ -14,6 +14,7 @@
 
 mod index;
 mod log;
+mod marks;
 mod redis;
 mod scope;
 mod tags;

@@ -1,0 +1,62 @@
+//! The marks of an index by kind of scope, so a hit looks each up by `&str`
+//! (no allocation) and skips the kinds that have none.
+
+use std::collections::{BTreeMap, HashMap};
+
+use super::scope::{Mark, Scope};
+
+/// One [`Mark`] per scope.
+#[derive(Clone, Debug, Default)]
+pub(super) struct Marks {
+    pub(super) all: Option<Mark>,
+    pub(super) urls: HashMap<String, Mark>,
+    /// Scanned on each check: ordered so iteration is stable.
+    pub(super) url_prefixes: BTreeMap<String, Mark>,
+    pub(super) key_prefixes: HashMap<String, Mark>,
+    pub(super) tags: HashMap<String, Mark>,
+}
+
+impl Marks {
+    pub(super) fn len(&self) -> usize {
+        usize::from(self.all.is_some())
+            + self.urls.len()
+            + self.url_prefixes.len()
+            + self.key_prefixes.len()
+            + self.tags.len()
+    }
+
+    /// The mark of `scope`, made empty when absent.
+    pub(super) fn entry(&mut self, scope: &Scope) -> &mut Mark {
+        match scope {
+            Scope::All => self.all.get_or_insert_with(Mark::default),
+            Scope::Url(s) => self.urls.entry(s.clone()).or_default(),
+            Scope::UrlPrefix(s) => self.url_prefixes.entry(s.clone()).or_default(),
+            Scope::KeyPrefix(s) => self.key_prefixes.entry(s.clone()).or_default(),
+            Scope::Tag(s) => self.tags.entry(s.clone()).or_default(),
+        }
+    }
+
+    pub(super) fn remove(&mut self, scope: &Scope) -> Option<Mark> {
+        match scope {
+            Scope::All => self.all.take(),
+            Scope::Url(s) => self.urls.remove(s),
+            Scope::UrlPrefix(s) => self.url_prefixes.remove(s),
+            Scope::KeyPrefix(s) => self.key_prefixes.remove(s),
+            Scope::Tag(s) => self.tags.remove(s),
+        }
+    }
+
+    /// Every mark with its scope, in no particular order.
+    pub(super) fn iter(&self) -> impl Iterator<Item = (Scope, &Mark)> {
+        fn named<'a>(f: fn(String) -> Scope) -> impl Fn((&'a String, &'a Mark)) -> (Scope, &'a Mark) {
+            move |(k, m)| (f(k.clone()), m)
+        }
+        self.all
+            .iter()
+            .map(|m| (Scope::All, m))
+            .chain(self.urls.iter().map(named(Scope::Url)))
+            .chain(self.url_prefixes.iter().map(named(Scope::UrlPrefix)))
+            .chain(self.key_prefixes.iter().map(named(Scope::KeyPrefix)))
+            .chain(self.tags.iter().map(named(Scope::Tag)))
+    }
+}
