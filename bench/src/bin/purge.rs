@@ -68,7 +68,7 @@ fn setup(name: &'static str, log: Option<usize>) -> Setup {
     });
     let io = Io {
         origin,
-        spawn: Rc::new(|f| block_on(f)),
+        spawn: Rc::new(block_on),
     };
     let policy = CachePolicy {
         ttl: Ttl::Seconds(1e9),
