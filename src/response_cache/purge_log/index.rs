@@ -125,12 +125,7 @@ impl PurgeIndex {
 
     /// The marks that moved after `cursor` (all of them for 0), in scope order.
     pub fn since(&self, cursor: u64) -> SyncReply {
-        let mut marks: Vec<(Scope, Mark)> = self
-            .marks
-            .iter()
-            .filter(|(_, m)| m.last() > cursor)
-            .map(|(s, m)| (s, *m))
-            .collect();
+        let mut marks = self.marks.collect_where(|m| m.last() > cursor);
         marks.sort_by(|a, b| a.0.cmp(&b.0));
         SyncReply { head: self.head, marks }
     }

@@ -46,6 +46,22 @@ impl Marks {
         }
     }
 
+    /// The marks `keep` accepts, with their scopes (only those are named:
+    /// a sync that finds nothing new allocates nothing).
+    pub(super) fn collect_where(&self, keep: impl Fn(&Mark) -> bool) -> Vec<(Scope, Mark)> {
+        let mut out: Vec<(Scope, Mark)> = self.all.iter().filter(|m| keep(m)).map(|m| (Scope::All, *m)).collect();
+        let kinds: [(fn(String) -> Scope, Box<dyn Iterator<Item = (&String, &Mark)>>); 4] = [
+            (Scope::Url, Box::new(self.urls.iter())),
+            (Scope::UrlPrefix, Box::new(self.url_prefixes.iter())),
+            (Scope::KeyPrefix, Box::new(self.key_prefixes.iter())),
+            (Scope::Tag, Box::new(self.tags.iter())),
+        ];
+        for (named, marks) in kinds {
+            out.extend(marks.filter(|(_, m)| keep(m)).map(|(k, m)| (named(k.clone()), *m)));
+        }
+        out
+    }
+
     /// Every mark with its scope, in no particular order.
     pub(super) fn iter(&self) -> impl Iterator<Item = (Scope, &Mark)> {
         fn named<'a>(f: fn(String) -> Scope) -> impl Fn((&'a String, &'a Mark)) -> (Scope, &'a Mark) {
