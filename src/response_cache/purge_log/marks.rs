@@ -49,16 +49,19 @@ impl Marks {
     /// The marks `keep` accepts, with their scopes (only those are named:
     /// a sync that finds nothing new allocates nothing).
     pub(super) fn collect_where(&self, keep: impl Fn(&Mark) -> bool) -> Vec<(Scope, Mark)> {
-        let mut out: Vec<(Scope, Mark)> = self.all.iter().filter(|m| keep(m)).map(|m| (Scope::All, *m)).collect();
-        let kinds: [(fn(String) -> Scope, Box<dyn Iterator<Item = (&String, &Mark)>>); 4] = [
-            (Scope::Url, Box::new(self.urls.iter())),
-            (Scope::UrlPrefix, Box::new(self.url_prefixes.iter())),
-            (Scope::KeyPrefix, Box::new(self.key_prefixes.iter())),
-            (Scope::Tag, Box::new(self.tags.iter())),
-        ];
-        for (named, marks) in kinds {
-            out.extend(marks.filter(|(_, m)| keep(m)).map(|(k, m)| (named(k.clone()), *m)));
+        fn named<'a>(
+            out: &mut Vec<(Scope, Mark)>,
+            scope: fn(String) -> Scope,
+            marks: impl Iterator<Item = (&'a String, &'a Mark)>,
+            keep: &impl Fn(&Mark) -> bool,
+        ) {
+            out.extend(marks.filter(|(_, m)| keep(m)).map(|(k, m)| (scope(k.clone()), *m)));
         }
+        let mut out: Vec<(Scope, Mark)> = self.all.iter().filter(|m| keep(m)).map(|m| (Scope::All, *m)).collect();
+        named(&mut out, Scope::Url, self.urls.iter(), &keep);
+        named(&mut out, Scope::UrlPrefix, self.url_prefixes.iter(), &keep);
+        named(&mut out, Scope::KeyPrefix, self.key_prefixes.iter(), &keep);
+        named(&mut out, Scope::Tag, self.tags.iter(), &keep);
         out
     }
 
