@@ -270,6 +270,30 @@ export interface ResponsePolicy {
   lockTimeoutMs?: number;
   /** Sort query parameters in the default key (default false). */
   sortQuery?: boolean;
+  /** Response headers read for cache tags (default ["cache-tag", "surrogate-key"]). */
+  tagHeaders?: string[];
+  /** Keep the tag headers in responses to clients (default false: stripped). */
+  exposeTags?: boolean;
+}
+
+/** What a purge invalidates; `soft` marks stale (served under stale-while-revalidate/stale-if-error while one request refreshes) instead of gone. */
+export type PurgeSpec = ({ url: string } | { prefix: string } | { keyPrefix: string } | { tag: string } | { all: true }) & { soft?: boolean };
+
+/** One purge as a log stores it. */
+export interface PurgeRecord {
+  scope: "all" | { url: string } | { url_prefix: string } | { key_prefix: string } | { tag: string };
+  soft: boolean;
+}
+
+/**
+ * A purge log shared by isolates (e.g. backed by a Durable Object): `append`
+ * numbers a purge (above every earlier one and at least `Date.now()`), `since`
+ * returns `{ head, marks: [[scope, { hard, soft }]] }`: for each scope, the
+ * sequence of its last hard and soft purge, for every scope whose last purge is after `cursor`.
+ */
+export interface PurgeLog {
+  append(purge: PurgeRecord): MaybePromise<number>;
+  since(cursor: number): MaybePromise<{ head: number; marks: [PurgeRecord["scope"], { hard?: number; soft?: number }][] }>;
 }
 
 /** Counters of a response cache. */
@@ -291,6 +315,10 @@ export declare class ResponseCache {
     waitUntil?: (promise: Promise<unknown>) => void,
   ): Promise<PlainResponse>;
   stats(): ResponseCacheStats;
+  /** Shares invalidation through `log`, syncing at most every `syncMs` (default 1000) before a lookup. */
+  setPurgeLog(log: PurgeLog, syncMs?: number): void;
+  /** Invalidates entries cached with `policy`; resolves to the purge's sequence. Without a log it reaches this instance only. */
+  purge(spec: PurgeSpec, policy?: ResponsePolicy): Promise<number>;
   free(): void;
 }
 
@@ -308,7 +336,12 @@ export interface ServiceChoice<Env> extends ServiceOptions {
 }
 
 /** `withCache`'s options: the response policy and where it stores. */
-export interface WithCacheOptions<Env = unknown> extends ResponsePolicy, ServiceChoice<Env> {}
+export interface WithCacheOptions<Env = unknown> extends ResponsePolicy, ServiceChoice<Env> {
+  /** Share purges between isolates through this log (default: none, a purge reaches this wrapper only). */
+  purgeLog?: PurgeLog;
+  /** How often to sync with `purgeLog`, in ms (default 1000). */
+  purgeSyncMs?: number;
+}
 
 /** A `fetch(request, env, ctx)` handler. */
 export type FetchHandler<Env = unknown, Ctx = unknown> = (request: Request, env: Env, ctx: Ctx) => MaybePromise<Response>;
@@ -322,8 +355,11 @@ export type CachedHandlerArgs<Env, Ctx> = undefined extends Env
     ? [env: Env, ctx?: Ctx]
     : [env: Env, ctx: Ctx];
 
-/** What `withCache` returns: the handler, cached. */
-export type CachedHandler<Env = unknown, Ctx = WaitUntilContext | undefined> = (request: Request, ...args: CachedHandlerArgs<Env, Ctx>) => Promise<Response>;
+/** What `withCache` returns: the handler, cached, with `purge`. */
+export type CachedHandler<Env = unknown, Ctx = WaitUntilContext | undefined> = ((request: Request, ...args: CachedHandlerArgs<Env, Ctx>) => Promise<Response>) & {
+  /** Invalidates entries of this wrapper (everywhere its `purgeLog` reaches); resolves to the purge's sequence. */
+  purge(spec: PurgeSpec, env?: Env): Promise<number>;
+};
 
 /**
  * Wraps a `fetch(request, env, ctx)` handler with the response cache: Vary,

@@ -52,6 +52,8 @@ function policyOf(options) {
     maxEntryBytes,
     lockTimeoutMs,
     sortQuery,
+    tagHeaders,
+    exposeTags,
   } = options;
   return {
     ttl,
@@ -68,6 +70,8 @@ function policyOf(options) {
     maxEntryBytes,
     lockTimeoutMs,
     sortQuery,
+    tagHeaders,
+    exposeTags,
   };
 }
 
@@ -274,8 +278,15 @@ export function bind(glue, wasm, host = {}) {
     const service = serviceFor(options);
     const policy = policyOf(options);
     let engine;
-    return async function cached(request, env, ctx) {
-      engine ??= new ResponseCache(service(env));
+    const engineFor = (env) => {
+      if (!engine) {
+        engine = new ResponseCache(service(env));
+        if (options.purgeLog) engine.setPurgeLog(options.purgeLog, options.purgeSyncMs);
+      }
+      return engine;
+    };
+    async function cached(request, env, ctx) {
+      engineFor(env);
       const origin = async (r) => {
         const init = { method: r.method, headers: r.headers };
         if (r.body && r.body.length && r.method !== "GET" && r.method !== "HEAD") init.body = r.body;
@@ -283,7 +294,10 @@ export function bind(glue, wasm, host = {}) {
       };
       const waitUntil = ctx && typeof ctx.waitUntil === "function" ? (p) => ctx.waitUntil(p) : undefined;
       return toResponse(await engine.handle(await plainRequest(request), policy, origin, waitUntil));
-    };
+    }
+    /** Invalidates `{ url | prefix | keyPrefix | tag | all, soft }` (through `purgeLog` when given). */
+    cached.purge = (spec, env) => engineFor(env).purge(spec, policy);
+    return cached;
   }
 
   /**

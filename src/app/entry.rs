@@ -12,16 +12,19 @@ use worker::{console_error, event, web_sys, Context, Env, Method, Request, Respo
 
 use crate::app::admin::{self, AdminContext, AdminReply, AdminRequest, ADMIN_PREFIX};
 use crate::app::demo_origin;
+use crate::app::purge_config::{self, LogChoice};
 use crate::app::routes::{lenient_path, RouteRule, Routes};
 use crate::backend::BackendRegistry;
 use crate::backend::{CachesConfig, Secrets};
 use crate::http::{strip_client_overrides, BypassReason, HttpRequest, HttpResponse};
 use crate::platform::workers::{
-    from_worker_request, handler_origin, path_of, plain_get, settle, spawner, stream_to_origin, to_web_response,
-    to_worker_response, upstream_origin, worker_registry, CfCacheStore, WorkersRuntime,
+    from_worker_request, handler_origin, path_of, plain_get, random_picker, settle, spawner, stream_to_origin,
+    to_web_response, to_worker_response, upstream_origin, worker_registry, CfCacheStore, DurableObjectLog,
+    FetchTransport, WorkersRuntime,
 };
 use crate::primitives::clock::Clock;
 use crate::primitives::ttl::Timeout;
+use crate::response_cache::purge_log::{PurgeLog, RedisPurgeLog};
 use crate::response_cache::{BackendStore, ResponseStore};
 use crate::response_cache::{CachePolicy, Io, Origin, ResponseCache};
 use crate::service::CacheService;
@@ -134,17 +137,56 @@ fn build_app(env: &Env) -> crate::Result<App> {
         ),
         None => handler_origin(demo_handler),
     };
+    let responses = ResponseCache::new(stores, Rc::new(WorkersRuntime));
+    share_purges(env, &responses, &config)?;
     Ok(App {
         config,
         registry,
         secrets,
         service,
-        responses: ResponseCache::new(stores, Rc::new(WorkersRuntime)),
+        responses,
         routes,
         origin,
         origin_base,
         admin_token: EnvSecrets(env).secret("ADMIN_TOKEN").filter(|s| !s.is_empty()),
     })
+}
+
+/// Connects the response cache to the purge log `PURGE_LOG` names (see
+/// `purge_config`), syncing every `PURGE_SYNC_MS`.
+fn share_purges(env: &Env, responses: &ResponseCache, config: &CachesConfig) -> crate::Result<()> {
+    let namespace = env.durable_object(purge_config::DO_BINDING).ok();
+    let purge = purge_config::parse(
+        text_var(env, "PURGE_LOG").as_deref(),
+        namespace.is_some(),
+        text_var(env, "PURGE_SYNC_MS").as_deref(),
+    )?;
+    let log: Rc<dyn PurgeLog> = match (purge.log, namespace) {
+        (LogChoice::DurableObject, Some(ns)) => Rc::new(DurableObjectLog::new(ns)),
+        (LogChoice::Redis(name), _) => {
+            let c = match config.backends.get(&name) {
+                Some(c) if c.kind == "redis" => c,
+                _ => {
+                    return Err(crate::CacheError::config(
+                        "PURGE_LOG",
+                        format!("redis:{name}: CACHES has no backend {name:?} of kind \"redis\""),
+                    ))
+                }
+            };
+            let options = crate::backend::RedisRestOptions::from_config(c, &EnvSecrets(env))?;
+            let redis = crate::backend::RedisRestBackend::new(
+                c,
+                options,
+                Rc::new(FetchTransport),
+                random_picker(),
+                Rc::new(WorkersRuntime),
+            );
+            Rc::new(RedisPurgeLog::new(Rc::new(redis), Rc::new(WorkersRuntime))?)
+        }
+        _ => return Ok(()),
+    };
+    responses.set_purge_log(log, purge.sync_ms);
+    Ok(())
 }
 
 /// A request the cache does not keep, streamed both ways to the upstream

@@ -5,4 +5,6 @@
 pub mod admin;
 pub mod demo_origin;
 mod entry;
+mod purge_config;
+mod purge_object;
 pub mod routes;

@@ -156,11 +156,13 @@ pub fn glob_match(pattern: &str, text: &str) -> bool {
     true
 }
 
-const FIELDS: [&str; 21] = [
+const FIELDS: [&str; 23] = [
     "heuristic_max",
     "keep",
     "honor_request_directives",
     "strict",
+    "tag_headers",
+    "expose_tags",
     "forward_headers",
     "cookies",
     "authorization",
@@ -346,6 +348,21 @@ fn parse_rule(i: usize, v: &Json) -> Result<RouteRule> {
             ))
         }
     };
+    p.tags.headers = match m.get("tag_headers") {
+        None => p.tags.headers,
+        Some(Json::Array(_)) => names("tag_headers")?
+            .unwrap_or_default()
+            .into_iter()
+            .map(|h| h.to_ascii_lowercase())
+            .collect(),
+        Some(other) => {
+            return Err(CacheError::config(
+                at("tag_headers"),
+                format!("must list header names (default [\"cache-tag\", \"surrogate-key\"]), got {other}"),
+            ))
+        }
+    };
+    p.tags.expose = boolean(m, "expose_tags")?.unwrap_or(false);
     let forward_headers = match m.get("forward_headers") {
         None => Vec::new(),
         Some(Json::Array(_)) => names("forward_headers")?
@@ -501,6 +518,14 @@ mod tests {
         assert!(rule.policy.honor_client_no_cache);
         assert_eq!(rule.policy.origin_timeout_ms, 1500);
         assert_eq!(rule.forward_headers, vec!["x-forwarded-for".to_string()]);
+        assert_eq!(
+            rule.policy.tags.headers,
+            ["cache-tag", "surrogate-key"],
+            "default tag headers"
+        );
+        let tagged = Routes::parse(r#"[{"path": "*", "tag_headers": ["X-Tags"], "expose_tags": true}]"#).unwrap();
+        assert_eq!(tagged.rules[0].policy.tags.headers, ["x-tags"]);
+        assert!(tagged.rules[0].policy.tags.expose);
         for (bad, field) in [
             (r#"[{"path": "*", "cookies": "eat"}]"#, "ROUTES[0].cookies"),
             (r#"[{"path": "*", "authorization": true}]"#, "ROUTES[0].authorization"),
@@ -512,6 +537,8 @@ mod tests {
                 r#"[{"path": "*", "forward_headers": "x"}]"#,
                 "ROUTES[0].forward_headers",
             ),
+            (r#"[{"path": "*", "tag_headers": "x-tags"}]"#, "ROUTES[0].tag_headers"),
+            (r#"[{"path": "*", "expose_tags": 1}]"#, "ROUTES[0].expose_tags"),
         ] {
             let e = Routes::parse(bad).err().unwrap().to_string();
             assert!(e.contains(&format!("{field}: ")), "{e}");

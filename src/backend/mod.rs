@@ -34,7 +34,7 @@ pub(crate) use config::reject_unknown_fields;
 pub use config::{BackendConfig, CachesConfig, NoSecrets, Secrets};
 pub use edgecache_store::StoreStats;
 pub use local::{LocalBackend, LocalOptions};
-pub use redis::{Picker, RedisRestBackend, RedisRestOptions};
+pub use redis::{Picker, RedisRestBackend, RedisRestOptions, Reply as RedisReply};
 pub use registry::{BackendFactory, BackendRegistry};
 pub use settings::{BackendSettings, LocalBuilder};
 pub use tiered::TieredBackend;

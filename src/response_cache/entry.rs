@@ -13,6 +13,10 @@ use crate::primitives::error::{CacheError, Result};
 
 const MAGIC: &[u8; 4] = b"ECR2";
 
+fn is_zero(n: &u64) -> bool {
+    *n == 0
+}
+
 /// A stored response: its head (status, headers, freshness, Vary) and body.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct CachedResponse {
@@ -29,6 +33,13 @@ pub struct CachedResponse {
     /// to variants (see [`CachedResponse::variants`]).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub vary: Vec<String>,
+    /// The origin's cache tags (`Cache-Tag`, `Surrogate-Key`), for purges by tag.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub tags: Vec<String>,
+    /// The purge log sequence its isolate had synced before fetching it:
+    /// a matching purge with a later sequence invalidates it.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub purge_seq: u64,
     /// Body bytes, kept after the JSON head rather than in it.
     #[serde(skip)]
     pub body: Vec<u8>,
@@ -44,6 +55,8 @@ impl CachedResponse {
             stored_at_ms,
             freshness,
             vary,
+            tags: Vec::new(),
+            purge_seq: 0,
             body: Vec::new(),
         }
     }
@@ -164,6 +177,8 @@ mod tests {
                 must_revalidate: false,
             },
             vary: vec!["accept".into()],
+            tags: vec!["t1".into()],
+            purge_seq: 42,
             body: vec![0, 159, 146, 150],
         };
         let enc = r.encode();

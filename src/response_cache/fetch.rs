@@ -6,6 +6,7 @@ use std::rc::Rc;
 use futures::FutureExt;
 
 use super::entry::CachedResponse;
+use super::purge_log::take_tags;
 use super::single_flight::Flight;
 use super::store::ResponseStore;
 use super::{CachePolicy, Io, ResponseCache};
@@ -104,6 +105,9 @@ impl ResponseCache {
         io: &Io,
         prior: Option<&CachedResponse>,
     ) -> FetchResult {
+        // Before the origin: a purge appended while it answers must still
+        // invalidate what it answered.
+        let purge_seq = self.purge_seq();
         // HEAD is fetched as GET so the body can be stored for later GETs
         // (as nginx's proxy_cache_convert_head and Varnish do).
         let mut upstream = req.clone();
@@ -150,6 +154,11 @@ impl ResponseCache {
         // `CDN-Cache-Control` (meant for every CDN on the way) does.
         let targeted = targeted_cache_control(|h| response.header(h));
         response.headers.retain(|(k, _)| !k.eq_ignore_ascii_case(TARGETED[0]));
+        let mut tags = take_tags(&mut response, &policy.tags);
+        if revalidated && tags.is_empty() {
+            // A 304 need not repeat the tags: the stored entry's stand.
+            tags = prior.map(|p| p.tags.clone()).unwrap_or_default();
+        }
         let vary = response.header("vary");
         let cc = response.header("cache-control");
         let (expires, date) = (response.header("expires"), response.header("date"));
@@ -207,6 +216,8 @@ impl ResponseCache {
                     stored_at_ms: now.saturating_sub(age_ms),
                     freshness,
                     vary: names.clone(),
+                    tags,
+                    purge_seq,
                     body: response.body.clone(),
                 };
                 let write = async {

@@ -98,9 +98,10 @@ impl ResponseCache {
                 return self.forward(req, policy, io, BypassReason::StoreError).await;
             }
         };
+        self.sync_purges().await;
         let now = self.inner.runtime.now_ms();
         let found = match found {
-            Ok(found) => found,
+            Ok(found) => found.and_then(|e| self.after_purges(e, &req, &key, policy)),
             Err(_) => {
                 self.count(|s| s.store_errors += 1);
                 None

@@ -16,6 +16,10 @@ mod key;
 mod lookup;
 mod policy;
 mod purge;
+pub mod purge_log;
+mod purge_sync;
+#[cfg(test)]
+mod purge_sync_tests;
 mod screen;
 pub mod single_flight;
 mod stats;
@@ -33,6 +37,7 @@ pub use entry::CachedResponse;
 use fetch::FetchResult;
 pub use key::{default_response_key, normalize_url, GENERATION_REFRESH_MS};
 pub use policy::{AuthorizationPolicy, CachePolicy, CookiePolicy, MakeKey, Origin, DEFAULT_ORIGIN_TIMEOUT_MS};
+pub use purge_sync::{DEFAULT_PURGE_SYNC_MS, PURGE_SYNC_TIMEOUT_MS};
 pub use stats::ResponseStats;
 pub use store::{BackendStore, ResponseStore};
 
@@ -58,6 +63,8 @@ struct Inner {
     stats: Cell<ResponseStats>,
     /// The circuit breakers of the remote stores, by store name.
     breakers: BTreeMap<String, Rc<Breaker>>,
+    /// The purge log's index and its sync.
+    purges: purge_sync::PurgeState,
 }
 
 /// Where the pieces of one request go: the origin that answers misses, and
@@ -100,6 +107,7 @@ impl ResponseCache {
                 generations: RefCell::default(),
                 stats: Cell::default(),
                 breakers,
+                purges: Default::default(),
             }),
         }
     }

@@ -5,6 +5,7 @@ use std::rc::Rc;
 
 use futures::future::LocalBoxFuture;
 
+use super::purge_log::TagOptions;
 use crate::http::{HttpRequest, HttpResponse, OriginError};
 use crate::primitives::ttl::Ttl;
 
@@ -71,6 +72,8 @@ pub struct CachePolicy {
     /// refetch a stored answer, at most once a second per key. Off by
     /// default: any client could otherwise replace a warm entry at will.
     pub honor_client_no_cache: bool,
+    /// Which origin headers carry cache tags, and whether clients see them.
+    pub tags: TagOptions,
 }
 
 impl Default for CachePolicy {
@@ -94,6 +97,7 @@ impl Default for CachePolicy {
             cookies: CookiePolicy::Bypass,
             authorization: AuthorizationPolicy::Bypass,
             honor_client_no_cache: false,
+            tags: TagOptions::default(),
         }
     }
 }

@@ -2,6 +2,7 @@
 
 use super::entry::CachedResponse;
 use super::key::normalize_url;
+use super::purge_log::Purge;
 use super::{CachePolicy, ResponseCache};
 use crate::http::{HttpRequest, HttpResponse};
 use crate::primitives::error::{CacheError, Result};
@@ -11,7 +12,11 @@ impl ResponseCache {
     /// under the key plus `\u{1f}`; a store that cannot delete by prefix,
     /// the Cache API, keeps them until they expire, and they are served
     /// again once a new pointer names the same headers).
+    /// It is also recorded in the purge log (see
+    /// [`invalidate`](Self::invalidate)), so it reaches every isolate that
+    /// shares the log and every store, including the Cache API.
     pub async fn purge_url(&self, url: &str, policy: &CachePolicy) -> Result<bool> {
+        self.invalidate(Purge::hard(Self::url_scope(url, policy))).await?;
         self.drop_url(url, policy, true).await
     }
 

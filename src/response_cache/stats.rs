@@ -27,4 +27,10 @@ pub struct ResponseStats {
     pub store_errors: u64,
     /// Origin requests that failed: unreachable, timed out, bad status or handler error.
     pub origin_errors: u64,
+    /// Purges recorded through this cache (any scope, hard or soft).
+    pub purges: u64,
+    /// Syncs with the shared purge log.
+    pub purge_syncs: u64,
+    /// Syncs that failed or timed out (the isolate went on with what it had).
+    pub purge_sync_errors: u64,
 }

@@ -15,8 +15,10 @@
 //! - `POST   clear/{backend}`
 //! - `GET    stats`
 //! - `POST   purge`                  response cache: JSON `{"url": …}`, `{"prefix": …}`
-//!   (URL prefix, stores that can list keys) or `{"key_prefix": …}` (bumps
-//!   that prefix's generation: everything under it is invalidated at once)
+//!   (URL prefix), `{"key_prefix": …}`, `{"tag": …}` (one or a list) or
+//!   `{"all": true}`, with `"soft": true` to mark stale instead of gone;
+//!   recorded in the purge log, so it reaches every isolate when one is
+//!   shared (the reply's `reach`)
 //! - `POST   selftest`               the conformance suite on a fresh local backend
 
 mod auth;

@@ -390,6 +390,14 @@ impl RedisRestBackend {
             .map_err(|e| self.fail(&self.options.url, format!("Redis error: {e}")))
     }
 
+    /// Runs a Lua script (EVAL) on the leader, for structures kept next to
+    /// the cache's keys (the response cache's purge log). `keys` are full keys.
+    pub async fn eval(&self, script: &str, keys: &[String], args: &[String]) -> Result<Reply> {
+        let mut cmd: Vec<Arg> = vec!["EVAL".into(), script.into(), keys.len().to_string().into()];
+        cmd.extend(keys.iter().chain(args).map(|a| Arg::Text(a.clone())));
+        self.command(false, &cmd).await
+    }
+
     /// SET (or SET NX) with an optional PX. A binary value must travel as
     /// the request body, which Upstash appends as the last argument, so it
     /// becomes the last argument of a small script.

@@ -86,9 +86,13 @@ pub fn encode_command(args: &[Arg]) -> Encoded {
 /// A reply value, strings already base64-decoded.
 #[derive(Clone, Debug, PartialEq)]
 pub enum Reply {
+    /// Nil (or `false` from a script).
     Nil,
+    /// An integer.
     Int(i64),
+    /// A string (bulk or status).
     Bytes(Vec<u8>),
+    /// An array.
     Array(Vec<Reply>),
 }
 
@@ -116,6 +120,7 @@ impl Reply {
         })
     }
 
+    /// The integer, or [`CacheError::Corrupt`].
     pub fn int(&self) -> Result<i64> {
         match self {
             Reply::Int(n) => Ok(*n),

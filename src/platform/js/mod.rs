@@ -8,6 +8,7 @@ mod backend;
 mod convert;
 mod fetch;
 mod local;
+mod purge_log;
 mod respond;
 mod service;
 #[cfg(feature = "memcached")]
@@ -17,6 +18,7 @@ pub use backend::JsBackend;
 pub use convert::{from_value, js_error, set_error_class, to_value};
 pub use fetch::JsFetch;
 pub use local::LocalStore;
+pub use purge_log::JsPurgeLog;
 pub use respond::JsResponseCache;
 pub use service::{js_registry, JsCacheService};
 

@@ -16,8 +16,11 @@ use wasm_bindgen::JsCast;
 use wasm_bindgen_futures::{future_to_promise, JsFuture};
 
 use super::convert::{js_error, option, ttl_of};
+use super::purge_log::JsPurgeLog;
 use super::service::JsCacheService;
 use crate::http::{HttpRequest, HttpResponse, OriginError};
+use crate::response_cache::purge_log::{Purge, Scope};
+use crate::response_cache::DEFAULT_PURGE_SYNC_MS;
 use crate::response_cache::{BackendStore, CachePolicy, Io, Origin, ResponseCache, ResponseStore, Spawner};
 
 /// A response cache over the backends of a `CacheService`.
@@ -136,7 +139,7 @@ fn number(options: &JsValue, name: &str) -> Result<Option<f64>, JsValue> {
 
 /// `{ ttl, keyPrefix, version, backend, makeKey, staleWhileRevalidate,
 /// staleIfError, originTtl, heuristicMax, keep, honorRequestDirectives,
-/// maxEntryBytes, lockTimeoutMs, sortQuery }`.
+/// maxEntryBytes, lockTimeoutMs, sortQuery, tagHeaders, exposeTags }`.
 fn policy_from_js(options: &JsValue) -> Result<CachePolicy, JsValue> {
     let mut p = CachePolicy {
         ttl: ttl_of(&option(options, "ttl"))?,
@@ -182,6 +185,16 @@ fn policy_from_js(options: &JsValue) -> Result<CachePolicy, JsValue> {
     if let Some(b) = option(options, "sortQuery").as_bool() {
         p.sort_query = b;
     }
+    if let Some(list) = option(options, "tagHeaders").dyn_ref::<Array>() {
+        p.tags.headers = list
+            .iter()
+            .map(|h| h.as_string().map(|h| h.to_ascii_lowercase()))
+            .collect::<Option<Vec<_>>>()
+            .ok_or_else(|| js_error("config", "tagHeaders must list header names"))?;
+    }
+    if let Some(b) = option(options, "exposeTags").as_bool() {
+        p.tags.expose = b;
+    }
     Ok(p)
 }
 
@@ -220,6 +233,59 @@ impl JsResponseCache {
                 spawn: js_spawner(wait_until),
             };
             Ok(response_to_js(&cache.handle(req, &policy, &io).await))
+        })
+    }
+
+    /// Shares invalidation through `log` (`{ append(purge), since(cursor) }`),
+    /// syncing at most every `syncMs` (default 1000) before a lookup.
+    #[wasm_bindgen(js_name = setPurgeLog)]
+    pub fn set_purge_log(&self, log: JsValue, sync_ms: JsValue) -> Result<(), JsValue> {
+        let log = JsPurgeLog::new(log).map_err(|m| js_error("config", &m))?;
+        let sync_ms = match sync_ms.as_f64() {
+            None if sync_ms.is_undefined() || sync_ms.is_null() => DEFAULT_PURGE_SYNC_MS,
+            Some(n) if (10.0..=60_000.0).contains(&n) && n.fract() == 0.0 => n as u64,
+            _ => {
+                return Err(js_error(
+                    "config",
+                    "syncMs must be a whole number of ms from 10 to 60000",
+                ))
+            }
+        };
+        self.inner.set_purge_log(Rc::new(log), sync_ms);
+        Ok(())
+    }
+
+    /// Invalidates `{ url } | { prefix } | { keyPrefix } | { tag } | { all: true }`
+    /// (`soft: true` marks stale instead of gone) for responses cached with
+    /// `options` (the policy: its `sortQuery` and store); resolves to the
+    /// purge's sequence in the log.
+    pub fn purge(&self, spec: JsValue, options: JsValue) -> Promise {
+        let cache = self.inner.clone();
+        future_to_promise(async move {
+            let policy = policy_from_js(&options)?;
+            let soft = option(&spec, "soft").as_bool().unwrap_or(false);
+            let text = |name: &str| option(&spec, name).as_string().filter(|s| !s.is_empty());
+            let scope = if let Some(url) = text("url") {
+                ResponseCache::url_scope(&url, &policy)
+            } else if let Some(prefix) = text("prefix") {
+                ResponseCache::url_prefix_scope(&prefix)
+            } else if let Some(kp) = option(&spec, "keyPrefix").as_string() {
+                Scope::KeyPrefix(kp)
+            } else if let Some(tag) = text("tag") {
+                Scope::Tag(tag)
+            } else if option(&spec, "all").as_bool() == Some(true) {
+                Scope::All
+            } else {
+                return Err(js_error(
+                    "invalid_purge",
+                    "give one of url, prefix, keyPrefix, tag or all: true",
+                ));
+            };
+            let seq = cache
+                .invalidate(Purge { scope, soft })
+                .await
+                .map_err(|e| super::convert::to_js_error(&e))?;
+            Ok(JsValue::from_f64(seq as f64))
         })
     }
 

@@ -18,6 +18,7 @@
 
 mod cf_cache;
 mod convert;
+mod durable_log;
 mod fetch;
 mod origin;
 mod respond;
@@ -32,6 +33,7 @@ pub use convert::{
     from_worker_request, from_worker_response, path_of, plain_get, to_web_response, to_worker_request,
     to_worker_response,
 };
+pub use durable_log::{DurableObjectLog, APPEND_PATH, LOG_OBJECT_NAME, SINCE_PATH};
 pub use fetch::{random_picker, worker_registry, FetchTransport};
 pub use origin::{handler_origin, upstream_origin};
 pub use runtime::{js_signal, spawner, WorkersRuntime};
