@@ -25,7 +25,7 @@ print(json.dumps(out))
 `;
 
 test("edgecache keys equal Ellar's", async () => {
-  const expected = JSON.parse(ellarPython(ELLAR, JSON.stringify(CASES)));
+  const expected = JSON.parse(await ellarPython(ELLAR, JSON.stringify(CASES)));
   assert.equal(expected.length, CASES.length);
   for (const [i, c] of CASES.entries()) {
     const caches = JSON.stringify({ default: { backend: "local", key_prefix: c.prefix, version: c.version } });

@@ -2,7 +2,7 @@
 // workerd (through Miniflare's API), and real servers on 127.0.0.1.
 import assert from "node:assert/strict";
 import { Miniflare } from "miniflare";
-import { spawn, execFileSync } from "node:child_process";
+import { spawn } from "node:child_process";
 import { existsSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { chromium } from "playwright-core";
@@ -86,10 +86,23 @@ export async function startOrigin(routes = {}) {
   };
 }
 
-/** Runs a Python snippet with the Ellar installed by scripts/setup.sh. */
+/**
+ * Runs a Python snippet with the Ellar installed by scripts/setup.sh; resolves
+ * to its stdout. Asynchronous, so the test's own servers (origins, gateways)
+ * in this Node process keep answering while Python runs.
+ */
 export function ellarPython(code, input) {
   const py = path.join(ROOT, ".tools", "venv", "bin", "python");
-  return execFileSync(py, ["-c", code], { input, encoding: "utf8" });
+  return new Promise((resolve, reject) => {
+    const child = spawn(py, ["-c", code], { stdio: ["pipe", "pipe", "pipe"] });
+    let out = "";
+    let err = "";
+    child.stdout.on("data", (d) => (out += d));
+    child.stderr.on("data", (d) => (err += d));
+    child.on("error", reject);
+    child.on("close", (status) => (status === 0 ? resolve(out) : reject(new Error(`python exited ${status}: ${err}`))));
+    child.stdin.end(input ?? "");
+  });
 }
 
 /** Spawns a long-running command; kill() stops its whole process group. */

@@ -108,14 +108,14 @@ async def main():
 asyncio.run(main())
 `;
 
-function ellar(op) {
+async function ellar(op) {
   const input = JSON.stringify({ port: redis.port, prefix: PREFIX, version: VERSION, op, cases: ELLAR_CASES });
-  return JSON.parse(ellarPython(ELLAR, input));
+  return JSON.parse(await ellarPython(ELLAR, input));
 }
 
 test("Ellar's RedisCacheBackend and edgecache (pickle) read each other's values", { timeout: 120_000 }, async () => {
   // Ellar writes, edgecache reads.
-  const written = ellar("write");
+  const written = await ellar("write");
   const toEdge = {};
   for (const c of ELLAR_CASES) {
     const got = await edgeGet("pickled", "from-ellar:" + c.name);
@@ -133,7 +133,7 @@ test("Ellar's RedisCacheBackend and edgecache (pickle) read each other's values"
 
   // edgecache writes, Ellar reads.
   for (const c of ELLAR_CASES) await edgePut("pickled", "from-edge:" + c.name, c.edge);
-  const read = ellar("read");
+  const read = await ellar("read");
   for (const c of ELLAR_CASES) {
     const r = read[c.name];
     assert.ok(r.equal, `${c.name}: Ellar read ${r.got} (${r.type}), want ${c.back || c.py}`);
@@ -160,7 +160,7 @@ async def main():
     await b.set_async("set", {1, 2})
 asyncio.run(main())
 `;
-  ellarPython(code, JSON.stringify({ port: redis.port, prefix: PREFIX, version: VERSION }));
+  await ellarPython(code, JSON.stringify({ port: redis.port, prefix: PREFIX, version: VERSION }));
   for (const [key, name] of [["point", "__main__.Point"], ["date", "datetime.date"], ["set", "a set"]]) {
     const r = await w.admin(`keys/pickled/${key}`);
     const body = await r.text();

@@ -99,8 +99,8 @@ asyncio.run(main())
 const key = (name) => name.replace(/\W+/g, "_").replace(/_$/, "");
 for (const c of CASES) c.key = key(c.name);
 
-function python(client, op) {
-  return JSON.parse(ellarPython(PY, JSON.stringify({ client, servers, prefix: PREFIX, version: VERSION, op, cases: CASES })));
+async function python(client, op) {
+  return JSON.parse(await ellarPython(PY, JSON.stringify({ client, servers, prefix: PREFIX, version: VERSION, op, cases: CASES })));
 }
 
 for (const [client, label] of [
@@ -108,7 +108,7 @@ for (const [client, label] of [
   ["pylibmc", "Ellar 0.9.5 PyLibMCCacheBackend (pylibmc 1.6.3)"],
 ]) {
   test(`${label} and edgecache (serializer ${client}) read each other's values on three servers`, { timeout: 120_000 }, async () => {
-    python(client, "write");
+    await python(client, "write");
     const notes = {};
     for (const c of CASES) {
       const want = (client === "pylibmc" && c.pylibmc?.edge) || c.edge;
@@ -118,7 +118,7 @@ for (const [client, label] of [
       notes[c.name] = (client === "pylibmc" && c.pylibmc?.note) || (c.back ? "as a list" : "");
     }
     for (const c of CASES) await edgePut(client, "from-edge:" + c.key, c.edge);
-    const read = python(client, "read");
+    const read = await python(client, "read");
     for (const c of CASES) {
       const r = read[c.name];
       assert.ok(r.equal, `${client} ${c.name}: Python read ${r.got} (${r.type}), want ${c.back || c.py}`);
