@@ -45,7 +45,9 @@ impl std::fmt::Debug for BodyStream {
     }
 }
 
-fn header_of(headers: &[(String, String)], name: &str) -> Option<String> {
+/// Every value of header `name` (any case) in `headers`, joined with `, `;
+/// `None` if absent.
+pub fn header_of(headers: &[(String, String)], name: &str) -> Option<String> {
     let values: Vec<&str> = headers
         .iter()
         .filter(|(k, _)| k.eq_ignore_ascii_case(name))

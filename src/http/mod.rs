@@ -27,7 +27,7 @@ pub use conditional::{evaluate as evaluate_preconditions, not_modified_headers, 
 pub use date::{format_http_date, http_date_secs, http_date_secs_at};
 pub use forwarding::{strip_client_overrides, strip_hop_by_hop, CLIENT_OVERRIDES, HOP_BY_HOP};
 pub use freshness::{staleness, Freshness, FreshnessRules, Staleness, DEFAULT_HEURISTIC_MAX, DEFAULT_KEEP};
-pub use message::{BodyStream, HttpRequest, HttpResponse};
+pub use message::{header_of, BodyStream, HttpRequest, HttpResponse};
 pub use origin_error::OriginError;
 pub use range::{
     if_range_allows, last_modified_is_strong, partial_response, select_ranges, unsatisfiable_response, RangeAnswer,

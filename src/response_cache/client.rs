@@ -9,7 +9,7 @@
 
 use super::entry::CachedResponse;
 use crate::http::{
-    cache_control, delta_seconds, evaluate_preconditions, if_range_allows, last_modified_is_strong,
+    cache_control, delta_seconds, evaluate_preconditions, header_of, if_range_allows, last_modified_is_strong,
     not_modified_headers, partial_response, select_ranges, unsatisfiable_response, HttpRequest, HttpResponse,
     Precondition, RangeAnswer, Staleness,
 };
@@ -68,13 +68,7 @@ impl ClientAsk {
     }
 
     fn header(&self, name: &str) -> Option<String> {
-        let values: Vec<&str> = self
-            .headers
-            .iter()
-            .filter(|(k, _)| k.eq_ignore_ascii_case(name))
-            .map(|(_, v)| v.as_str())
-            .collect();
-        (!values.is_empty()).then(|| values.join(", "))
+        header_of(&self.headers, name)
     }
 
     /// Where `entry` stands for this client: its `max-age` and `min-fresh`

@@ -8,7 +8,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::http::{Freshness, HttpResponse, HOP_BY_HOP};
+use crate::http::{header_of, Freshness, HttpResponse, HOP_BY_HOP};
 use crate::primitives::error::{CacheError, Result};
 
 const MAGIC: &[u8; 4] = b"ECR2";
@@ -99,13 +99,7 @@ impl CachedResponse {
 
     /// Every value of stored header `name` joined with `, `; `None` if absent.
     pub fn header(&self, name: &str) -> Option<String> {
-        let values: Vec<&str> = self
-            .headers
-            .iter()
-            .filter(|(k, _)| k.eq_ignore_ascii_case(name))
-            .map(|(_, v)| v.as_str())
-            .collect();
-        (!values.is_empty()).then(|| values.join(", "))
+        header_of(&self.headers, name)
     }
 
     /// Whether it can be revalidated: it has an `ETag` or a `Last-Modified`.

@@ -109,16 +109,7 @@ impl PurgeIndex {
     /// authority), effective at once here; the cursor does not move, so the
     /// next sync still fetches what others appended meanwhile.
     pub fn record(&mut self, purge: &Purge, seq: u64, now_ms: u64) {
-        let mark = match purge.soft {
-            true => Mark {
-                soft: seq,
-                ..Mark::default()
-            },
-            false => Mark {
-                hard: seq,
-                ..Mark::default()
-            },
-        };
+        let mark = Mark::of(purge.soft, seq);
         self.marks.entry(&purge.scope).merge(&mark, now_ms);
         self.compact();
     }

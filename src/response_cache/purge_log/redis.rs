@@ -107,16 +107,7 @@ pub fn parse_since(reply: &crate::backend::RedisReply, cursor: u64) -> Result<Sy
         let (seq, json) = text.split_once(' ').ok_or_else(|| corrupt(format!("purge {text:?}")))?;
         let seq: u64 = seq.parse().map_err(|_| corrupt(format!("purge {text:?}")))?;
         let purge: Purge = serde_json::from_str(json).map_err(|e| corrupt(format!("purge {text:?}: {e}")))?;
-        let mark = match purge.soft {
-            true => Mark {
-                soft: seq,
-                ..Mark::default()
-            },
-            false => Mark {
-                hard: seq,
-                ..Mark::default()
-            },
-        };
+        let mark = Mark::of(purge.soft, seq);
         out.marks.push((purge.scope, mark));
     }
     Ok(out)

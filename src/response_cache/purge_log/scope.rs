@@ -70,6 +70,20 @@ impl PartialEq for Mark {
 impl Eq for Mark {}
 
 impl Mark {
+    /// The mark one purge leaves: sequence `seq` as a soft or a hard purge.
+    pub fn of(soft: bool, seq: u64) -> Mark {
+        match soft {
+            true => Mark {
+                soft: seq,
+                ..Mark::default()
+            },
+            false => Mark {
+                hard: seq,
+                ..Mark::default()
+            },
+        }
+    }
+
     /// The later of the two sequences.
     pub fn last(&self) -> u64 {
         self.hard.max(self.soft)
