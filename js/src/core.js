@@ -36,43 +36,28 @@ function toResponse(out) {
   return new Response(NULL_BODY.has(out.status) ? null : out.body, { status: out.status, headers: out.headers });
 }
 
+/** The options of `withCache` and the Hono middleware that are the engine's `CachePolicy`. */
+const POLICY_KEYS = [
+  "ttl",
+  "keyPrefix",
+  "version",
+  "backend",
+  "makeKey",
+  "staleWhileRevalidate",
+  "staleIfError",
+  "originTtl",
+  "heuristicMax",
+  "keep",
+  "honorRequestDirectives",
+  "maxEntryBytes",
+  "lockTimeoutMs",
+  "sortQuery",
+  "tagHeaders",
+  "exposeTags",
+];
+
 function policyOf(options) {
-  const {
-    ttl,
-    keyPrefix,
-    version,
-    backend,
-    makeKey,
-    staleWhileRevalidate,
-    staleIfError,
-    originTtl,
-    heuristicMax,
-    keep,
-    honorRequestDirectives,
-    maxEntryBytes,
-    lockTimeoutMs,
-    sortQuery,
-    tagHeaders,
-    exposeTags,
-  } = options;
-  return {
-    ttl,
-    keyPrefix,
-    version,
-    backend,
-    makeKey,
-    staleWhileRevalidate,
-    staleIfError,
-    originTtl,
-    heuristicMax,
-    keep,
-    honorRequestDirectives,
-    maxEntryBytes,
-    lockTimeoutMs,
-    sortQuery,
-    tagHeaders,
-    exposeTags,
-  };
+  return Object.fromEntries(POLICY_KEYS.map((k) => [k, options[k]]));
 }
 
 /** A value's size for `maxBytes` when no `sizeOf` is given: exact for strings and bytes, a flat 64 otherwise. */
