@@ -114,29 +114,32 @@ impl ResponseCache {
         if upstream.method.eq_ignore_ascii_case("HEAD") {
             upstream.method = "GET".into();
         }
-        let plain = upstream.clone();
         let prior = prior.filter(|p| !p.is_variants() && p.has_validator());
-        if let Some(p) = prior {
-            // RFC 9111 §4.3.1: the stored validators, ETag first.
-            if let Some(etag) = p.header("etag") {
-                upstream.headers.push(("if-none-match".into(), etag));
-            }
-            if let Some(lm) = p.header("last-modified") {
-                upstream.headers.push(("if-modified-since".into(), lm));
-            }
-        }
         let sent = self.inner.runtime.now_ms();
-        let mut response = self.call_origin_counted(upstream, policy, io).await?;
         let mut revalidated = false;
-        if let (304, Some(p)) = (response.status, prior) {
-            if p.validates(&response) {
-                response = p.updated_by(&response);
-                revalidated = true;
-            } else {
-                // A 304 for another representation: fetch it whole.
-                response = self.call_origin_counted(plain, policy, io).await?;
+        let mut response = match prior {
+            // Without validators the request goes as is (no copy kept).
+            None => self.call_origin_counted(upstream, policy, io).await?,
+            Some(p) => {
+                // RFC 9111 §4.3.1: the stored validators, ETag first.
+                let mut conditional = upstream.clone();
+                for (validator, condition) in [("etag", "if-none-match"), ("last-modified", "if-modified-since")] {
+                    if let Some(v) = p.header(validator) {
+                        conditional.headers.push((condition.into(), v));
+                    }
+                }
+                let r = self.call_origin_counted(conditional, policy, io).await?;
+                match r.status {
+                    304 if p.validates(&r) => {
+                        revalidated = true;
+                        p.updated_by(&r)
+                    }
+                    // A 304 for another representation: fetch it whole.
+                    304 => self.call_origin_counted(upstream, policy, io).await?,
+                    _ => r,
+                }
             }
-        }
+        };
         strip_hop_by_hop(&mut response.headers);
         let now = self.inner.runtime.now_ms();
         // RFC 9111 §4.2.3: the age it arrived with, plus the round trip.
