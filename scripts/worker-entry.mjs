@@ -11,6 +11,10 @@
 //
 //   node scripts/worker-entry.mjs build/index.js
 //
+// The entry also answers plain GETs from ready answers the engine offered
+// (src/platform/workers/hit_slots.js, put in here; the engine's side is
+// src/response_cache/hit_slots.rs) before calling into wasm.
+//
 // It fails, naming the missing piece, if worker-build's output changes shape.
 import { readFileSync, writeFileSync } from "node:fs";
 import path from "node:path";
@@ -27,17 +31,27 @@ const need = [
   "\nfunction fetch(",
   "var shim_default = new Proxy(Entrypoint, classProxyHooks);",
   "  shim_default as default\n",
+  "\nfunction hit_slot(",
+  "\nfunction hit_slot_offer(",
+  "\nfunction hit_slot_drop(",
 ];
 for (const n of need) {
   if (!code.includes(n)) throw new Error(`${file}: worker-build output changed, not found: ${JSON.stringify(n)}`);
 }
+const slotsJs = readFileSync(path.join(root, "src/platform/workers/hit_slots.js"), "utf8");
 const entry = `var shim_default = new Proxy(Entrypoint, classProxyHooks);
+var edgecache_slots = (${slotsJs.trim()})({ hit: hit_slot, offer: hit_slot_offer, drop: hit_slot_drop });
 var edgecache_entry = {
   fetch(request, env, ctx) {
     checkReinitialize();
     try {
-      return fetch(request, env, ctx);
+      const ready = edgecache_slots.answer(request);
+      if (ready !== undefined) return ready;
+      const r = fetch(request, env, ctx);
+      if (!(r instanceof Promise)) edgecache_slots.take();
+      return r;
     } catch (e) {
+      edgecache_slots.clear();
       handleMaybeCritical(e);
       throw e;
     }

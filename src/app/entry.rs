@@ -18,9 +18,9 @@ use crate::backend::BackendRegistry;
 use crate::backend::{CachesConfig, Secrets};
 use crate::http::{strip_client_overrides, BypassReason, HttpRequest, HttpResponse};
 use crate::platform::workers::{
-    from_worker_request, handler_origin, path_of, plain_get, random_picker, settle, spawner, stream_to_origin,
-    to_web_response, to_worker_response, upstream_origin, worker_registry, CfCacheStore, DurableObjectLog,
-    FetchTransport, WorkersRuntime,
+    from_worker_request, handler_origin, offer_to_js, path_of, plain_get, random_picker, settle, spawner,
+    stream_to_origin, to_web_response, to_worker_response, upstream_origin, worker_registry, CfCacheStore,
+    DurableObjectLog, FetchTransport, WorkersRuntime,
 };
 use crate::primitives::clock::Clock;
 use crate::primitives::ttl::Timeout;
@@ -138,6 +138,10 @@ fn build_app(env: &Env) -> crate::Result<App> {
         None => handler_origin(demo_handler),
     };
     let responses = ResponseCache::new(stores, Rc::new(WorkersRuntime));
+    // Hits on the local store are offered to the entry's ready answers
+    // (`hit_slots.js`); the nonce tells this instance's slots from those of
+    // one a trap replaced.
+    responses.enable_hit_slots((worker::js_sys::Math::random() * f64::from(u32::MAX)) as u32);
     share_purges(env, &responses, &config)?;
     Ok(App {
         config,
@@ -271,6 +275,36 @@ fn start() {
     console_error_panic_hook::set_once();
 }
 
+/// The ready answer the last request offered (see
+/// `src/response_cache/hit_slots.rs`), for the entry to keep; `undefined`
+/// when there is none.
+#[wasm_bindgen]
+pub fn hit_slot_offer() -> JsValue {
+    let offer = APP.with(|cell| cell.borrow().as_ref().and_then(|a| a.responses.take_hit_offer()));
+    offer.map_or(JsValue::UNDEFINED, offer_to_js)
+}
+
+/// Whether the entry may answer from slot `id` now (counted as a hit); on
+/// false it drops the slot.
+#[wasm_bindgen]
+pub fn hit_slot(id: u32, nonce: u32, now_ms: f64) -> bool {
+    APP.with(|cell| {
+        cell.borrow()
+            .as_ref()
+            .is_some_and(|a| a.responses.slot_hit(id, nonce, now_ms as u64))
+    })
+}
+
+/// The entry dropped slot `id` (its own bound).
+#[wasm_bindgen]
+pub fn hit_slot_drop(id: u32) {
+    APP.with(|cell| {
+        if let Some(a) = cell.borrow().as_ref() {
+            a.responses.drop_hit_slot(id);
+        }
+    });
+}
+
 /// The Worker's `fetch` handler: a hit is answered synchronously, without a
 /// `Promise` or a queued task ([`settle`]); anything that waits returns a
 /// `Promise`.
@@ -363,6 +397,12 @@ async fn fetch(raw: web_sys::Request, env: Env, ctx: Context) -> worker::Result<
 }
 
 async fn handle_admin(app: &App, mut req: Request, rest: &str) -> worker::Result<Response> {
+    // The admin API may write to a backend behind the engine's back: ready
+    // answers end before and after (a hit in between may offer one again).
+    let writes = !matches!(req.method(), Method::Get | Method::Head);
+    if writes {
+        app.responses.forget_hit_slots();
+    }
     if let Some(page) = admin::dashboard_asset(req.method().as_ref(), rest) {
         return to_worker_response(page);
     }
@@ -409,6 +449,9 @@ async fn handle_admin(app: &App, mut req: Request, rest: &str) -> worker::Result
                 .await
             }
         };
+    if writes {
+        app.responses.forget_hit_slots();
+    }
     admin_response(reply)
 }
 

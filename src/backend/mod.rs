@@ -71,6 +71,15 @@ pub trait CacheBackend {
     /// The live value at `key`; `version: None` means the backend's own version.
     async fn get(&self, key: &str, version: Option<i64>) -> Result<Option<Value>>;
 
+    /// Counts a read of `key` (eviction policy, stats) without copying its
+    /// value, where the backend lives in the isolate: `Some(present)`.
+    /// `None` elsewhere (a remote read cannot be synchronous). It lets the
+    /// response cache's ready answers ([`crate::response_cache::HitOffer`])
+    /// keep the store's view of what is hot.
+    fn record_read(&self, _key: &str, _version: Option<i64>) -> Option<bool> {
+        None
+    }
+
     /// The value and, where the backend knows it, the seconds it has left
     /// (`Ok(Some((v, None)))` = never expires or unknown). Tiered backends use
     /// it so a near copy never outlives the far one.

@@ -223,6 +223,13 @@ impl ResponseCache {
                     purge_seq,
                     body: response.body.clone(),
                 };
+                {
+                    let mut slots = self.inner.slots.borrow_mut();
+                    slots.forget_key(key);
+                    if let Some(vkey) = &variant {
+                        slots.forget_key(vkey);
+                    }
+                }
                 let write = async {
                     match &variant {
                         None => store.put(key, entry.encode(), ttl, policy.version).await,

@@ -82,6 +82,14 @@ impl ResponseCache {
         known.map(|(g, at)| (g, now.saturating_sub(at) < GENERATION_REFRESH_MS))
     }
 
+    /// Until when the generation last read for `policy` in `store` is
+    /// trusted (`None`: never read).
+    pub(super) fn generation_trusted_until(&self, store: &dyn ResponseStore, policy: &CachePolicy) -> Option<u64> {
+        let id = Self::generation_id(store, policy);
+        let at = self.inner.generations.borrow().get(&id).map(|(_, at)| *at)?;
+        Some(at + GENERATION_REFRESH_MS)
+    }
+
     /// The current generation of a policy's key prefix (0 until bumped),
     /// read from the store at most once per [`GENERATION_REFRESH_MS`] per
     /// isolate: a bump made in this isolate shows at once, one made in
@@ -166,6 +174,7 @@ impl ResponseCache {
             )
             .await?;
         let id = Self::generation_id(&*store, policy);
+        self.inner.slots.borrow_mut().clear();
         self.inner
             .generations
             .borrow_mut()

@@ -120,6 +120,9 @@ impl ResponseCache {
             match state {
                 Staleness::Fresh(left) => {
                     self.count(|s| s.hits += 1);
+                    if mode == RequestMode::Lookup {
+                        self.offer_hit(&store, &key, &req, policy, entry, left, now);
+                    }
                     let status = CacheStatus {
                         hit: true,
                         ttl: left.map(|ms| (ms / 1000) as i64),

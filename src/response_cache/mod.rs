@@ -12,6 +12,7 @@ mod breaker;
 mod client;
 mod entry;
 mod fetch;
+mod hit_slots;
 mod key;
 mod lookup;
 mod policy;
@@ -35,6 +36,7 @@ use breaker::GuardedStore;
 pub use breaker::{Breaker, BreakerState, BreakerStats};
 pub use entry::CachedResponse;
 use fetch::FetchResult;
+pub use hit_slots::{HitOffer, MAX_SLOTS, MAX_SLOT_BODY};
 pub use key::{default_response_key, normalize_url, GENERATION_REFRESH_MS};
 pub use policy::{AuthorizationPolicy, CachePolicy, CookiePolicy, MakeKey, Origin, DEFAULT_ORIGIN_TIMEOUT_MS};
 pub use purge_sync::{DEFAULT_PURGE_SYNC_MS, PURGE_SYNC_TIMEOUT_MS};
@@ -65,6 +67,8 @@ struct Inner {
     breakers: BTreeMap<String, Rc<Breaker>>,
     /// The purge log's index and its sync.
     purges: purge_sync::PurgeState,
+    /// Ready answers held by the platform.
+    slots: RefCell<hit_slots::HitSlots>,
 }
 
 /// Where the pieces of one request go: the origin that answers misses, and
@@ -108,6 +112,7 @@ impl ResponseCache {
                 stats: Cell::default(),
                 breakers,
                 purges: Default::default(),
+                slots: RefCell::new(hit_slots::HitSlots::new()),
             }),
         }
     }

@@ -34,10 +34,12 @@ impl ResponseCache {
             Ok(None) => scan_when_absent,
             Err(_) => true,
         };
+        self.inner.slots.borrow_mut().forget_key(&key);
         let main = store.delete(&key, policy.version).await?;
         if !varies {
             return Ok(main);
         }
+        self.inner.slots.borrow_mut().clear();
         let variants = match store.delete_prefix(&format!("{key}\u{1f}"), policy.version).await {
             Ok(n) => n,
             Err(CacheError::Unsupported(_)) => 0,
@@ -50,6 +52,7 @@ impl ResponseCache {
     pub async fn purge_prefix(&self, url_prefix: &str, policy: &CachePolicy) -> Result<usize> {
         let store = self.store(policy.backend.as_deref())?;
         let start = format!("GET {}", normalize_url(url_prefix, policy.sort_query));
+        self.inner.slots.borrow_mut().clear();
         store.delete_prefix(&start, policy.version).await
     }
 

@@ -67,6 +67,7 @@ impl ResponseCache {
     pub fn set_purge_log(&self, log: Rc<dyn PurgeLog>, sync_ms: u64) {
         let p = &self.inner.purges;
         *p.log.borrow_mut() = Some(log);
+        self.inner.slots.borrow_mut().clear();
         p.sync_ms.set(sync_ms);
         p.last_sync_ms.set(None);
     }
@@ -90,6 +91,7 @@ impl ResponseCache {
     pub async fn invalidate(&self, purge: Purge) -> Result<u64> {
         let log = self.inner.purges.log.borrow().clone();
         let now = self.inner.runtime.now_ms();
+        self.inner.slots.borrow_mut().clear();
         let seq = match log {
             Some(log) => {
                 let seq = log.append(&purge).await?;
@@ -121,6 +123,19 @@ impl ResponseCache {
         self.inner.purges.index.borrow().head()
     }
 
+    /// Until when this isolate may answer without syncing: `Some(u64::MAX)`
+    /// without a shared log, `None` while a sync is due or running.
+    pub(super) fn purge_sync_until(&self) -> Option<u64> {
+        let p = &self.inner.purges;
+        if p.log.borrow().is_none() {
+            return Some(u64::MAX);
+        }
+        match (p.syncing.get(), p.last_sync_ms.get()) {
+            (false, Some(at)) => Some(at.saturating_add(p.sync_ms.get())),
+            _ => None,
+        }
+    }
+
     /// Brings the index up to date when the interval has passed.
     pub(super) async fn sync_purges(&self) {
         let p = &self.inner.purges;
@@ -147,6 +162,9 @@ impl ResponseCache {
         };
         match outcome {
             Some(reply) => {
+                if !reply.marks.is_empty() {
+                    self.inner.slots.borrow_mut().clear();
+                }
                 p.index.borrow_mut().merge(&reply, self.inner.runtime.now_ms());
                 self.count(|s| s.purge_syncs += 1);
             }

@@ -5,6 +5,9 @@
 pub struct ResponseStats {
     /// Fresh entries served.
     pub hits: u64,
+    /// Of the hits, those the platform answered from a ready answer
+    /// (`HitOffer`) without running the engine.
+    pub ready_hits: u64,
     /// Lookups that found no servable entry and went to the origin.
     pub misses: u64,
     /// Stale entries served while a background refresh ran (stale-while-revalidate).

@@ -26,6 +26,11 @@ pub trait ResponseStore {
     }
     /// The bytes at `key`, if present.
     async fn get(&self, key: &str, version: Option<i64>) -> Result<Option<Vec<u8>>>;
+    /// Counts a read of `key` without copying it, for a store in the
+    /// isolate: `Some(present)`; `None` where reads leave the isolate.
+    fn record_read(&self, _key: &str, _version: Option<i64>) -> Option<bool> {
+        None
+    }
     /// Keeps `bytes` for at least `ttl` (how long is the entry's own business).
     async fn put(&self, key: &str, bytes: Vec<u8>, ttl: Ttl, version: Option<i64>) -> Result<()>;
     /// Removes `key`; true if it existed.
@@ -81,6 +86,10 @@ impl ResponseStore for BackendStore {
                 self.name
             ))),
         }
+    }
+
+    fn record_read(&self, key: &str, version: Option<i64>) -> Option<bool> {
+        self.backend.record_read(&self.fit(key, version), version)
     }
 
     async fn put(&self, key: &str, bytes: Vec<u8>, ttl: Ttl, version: Option<i64>) -> Result<()> {

@@ -4,7 +4,7 @@ use super::policy::AuthorizationPolicy;
 use super::*;
 use crate::backend::{LocalBackend, LocalOptions};
 use crate::http::{HttpRequest, HttpResponse, OriginError};
-use crate::primitives::clock::ManualClock;
+use crate::primitives::clock::{Clock, ManualClock};
 use crate::primitives::ttl::Timeout;
 use crate::primitives::ttl::Ttl;
 use crate::response_cache::BackendStore;
@@ -1081,4 +1081,107 @@ fn rfc9111_5_2_2_4_a_no_cache_entry_is_revalidated_on_every_use() {
         assert_eq!(body(&a), "v1");
     }
     assert_eq!(r.calls.get(), 3);
+}
+
+// Ready answers (hit_slots.rs): what the platform is offered must be the
+// engine's own answer, and every change the engine sees must end it.
+
+fn slotted() -> Rig {
+    let r = rig();
+    r.cache.enable_hit_slots(42);
+    r
+}
+
+#[test]
+fn a_fresh_hit_offers_a_ready_answer_equal_to_the_engines() {
+    let r = slotted();
+    let p = CachePolicy::default();
+    r.set_reply(|_, n| Ok(ok(&format!("v{n}"), &[("x-kind", "page"), ("age", "3")])));
+    r.get(HttpRequest::get(URL), &p);
+    assert_eq!(r.cache.take_hit_offer(), None, "a miss offers nothing");
+    r.clock.advance_ms(1500);
+    let hit = r.get(HttpRequest::get(URL), &p);
+    let o = r.cache.take_hit_offer().expect("offered on the hit");
+    assert_eq!(r.cache.take_hit_offer(), None, "taken once");
+    assert_eq!((o.nonce, o.url.as_str(), o.status), (42, URL, 200));
+    assert_eq!(o.body, hit.body);
+    assert_eq!(o.headers, vec![("x-kind".to_string(), "page".to_string())]);
+    // What the platform computes from the offer at the same instant.
+    let now = r.clock.now_ms();
+    let age = (now - o.stored_at_ms) / 1000;
+    let ttl = (o.fresh_until_ms.unwrap() - now) / 1000;
+    assert_eq!(hit.header("age"), Some(age.to_string()));
+    assert_eq!(status(&hit), format!("edgecache; hit; ttl={ttl}"));
+    let before = r.cache.stats();
+    assert!(r.cache.slot_hit(o.id, o.nonce, now));
+    let after = r.cache.stats();
+    assert_eq!((after.hits, after.ready_hits), (before.hits + 1, 1));
+    assert!(!r.cache.slot_hit(o.id, 41, now), "another instance's slot");
+    r.get(HttpRequest::get(URL), &p);
+    assert_eq!(r.cache.take_hit_offer(), None, "one slot per entry");
+}
+
+#[test]
+fn writes_purges_and_time_end_ready_answers() {
+    let r = slotted();
+    let p = CachePolicy::default();
+    let offered = |r: &Rig| {
+        r.get(HttpRequest::get(URL), &p);
+        r.get(HttpRequest::get(URL), &p);
+        r.cache.take_hit_offer().expect("offered")
+    };
+    let o = offered(&r);
+    // The generation is trusted for a second; so is the slot.
+    let now = r.clock.now_ms();
+    assert!(o.until_ms <= now + GENERATION_REFRESH_MS);
+    assert!(!r.cache.slot_hit(o.id, o.nonce, o.until_ms));
+    let o = offered(&r);
+    block_on(r.cache.purge_url(URL, &p)).unwrap();
+    assert!(!r.cache.slot_hit(o.id, o.nonce, r.clock.now_ms()), "purged");
+    let o = offered(&r);
+    block_on(r.cache.bump_generation(&p)).unwrap();
+    assert!(!r.cache.slot_hit(o.id, o.nonce, r.clock.now_ms()), "generation bumped");
+    let o = offered(&r);
+    block_on(r.cache.invalidate(purge_log::Purge::soft(purge_log::Scope::All))).unwrap();
+    assert!(!r.cache.slot_hit(o.id, o.nonce, r.clock.now_ms()), "soft purge");
+    // A refetch (the client's no-cache, honoured) writes the key again.
+    let o = offered(&r);
+    let honour = CachePolicy {
+        honor_client_no_cache: true,
+        ..Default::default()
+    };
+    r.clock.advance_ms(1000);
+    r.get(HttpRequest::get(URL).with_header("cache-control", "no-cache"), &honour);
+    assert!(!r.cache.slot_hit(o.id, o.nonce, r.clock.now_ms()), "rewritten");
+    let o = offered(&r);
+    r.cache.forget_hit_slots();
+    assert!(!r.cache.slot_hit(o.id, o.nonce, r.clock.now_ms()), "admin write");
+    assert_eq!(r.cache.stats().ready_hits, 0);
+}
+
+#[test]
+fn no_ready_answer_for_varying_entries_custom_keys_or_until_enabled() {
+    let r = rig();
+    let p = CachePolicy::default();
+    r.get(HttpRequest::get(URL), &p);
+    r.get(HttpRequest::get(URL), &p);
+    assert_eq!(r.cache.take_hit_offer(), None, "not enabled");
+    let r = slotted();
+    r.set_reply(|_, n| Ok(ok(&format!("v{n}"), &[("vary", "accept-language")])));
+    let fr = || HttpRequest::get(URL).with_header("accept-language", "fr");
+    r.get(fr(), &p);
+    assert!(status(&r.get(fr(), &p)).contains("hit"));
+    assert_eq!(r.cache.take_hit_offer(), None, "the URL alone does not find it");
+    let custom = CachePolicy {
+        make_key: Some(Rc::new(|req: &HttpRequest, _: &str| format!("k:{}", req.url))),
+        ..Default::default()
+    };
+    r.set_reply(|_, n| Ok(ok(&format!("v{n}"), &[])));
+    r.get(HttpRequest::get(URL), &custom);
+    assert!(status(&r.get(HttpRequest::get(URL), &custom)).contains("hit"));
+    assert_eq!(
+        r.cache.take_hit_offer(),
+        None,
+        "a custom key may read more than the URL"
+    );
 }

@@ -20,6 +20,7 @@ mod cf_cache;
 mod convert;
 mod durable_log;
 mod fetch;
+mod hit_slot;
 mod origin;
 mod respond;
 mod runtime;
@@ -35,6 +36,7 @@ pub use convert::{
 };
 pub use durable_log::{DurableObjectLog, APPEND_PATH, LOG_OBJECT_NAME, SINCE_PATH};
 pub use fetch::{random_picker, worker_registry, FetchTransport};
+pub use hit_slot::offer_to_js;
 pub use origin::{handler_origin, upstream_origin};
 pub use runtime::{js_signal, spawner, WorkersRuntime};
 pub use settle::settle;
