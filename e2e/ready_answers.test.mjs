@@ -60,6 +60,14 @@ test("a ready answer is the engine's answer, counted as a hit", async () => {
   assert.equal(origin.count("/page"), 1);
   const stats = (await (await w.admin("stats")).json()).responses;
   assert.ok(stats.hits >= stats.ready_hits + 1, JSON.stringify(stats));
+  // A slot lasts at most the key generation's trust window (1 s): past it,
+  // one hit goes through the engine, which offers the entry again.
+  await sleep(1100);
+  await get("/page");
+  const again = await readyHits();
+  await get("/page");
+  assert.equal(await readyHits(), again + 1, "offered again after the window");
+  assert.equal(origin.count("/page"), 1);
 });
 
 test("requests that are not plain GETs are the engine's", async () => {

@@ -90,19 +90,29 @@ impl HitSlots {
         self.nonce = nonce;
     }
 
-    /// Whether an offer for `key` would be new (enabled, room left, no
-    /// slot or offer for it yet): checked before anything is copied.
-    pub(super) fn wants(&self, key: &str) -> bool {
+    /// Whether an offer for `key` at `now_ms` would be new (enabled, room
+    /// left, no live slot or offer for it yet): checked before anything is
+    /// copied. A slot past its time counts as gone, whether or not the
+    /// platform said it dropped it.
+    pub(super) fn wants(&self, key: &str, now_ms: u64) -> bool {
+        let live = |id: &u32| self.by_id.get(id).is_some_and(|s| now_ms < s.until_ms);
         self.enabled
             && self.by_id.len() < MAX_SLOTS
-            && !self.by_key.contains_key(key)
+            && !self.by_key.get(key).is_some_and(live)
             && self.pending.as_ref().is_none_or(|(s, _)| s.key != key)
     }
 
     /// Records `offer` of the entry at `key` in `store` (its id and nonce
     /// are set here), unless one is not [`wants`](Self::wants)ed.
-    pub(super) fn offer(&mut self, key: &str, store: Rc<dyn ResponseStore>, version: Option<i64>, mut offer: HitOffer) {
-        if !self.wants(key) || offer.body.len() > MAX_SLOT_BODY {
+    pub(super) fn offer(
+        &mut self,
+        key: &str,
+        store: Rc<dyn ResponseStore>,
+        version: Option<i64>,
+        mut offer: HitOffer,
+        now_ms: u64,
+    ) {
+        if !self.wants(key, now_ms) || offer.body.len() > MAX_SLOT_BODY {
             return;
         }
         offer.id = self.next_id;
@@ -233,7 +243,7 @@ impl ResponseCache {
         left_ms: Option<u64>,
         now_ms: u64,
     ) {
-        if !self.inner.slots.borrow().wants(key)
+        if !self.inner.slots.borrow().wants(key, now_ms)
             || !req.method.eq_ignore_ascii_case("GET")
             || store.remote()
             || policy.make_key.is_some()
@@ -272,7 +282,7 @@ impl ResponseCache {
         self.inner
             .slots
             .borrow_mut()
-            .offer(key, store.clone(), policy.version, offer);
+            .offer(key, store.clone(), policy.version, offer, now_ms);
     }
 }
 
@@ -320,7 +330,7 @@ mod tests {
     fn nothing_is_offered_until_enabled() {
         let (store, _) = store();
         let mut s = HitSlots::new();
-        s.offer("k", store, None, offer(10));
+        s.offer("k", store, None, offer(10), 0);
         assert_eq!(s.take(), None);
     }
 
@@ -328,7 +338,7 @@ mod tests {
     fn a_taken_offer_answers_until_its_time_then_goes() {
         let (store, _) = store();
         let mut s = slots();
-        s.offer("k", store, None, offer(10));
+        s.offer("k", store, None, offer(10), 0);
         let o = s.take().unwrap();
         assert_eq!((o.nonce, s.len()), (7, 1));
         assert!(s.hit(o.id, 7, 9));
@@ -342,13 +352,14 @@ mod tests {
     fn an_untaken_offer_is_not_usable_and_blocks_nothing() {
         let (store, _) = store();
         let mut s = slots();
-        s.offer("k", store.clone(), None, offer(10));
-        assert!(!s.wants("k"));
+        s.offer("k", store.clone(), None, offer(10), 0);
+        assert!(!s.wants("k", 0));
         s.forget_key("k");
-        assert!(s.wants("k"), "a write of the key dropped the offer");
-        s.offer("k", store, None, offer(10));
+        assert!(s.wants("k", 0), "a write of the key dropped the offer");
+        s.offer("k", store, None, offer(10), 0);
         let o = s.take().unwrap();
-        assert!(!s.wants("k"), "one slot per key");
+        assert!(!s.wants("k", 0), "one slot per key");
+        assert!(s.wants("k", 10), "unless that slot is past its time");
         s.forget_key("k");
         assert!(!s.hit(o.id, 7, 0));
     }
@@ -357,22 +368,22 @@ mod tests {
     fn an_entry_gone_from_the_store_ends_its_slot() {
         let (store, _) = store();
         let mut s = slots();
-        s.offer("k", store.clone(), None, offer(10));
+        s.offer("k", store.clone(), None, offer(10), 0);
         let o = s.take().unwrap();
         block_on(store.delete("k", None)).unwrap();
         assert!(!s.hit(o.id, 7, 0));
-        assert!(s.wants("k"));
+        assert!(s.wants("k", 0));
     }
 
     #[test]
     fn clear_and_drop_end_slots() {
         let (store, _) = store();
         let mut s = slots();
-        s.offer("k", store.clone(), None, offer(10));
+        s.offer("k", store.clone(), None, offer(10), 0);
         let a = s.take().unwrap();
         s.clear();
         assert!(!s.hit(a.id, 7, 0));
-        s.offer("k", store, None, offer(10));
+        s.offer("k", store, None, offer(10), 0);
         let b = s.take().unwrap();
         assert_ne!(a.id, b.id, "ids are never reused");
         s.drop_slot(b.id);
@@ -385,12 +396,12 @@ mod tests {
         let mut s = slots();
         let mut big = offer(10);
         big.body = vec![0; MAX_SLOT_BODY + 1];
-        s.offer("k", store.clone(), None, big);
+        s.offer("k", store.clone(), None, big, 0);
         assert_eq!(s.take(), None);
         for i in 0..MAX_SLOTS {
-            s.offer(&format!("k{i}"), store.clone(), None, offer(10));
+            s.offer(&format!("k{i}"), store.clone(), None, offer(10), 0);
             s.take().unwrap();
         }
-        assert!(!s.wants("k"));
+        assert!(!s.wants("k", 0));
     }
 }

@@ -1135,6 +1135,14 @@ fn writes_purges_and_time_end_ready_answers() {
     let now = r.clock.now_ms();
     assert!(o.until_ms <= now + GENERATION_REFRESH_MS);
     assert!(!r.cache.slot_hit(o.id, o.nonce, o.until_ms));
+    // A slot past its time is replaced on the next hit, even when the
+    // platform dropped it without asking.
+    let o = offered(&r);
+    r.clock.advance_ms(o.until_ms - r.clock.now_ms());
+    r.get(HttpRequest::get(URL), &p);
+    let again = r.cache.take_hit_offer().expect("offered again");
+    assert!(again.id != o.id && again.until_ms > o.until_ms);
+    r.cache.drop_hit_slot(again.id);
     let o = offered(&r);
     block_on(r.cache.purge_url(URL, &p)).unwrap();
     assert!(!r.cache.slot_hit(o.id, o.nonce, r.clock.now_ms()), "purged");

@@ -45,7 +45,11 @@
       const h = request.headers;
       for (let i = 0; i < NOT_PLAIN.length; i++) if (h.has(NOT_PLAIN[i])) return undefined;
       const now = Date.now();
-      if (now >= slot.until || !wasm.hit(slot.id, slot.nonce, now)) {
+      if (now >= slot.until) {
+        forget(url, slot, true);
+        return undefined;
+      }
+      if (!wasm.hit(slot.id, slot.nonce, now)) {
         forget(url, slot, false);
         return undefined;
       }
