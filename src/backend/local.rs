@@ -179,10 +179,9 @@ impl CacheBackend for LocalBackend {
         Ok(self.store.borrow_mut().get(&full, now).cloned())
     }
 
-    fn record_read(&self, key: &str, version: Option<i64>) -> Option<bool> {
-        let full = self.make_key(key, version).ok()?;
+    fn record_read(&self, full_key: &str) -> Option<bool> {
         let now = self.clock.now_ms();
-        Some(self.store.borrow_mut().get(&full, now).is_some())
+        Some(self.store.borrow_mut().get(full_key, now).is_some())
     }
 
     async fn get_with_ttl(&self, key: &str, version: Option<i64>) -> Result<Option<(Value, Option<f64>)>> {

@@ -71,12 +71,13 @@ pub trait CacheBackend {
     /// The live value at `key`; `version: None` means the backend's own version.
     async fn get(&self, key: &str, version: Option<i64>) -> Result<Option<Value>>;
 
-    /// Counts a read of `key` (eviction policy, stats) without copying its
-    /// value, where the backend lives in the isolate: `Some(present)`.
-    /// `None` elsewhere (a remote read cannot be synchronous). It lets the
-    /// response cache's ready answers ([`crate::response_cache::HitOffer`])
-    /// keep the store's view of what is hot.
-    fn record_read(&self, _key: &str, _version: Option<i64>) -> Option<bool> {
+    /// Counts a read of `full_key` (as [`make_key`](Self::make_key) made
+    /// it) for the eviction policy and stats, without copying its value,
+    /// where the backend lives in the isolate: `Some(present)`. `None`
+    /// elsewhere (a remote read cannot be synchronous). It lets the response
+    /// cache's ready answers ([`crate::response_cache::HitOffer`]) keep the
+    /// store's view of what is hot, without making the key on every use.
+    fn record_read(&self, _full_key: &str) -> Option<bool> {
         None
     }
 

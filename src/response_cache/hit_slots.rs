@@ -57,7 +57,8 @@ pub struct HitOffer {
 struct Slot {
     key: String,
     store: Rc<dyn ResponseStore>,
-    version: Option<i64>,
+    /// The key as the store keeps it (made once, not on every use).
+    local_key: String,
     until_ms: u64,
 }
 
@@ -118,10 +119,13 @@ impl HitSlots {
         offer.id = self.next_id;
         offer.nonce = self.nonce;
         self.next_id = self.next_id.wrapping_add(1).max(1);
+        let Some(local_key) = store.local_key(key, version) else {
+            return;
+        };
         let slot = Slot {
             key: key.to_string(),
             store,
-            version,
+            local_key,
             until_ms: offer.until_ms,
         };
         self.pending = Some((slot, offer));
@@ -146,7 +150,7 @@ impl HitSlots {
         let Some(slot) = self.by_id.get(&id) else {
             return false;
         };
-        let live = now_ms < slot.until_ms && slot.store.record_read(&slot.key, slot.version) == Some(true);
+        let live = now_ms < slot.until_ms && slot.store.record_read(&slot.local_key) == Some(true);
         if !live {
             self.drop_slot(id);
         }

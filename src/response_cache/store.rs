@@ -26,9 +26,15 @@ pub trait ResponseStore {
     }
     /// The bytes at `key`, if present.
     async fn get(&self, key: &str, version: Option<i64>) -> Result<Option<Vec<u8>>>;
-    /// Counts a read of `key` without copying it, for a store in the
-    /// isolate: `Some(present)`; `None` where reads leave the isolate.
-    fn record_read(&self, _key: &str, _version: Option<i64>) -> Option<bool> {
+    /// For a store in the isolate, `key` as the store keeps it, for
+    /// [`record_read`](Self::record_read); `None` where reads leave the
+    /// isolate.
+    fn local_key(&self, _key: &str, _version: Option<i64>) -> Option<String> {
+        None
+    }
+    /// Counts a read of `local_key` without copying it: `Some(present)`;
+    /// `None` where reads leave the isolate.
+    fn record_read(&self, _local_key: &str) -> Option<bool> {
         None
     }
     /// Keeps `bytes` for at least `ttl` (how long is the entry's own business).
@@ -88,8 +94,15 @@ impl ResponseStore for BackendStore {
         }
     }
 
-    fn record_read(&self, key: &str, version: Option<i64>) -> Option<bool> {
-        self.backend.record_read(&self.fit(key, version), version)
+    fn local_key(&self, key: &str, version: Option<i64>) -> Option<String> {
+        match self.remote() {
+            true => None,
+            false => self.backend.make_key(&self.fit(key, version), version).ok(),
+        }
+    }
+
+    fn record_read(&self, local_key: &str) -> Option<bool> {
+        self.backend.record_read(local_key)
     }
 
     async fn put(&self, key: &str, bytes: Vec<u8>, ttl: Ttl, version: Option<i64>) -> Result<()> {

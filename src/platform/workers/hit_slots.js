@@ -14,7 +14,8 @@
 (wasm) => {
   const MAX_SLOTS = 1024;
   const MAX_BYTES = 8 << 20;
-  const NOT_PLAIN = [
+  // Lower-case, as a Headers iterator yields names.
+  const NOT_PLAIN = new Set([
     "authorization",
     "cookie",
     "cache-control",
@@ -25,7 +26,7 @@
     "if-unmodified-since",
     "if-range",
     "range",
-  ];
+  ]);
   const slots = new Map();
   let bytes = 0;
 
@@ -42,8 +43,9 @@
       const url = request.url;
       const slot = slots.get(url);
       if (slot === undefined) return undefined;
-      const h = request.headers;
-      for (let i = 0; i < NOT_PLAIN.length; i++) if (h.has(NOT_PLAIN[i])) return undefined;
+      // One pass over the names: cheaper than a `has` per name (a call into
+      // workerd each).
+      for (const name of request.headers.keys()) if (NOT_PLAIN.has(name)) return undefined;
       const now = Date.now();
       if (now >= slot.until) {
         forget(url, slot, true);
@@ -53,13 +55,18 @@
         forget(url, slot, false);
         return undefined;
       }
-      const headers = slot.headers.slice();
-      headers.push(["age", String(Math.floor((now - slot.storedAt) / 1000))]);
-      headers.push([
-        "cache-status",
-        slot.freshUntil < 0 ? "edgecache; hit" : `edgecache; hit; ttl=${Math.floor((slot.freshUntil - now) / 1000)}`,
-      ]);
-      return new Response(slot.body, { status: slot.status, headers });
+      // `age` and the `ttl` of `cache-status` change once a second: the
+      // headers are built then, and copied by each Response meanwhile.
+      const age = Math.floor((now - slot.storedAt) / 1000);
+      const ttl = slot.freshUntil < 0 ? -1 : Math.floor((slot.freshUntil - now) / 1000);
+      let ready = slot.ready;
+      if (ready === undefined || ready.age !== age || ready.ttl !== ttl) {
+        const headers = new Headers(slot.headers);
+        headers.set("age", String(age));
+        headers.set("cache-status", ttl < 0 ? "edgecache; hit" : `edgecache; hit; ttl=${ttl}`);
+        ready = slot.ready = { age, ttl, headers };
+      }
+      return new Response(slot.body, { status: slot.status, headers: ready.headers });
     },
     /** Keeps what the engine offered during the last call, if anything. */
     take() {
