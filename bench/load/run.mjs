@@ -11,7 +11,9 @@
 // EDGECACHE_BASELINE=path/to/build/index.js adds that build of edgecache
 // (e.g. an earlier commit's) to the workerd-direct table, for before/after
 // figures from one run. BENCH_DIRECT_ONLY=1 measures workerd direct only
-// (no `wrangler dev` table, no stampede).
+// (no `wrangler dev` table, no stampede). BENCH_ROUNDS=N repeats the
+// measurement N times in rotated order and prints medians and each round's
+// ratios.
 import { spawn, execFileSync } from "node:child_process";
 import { mkdtempSync, readFileSync, readdirSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -130,7 +132,8 @@ function wrk(url, pid) {
   return { rps, p50, p99, errors: non2xx ? Number(non2xx[1]) : 0, cpuPerReq: cpu / requests };
 }
 
-async function measure(title, workers) {
+/** One wrk run per Worker, in `workers`' order. */
+async function round(workers) {
   const results = [];
   for (const w of workers) {
     const url = `${w.base}/hit`;
@@ -140,8 +143,42 @@ async function measure(title, workers) {
     }
     results.push({ ...w, ...wrk(url, w.pid) });
   }
+  return results;
+}
+
+const median = (xs) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+};
+
+/**
+ * BENCH_ROUNDS rounds (default 1), each Worker once per round, the order
+ * rotated from round to round so none always runs first or last; with more
+ * than one round the table has medians and a line per round gives the
+ * ratios that round measured (the worst one is what to judge by).
+ */
+async function measure(title, workers) {
+  const rounds = Number(process.env.BENCH_ROUNDS || 1);
+  const byName = new Map(workers.map((w) => [w.name, []]));
+  const perRound = [];
+  for (let i = 0; i < rounds; i++) {
+    const order = workers.map((_, j) => workers[(j + i) % workers.length]);
+    const rs = await round(order);
+    for (const r of rs) byName.get(r.name).push(r);
+    perRound.push(new Map(rs.map((r) => [r.name, r])));
+  }
+  const pick = (name, f) => median(byName.get(name).map(f));
+  const results = workers.map((w) => ({
+    name: w.name,
+    rps: pick(w.name, (r) => r.rps),
+    cpuPerReq: pick(w.name, (r) => r.cpuPerReq),
+    p50: rounds === 1 ? byName.get(w.name)[0].p50 : "–",
+    p99: byName.get(w.name).map((r) => r.p99).join(" / "),
+    errors: byName.get(w.name).reduce((a, r) => a + r.errors, 0),
+  }));
   const ceiling = results[0].rps;
-  console.log(`\n${title}: hit path, wrk -t2 -c${conns} -d${seconds}s`);
+  const what = rounds === 1 ? "" : ` (median of ${rounds} rounds; p99 of each round)`;
+  console.log(`\n${title}: hit path, wrk -t2 -c${conns} -d${seconds}s${what}`);
   const jsMap = results.find((r) => r.name.startsWith("JS Map"));
   // workerd's CPU time per request (user + system, all its threads, the
   // HTTP server included): steadier than requests/s when other work shares
@@ -156,6 +193,14 @@ async function measure(title, workers) {
   const hono = results.find((r) => r.name.startsWith("Hono"));
   console.log(`\nedgecache / Hono on the hit path: ${(ec.rps / hono.rps).toFixed(2)}x`);
   console.log(`edgecache p99 ${ec.p99}, static p99 ${results[0].p99}`);
+  if (rounds > 1) {
+    console.log("\n| round | edgecache / static (req/s) | edgecache / JS Map (req/s) | JS Map / edgecache (CPU µs) | p99 edgecache / static |");
+    console.log("|---:|---:|---:|---:|---:|");
+    perRound.forEach((m, i) => {
+      const e = m.get(ec.name), st = m.get(results[0].name), jm = m.get(jsMap.name);
+      console.log(`| ${i + 1} | ${(e.rps / st.rps).toFixed(2)} | ${(e.rps / jm.rps).toFixed(2)} | ${(jm.cpuPerReq / e.cpuPerReq).toFixed(2)} | ${e.p99} / ${st.p99} |`);
+    });
+  }
 }
 
 const specs = [
