@@ -458,5 +458,7 @@ export declare function selftest(name: string, config: CachesConfig | string, op
  * `edgecache/hono`. Here (no dependency on hono) only its shape.
  */
 export declare function cache(
-  options?: Omit<WithCacheOptions<any>, "staleWhileRevalidate">,
+  options?:
+    | (Omit<WithCacheOptions<any>, "staleWhileRevalidate"> & { staleWhileRevalidate?: 0; app?: { fetch(request: Request, env?: any, executionCtx?: any): Response | Promise<Response> } })
+    | (WithCacheOptions<any> & { app: { fetch(request: Request, env?: any, executionCtx?: any): Response | Promise<Response> } }),
 ): (c: any, next: () => Promise<void>) => Promise<void>;
