@@ -372,14 +372,21 @@ export function bind(glue, wasm, host = {}) {
     };
     async function cached(request, env, ctx) {
       engineFor(env);
-      // A GET's answer streams to the client (HEAD's is read whole: no client reads it).
-      const streaming = request.method.toUpperCase() === "GET";
+      // The first answer to a GET streams to the client; HEAD's, and a
+      // background refresh's (which no client reads), are read whole.
+      let streaming = request.method.toUpperCase() === "GET";
       const origin = async (r) => {
         const init = { method: r.method, headers: r.headers };
         if (r.body && r.body.length && r.method !== "GET" && r.method !== "HEAD") init.body = r.body;
-        return plainResponse(await handler(new Request(r.url, init), env, ctx), streaming);
+        const stream = streaming;
+        streaming = false;
+        return plainResponse(await handler(new Request(r.url, init), env, ctx), stream);
       };
-      const waitUntil = ctx && typeof ctx.waitUntil === "function" ? (p) => ctx.waitUntil(p) : undefined;
+      // The engine hands background work here before it starts.
+      const waitUntil = (p) => {
+        streaming = false;
+        if (ctx && typeof ctx.waitUntil === "function") ctx.waitUntil(p);
+      };
       return toResponse(await engine.handle(await plainRequest(request), policy, origin, waitUntil));
     }
     /** Invalidates `{ url | prefix | keyPrefix | tag | all, soft }` (through `purgeLog` when given). */
