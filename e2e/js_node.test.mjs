@@ -10,6 +10,7 @@ import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
 import path from "node:path";
 import { pathToFileURL } from "node:url";
+import { setTimeout as sleep } from "node:timers/promises";
 import { Hono } from "hono";
 import { jsPackage, startOrigin } from "./helpers.mjs";
 import { startRedis, startUpstashGateway, startMemcached, startMemcGateway, respClient } from "./servers.mjs";
@@ -94,7 +95,7 @@ test("the README's Node example (js/examples/node.mjs) prints what its comments 
     /^visits = 5$/,
     /^token v1, v2 = undefined abc$/,
     /^incr nope: not_found$/,
-    /^200 edgecache; fwd=miss; stored hello \/page$/,
+    /^200 edgecache; fwd=miss; detail=streamed hello \/page$/,
     /^200 edgecache; hit; ttl=(59|60) hello \/page$/,
     /^handler calls: 1$/,
     /^same object: true size: 1$/,
@@ -400,7 +401,7 @@ test("withCache in Node in front of a counting origin: miss → hit, 100 concurr
     );
     const a = await handler(new Request("https://site.test/page?x=1"));
     assert.equal(a.status, 200);
-    assert.match(a.headers.get("cache-status"), /fwd=miss; stored/);
+    assert.match(a.headers.get("cache-status"), /fwd=miss; detail=streamed/);
     const bodyA = await a.text();
     const b = await handler(new Request("https://site.test/page?x=1"));
     assert.match(b.headers.get("cache-status"), /^edgecache; hit/);
@@ -429,7 +430,7 @@ test("the Hono middleware (edgecache/hono) in a Hono app, through app.request()"
 
   const a = await app.request("/items/7");
   assert.equal(a.status, 200);
-  assert.match(a.headers.get("cache-status"), /fwd=miss; stored/);
+  assert.match(a.headers.get("cache-status"), /fwd=miss; detail=streamed/);
   assert.equal(a.headers.get("content-type"), "application/json");
   assert.deepEqual(await a.json(), { id: "7", renders: 1 });
   const b = await app.request("/items/7");
@@ -440,4 +441,73 @@ test("the Hono middleware (edgecache/hono) in a Hono app, through app.request()"
   const all = await Promise.all(Array.from({ length: 50 }, () => app.request("/items/cold").then((r) => r.text())));
   assert.equal(new Set(all).size, 1);
   assert.equal(renders, 3, "50 concurrent misses ran the route once");
+});
+
+test("the Hono middleware's stale-while-revalidate: one refresh through app.fetch, then a fresh hit; a failing refresh keeps the stale page", { timeout: 60_000 }, async () => {
+  const app = new Hono();
+  let renders = 0;
+  let failing = false;
+  let outer = 0;
+  app.use("*", async (_c, next) => {
+    outer++;
+    await next();
+  });
+  // Fresh for 0.3 s, then stale for 2 s while refreshed; on failure, old pages for 60 s.
+  app.get("/news/:id", pkg.cache({ ttl: 0.3, staleWhileRevalidate: 2, staleIfError: 60, keyPrefix: "news", app }), (c) => {
+    renders++;
+    if (failing) throw new Error("the route fails");
+    return c.json({ id: c.req.param("id"), renders });
+  });
+  const pending = [];
+  const ctx = { waitUntil: (p) => pending.push(p), passThroughOnException() {} };
+  const get = async () => {
+    const r = await app.request("/news/1", undefined, undefined, ctx);
+    return { status: r.status, cache: r.headers.get("cache-status"), body: await r.json() };
+  };
+  const settle = async () => {
+    while (pending.length) await pending.shift();
+  };
+
+  const a = await get();
+  assert.match(a.cache, /fwd=miss; detail=streamed/);
+  assert.deepEqual(a.body, { id: "1", renders: 1 });
+  await settle();
+  await sleep(400);
+  const stale = await get();
+  assert.match(stale.cache, /^edgecache; hit; .*stale-while-revalidate/);
+  assert.deepEqual(stale.body, { id: "1", renders: 1 }, "the stale page, at once");
+  assert.ok(pending.length >= 1, "the refresh is handed to ctx.waitUntil");
+  await settle();
+  assert.equal(renders, 2, "exactly one refresh ran the route");
+  const fresh = await get();
+  assert.match(fresh.cache, /^edgecache; hit/);
+  assert.doesNotMatch(fresh.cache, /stale/);
+  assert.deepEqual(fresh.body, { id: "1", renders: 2 });
+  assert.equal(renders, 2);
+  assert.equal(outer, 4, "the refresh went through the whole app (its other middleware too)");
+
+  // The refresh fails (the route throws: Hono answers 500): the stale page stays.
+  failing = true;
+  await sleep(400);
+  const s2 = await get();
+  assert.match(s2.cache, /stale-while-revalidate/);
+  assert.deepEqual(s2.body, { id: "1", renders: 2 });
+  await settle();
+  assert.equal(renders, 3, "the refresh ran, and failed");
+  const s3 = await get();
+  assert.equal(s3.status, 200);
+  assert.deepEqual(s3.body, { id: "1", renders: 2 }, "still the stale page, not the error");
+  await settle();
+  // Past the stale-while-revalidate window: the origin is asked in the request, fails, and stale-if-error answers.
+  await sleep(2100);
+  const s4 = await get();
+  assert.equal(s4.status, 200);
+  assert.match(s4.cache, /fwd=stale; fwd-status=500;.*stale-if-error/);
+  assert.deepEqual(s4.body, { id: "1", renders: 2 });
+});
+
+test("the Hono middleware refuses stale-while-revalidate without app, and a non-app", () => {
+  assert.throws(() => pkg.cache({ staleWhileRevalidate: 30 }), (e) => e instanceof pkg.CacheError && e.code === "config" && /needs `app`/.test(e.message));
+  assert.throws(() => pkg.cache({ app: {} }), (e) => e instanceof pkg.CacheError && e.code === "config");
+  assert.equal(typeof pkg.cache({ staleWhileRevalidate: 0 }), "function");
 });

@@ -14,6 +14,7 @@ import { execFile } from "node:child_process";
 import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, rmSync, symlinkSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
+import { setTimeout as sleep } from "node:timers/promises";
 import { promisify } from "node:util";
 import { Miniflare } from "miniflare";
 import { ROOT, jsPackage, startOrigin } from "./helpers.mjs";
@@ -21,6 +22,7 @@ import { startMemcached } from "./servers.mjs";
 
 const run = promisify(execFile);
 let origin, project, mcs;
+let newsFails = false;
 const workers = [];
 
 before(async () => {
@@ -28,6 +30,7 @@ before(async () => {
   origin = await startOrigin({
     "/slow": (_req, n) => ({ body: JSON.stringify({ slow: n }), delay: 300 }),
     "/app-slow": (_req, n) => ({ body: JSON.stringify({ slow: n }), delay: 300 }),
+    "/news/1": (_req, n) => (newsFails ? { status: 503, body: "down" } : { body: JSON.stringify({ news: n }) }),
   });
 });
 
@@ -54,7 +57,7 @@ async function start(options) {
 async function missHitCollapse(mf, p, cold) {
   const a = await mf.dispatchFetch("http://site.test" + p);
   assert.equal(a.status, 200);
-  assert.match(a.headers.get("cache-status"), /fwd=miss; stored/);
+  assert.match(a.headers.get("cache-status"), /fwd=miss; detail=streamed/);
   const bodyA = await a.text();
   const b = await mf.dispatchFetch("http://site.test" + p);
   assert.match(b.headers.get("cache-status"), /^edgecache; hit/);
@@ -132,7 +135,7 @@ test("the Worker example (js/examples/worker.ts) bundled by wrangler: withCache,
   // /app/items/:id: the Hono app, cached by the edgecache/hono middleware.
   const a = await mf.dispatchFetch("http://site.test/app/items/7");
   assert.equal(a.status, 200);
-  assert.match(a.headers.get("cache-status"), /fwd=miss; stored/);
+  assert.match(a.headers.get("cache-status"), /fwd=miss; detail=streamed/);
   assert.equal(a.headers.get("content-type"), "application/json");
   assert.deepEqual(await a.json(), { id: "7", renders: 1 });
   const b = await mf.dispatchFetch("http://site.test/app/items/7");
@@ -140,6 +143,42 @@ test("the Worker example (js/examples/worker.ts) bundled by wrangler: withCache,
   assert.deepEqual(await b.json(), { id: "7", renders: 1 });
   const all = await Promise.all(Array.from({ length: 100 }, () => mf.dispatchFetch("http://site.test/app/items/cold").then((r) => r.json())));
   assert.deepEqual(new Set(all.map((j) => JSON.stringify(j))), new Set(['{"id":"cold","renders":2}']), "100 concurrent misses rendered once");
+
+  // /app/news/1: stale-while-revalidate in the Hono middleware (ttl 1 s): the
+  // stale page at once, one refresh through app.fetch in ctx.waitUntil, then
+  // fresh hits. The refresh outlives the response, so the test asks again
+  // until the refreshed page is there (each answer meanwhile is the stale one).
+  const news = async () => {
+    const r = await mf.dispatchFetch("http://site.test/app/news/1");
+    return { status: r.status, cache: r.headers.get("cache-status"), body: await r.json() };
+  };
+  assert.match((await news()).cache, /fwd=miss; detail=streamed/);
+  await sleep(1100);
+  const stale = await news();
+  assert.match(stale.cache, /^edgecache; hit; .*stale-while-revalidate/);
+  assert.deepEqual(stale.body, { news: 1 });
+  let fresh;
+  for (let i = 0; i < 100 && !fresh; i++) {
+    const r = await news();
+    if (/stale/.test(r.cache)) assert.deepEqual(r.body, { news: 1 });
+    else fresh = r;
+    if (!fresh) await sleep(50);
+  }
+  assert.ok(fresh, "the refreshed page within 5 s");
+  assert.match(fresh.cache, /^edgecache; hit/);
+  assert.deepEqual(fresh.body, { news: 2 });
+  assert.equal(origin.count("/news/1"), 2, "exactly one refresh");
+  // A failing refresh (the origin answers 503, the route 502): the stale page stays.
+  newsFails = true;
+  await sleep(1100);
+  const s2 = await news();
+  assert.match(s2.cache, /stale-while-revalidate/);
+  assert.deepEqual(s2.body, { news: 2 });
+  for (let i = 0; i < 100 && origin.count("/news/1") < 3; i++) await sleep(50);
+  assert.equal(origin.count("/news/1"), 3, "the refresh asked the origin");
+  const s3 = await news();
+  assert.equal(s3.status, 200);
+  assert.deepEqual(s3.body, { news: 2 }, "still the stale page, not the error");
 
   // /app/visits/:page: counters on the custom backend (js/examples/map-backend.js).
   for (let i = 1; i <= 3; i++) {

@@ -230,11 +230,13 @@ export interface PlainRequest {
   body?: Uint8Array;
 }
 
-/** A response as the engine sees it; bodies are whole (no streaming). */
+/** A response as the engine sees it: a whole `body`, or a `stream` (then `body` is empty). */
 export interface PlainResponse {
   status: number;
   headers: [name: string, value: string][];
   body: Uint8Array;
+  /** The body as a stream: passed on (and, with `setBodyTee`, stored after its last byte). */
+  stream?: ReadableStream<Uint8Array>;
 }
 
 /** How responses are cached (the Rust `CachePolicy`). */
@@ -315,6 +317,15 @@ export declare class ResponseCache {
     waitUntil?: (promise: Promise<unknown>) => void,
   ): Promise<PlainResponse>;
   stats(): ResponseCacheStats;
+  /**
+   * Stores streamed bodies: `tee(stream, limit)` returns the stream to send
+   * in place of `stream`, a promise of the whole body (`null` past `limit`
+   * bytes or broken off), and `release`, which the engine calls once the
+   * body is stored (or will not be). `withCache` sets the package's own.
+   */
+  setBodyTee(
+    tee: (stream: ReadableStream<Uint8Array>, limit: number) => [ReadableStream<Uint8Array>, Promise<Uint8Array | null>, () => void],
+  ): void;
   /** Shares invalidation through `log`, syncing at most every `syncMs` (default 1000) before a lookup. */
   setPurgeLog(log: PurgeLog, syncMs?: number): void;
   /** Invalidates entries cached with `policy`; resolves to the purge's sequence. Without a log it reaches this instance only. */
@@ -364,8 +375,9 @@ export type CachedHandler<Env = unknown, Ctx = WaitUntilContext | undefined> = (
 /**
  * Wraps a `fetch(request, env, ctx)` handler with the response cache: Vary,
  * `Cache-Status`, collapsing of concurrent misses, stale-while-revalidate
- * (through `ctx.waitUntil`), stale-if-error and fail-open. Bodies are
- * buffered whole. The handler gets a new `Request` built from the original
+ * (through `ctx.waitUntil`), stale-if-error and fail-open. A GET's body
+ * streams to the client and is stored after its last byte if it fits
+ * `maxEntryBytes`. The handler gets a new `Request` built from the original
  * (method, URL, headers, body).
  */
 export declare function withCache<Env = unknown, Ctx extends WaitUntilContext | undefined = WaitUntilContext | undefined>(
@@ -458,5 +470,7 @@ export declare function selftest(name: string, config: CachesConfig | string, op
  * `edgecache/hono`. Here (no dependency on hono) only its shape.
  */
 export declare function cache(
-  options?: Omit<WithCacheOptions<any>, "staleWhileRevalidate">,
+  options?:
+    | (Omit<WithCacheOptions<any>, "staleWhileRevalidate"> & { staleWhileRevalidate?: 0; app?: { fetch(request: Request, env?: any, executionCtx?: any): Response | Promise<Response> } })
+    | (WithCacheOptions<any> & { app: { fetch(request: Request, env?: any, executionCtx?: any): Response | Promise<Response> } }),
 ): (c: any, next: () => Promise<void>) => Promise<void>;

@@ -50,7 +50,7 @@ const handler = withCache(
 );
 for (let i = 0; i < 2; i++) {
   const r = await handler(new Request("https://example.test/page"));
-  console.log(r.status, r.headers.get("cache-status"), await r.text()); // 200 edgecache; fwd=miss; stored hello /page, then 200 edgecache; hit; ttl=59 hello /page
+  console.log(r.status, r.headers.get("cache-status"), await r.text()); // 200 edgecache; fwd=miss; detail=streamed hello /page, then 200 edgecache; hit; ttl=59 hello /page
 }
 console.log("handler calls:", calls); // 1
 

@@ -45,6 +45,18 @@ app.get("/items/:id", cache({ ttl: 60, keyPrefix: "items", service: services }),
   renders++;
   return c.json({ id: c.req.param("id"), renders });
 });
+// /app/news/:id: the origin's page, fresh for 1 s, then served stale for 30 s
+// while one refresh runs through app.fetch in ctx.waitUntil; if the origin
+// fails, the old page is served for 300 s more.
+app.get(
+  "/news/:id",
+  cache({ ttl: 1, staleWhileRevalidate: 30, staleIfError: 300, keyPrefix: "news", service: services, app }),
+  async (c) => {
+    const r = await fetch(c.env.ORIGIN + "/news/" + c.req.param("id"));
+    if (!r.ok) return c.text(`origin answered ${r.status}`, 502);
+    return c.json(await r.json());
+  },
+);
 app.post("/visits/:page", async (c) => {
   const counters = services();
   const key = "visits:" + c.req.param("page");

@@ -19,7 +19,7 @@ createCacheService({ default: { backend: "local", ttl: "5m" } }); // TS2322 ttl 
 createCacheService({ default: { backend: "redis" } }, { secrets: { TOKEN: 1 } }); // TS2322 secrets are strings
 withCache(async () => new Response("x"), { ttl: 60, staleWhileRevalidte: 30 }); // TS2561 a typo
 withCache(async () => "not a response"); // TS2322 the handler returns a Response
-cache({ staleWhileRevalidate: 30 }); // TS2353 no SWR in the Hono middleware
+cache({ staleWhileRevalidate: 30 }); // TS2345 SWR needs the app (to run the route again)
 await selftest("default", { default: { backend: "local" } }, { unsignedcounters: true }); // TS2561 misspelt option
 new CacheError("boom", "timeout"); // TS2345 not a code of CacheError
 const half: CustomBackend = { get: () => undefined, set: () => {} }; // TS2739 a custom backend needs every method

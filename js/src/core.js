@@ -27,13 +27,112 @@ async function plainRequest(request) {
   return { method, url: request.url, headers: [...request.headers], body };
 }
 
-/** A Response as the engine's plain response object. */
-async function plainResponse(response) {
-  return { status: response.status, headers: [...response.headers], body: new Uint8Array(await response.arrayBuffer()) };
+/**
+ * A Response as the engine's plain response object: the body as a stream
+ * (`stream`) when `streaming`, else read whole (`body`).
+ */
+async function plainResponse(response, streaming) {
+  const head = { status: response.status, headers: [...response.headers] };
+  if (streaming && response.body && !NULL_BODY.has(response.status)) return { ...head, body: EMPTY, stream: response.body };
+  return { ...head, body: new Uint8Array(await response.arrayBuffer()) };
 }
 
+const EMPTY = new Uint8Array(0);
+
 function toResponse(out) {
-  return new Response(NULL_BODY.has(out.status) ? null : out.body, { status: out.status, headers: out.headers });
+  const body = NULL_BODY.has(out.status) ? null : (out.stream ?? out.body);
+  return new Response(body, { status: out.status, headers: out.headers });
+}
+
+/**
+ * The engine's tee (`ResponseCache.setBodyTee`): `source`'s chunks go on to
+ * the returned stream as they arrive, and a copy is kept; the promise gives
+ * the whole body after the last chunk, or null if it grew past `limit`
+ * bytes or broke off (the client's stream then fails with the same error);
+ * the stream ends when the engine calls `release` (after storing).
+ * While the copy is kept the source is read as fast as it comes (so a body
+ * is stored even if the client stops reading; at most `limit` bytes wait
+ * for it); past `limit` the copy is dropped and the source is read only as
+ * fast as the client reads.
+ */
+function teeBody(source, limit) {
+  const reader = source.getReader();
+  let copy = [];
+  let size = 0;
+  let whole;
+  const done = new Promise((resolve) => (whole = resolve));
+  let client;
+  let wake;
+  let gone = false;
+  let release;
+  const released = new Promise((resolve) => (release = resolve));
+  const out = new ReadableStream({
+    start(c) {
+      client = c;
+    },
+    pull() {
+      wake?.();
+    },
+    cancel(reason) {
+      gone = true;
+      wake?.();
+      if (!copy) reader.cancel(reason).catch(() => {});
+    },
+  });
+  const pump = async () => {
+    try {
+      for (;;) {
+        if (!copy && !gone && client.desiredSize <= 0) await new Promise((r) => (wake = r));
+        wake = undefined;
+        if (!copy && gone) {
+          await reader.cancel();
+          return;
+        }
+        const { done: end, value } = await reader.read();
+        if (end) break;
+        const chunk = value instanceof Uint8Array ? value : new Uint8Array(value);
+        if (copy) {
+          size += chunk.byteLength;
+          if (size > limit) {
+            copy = null;
+            whole(null);
+          } else copy.push(chunk);
+        }
+        if (!gone) client.enqueue(chunk);
+      }
+      if (copy) {
+        // The end waits for the engine's store, so that a client that has
+        // read it all finds the entry stored.
+        whole(concat(copy, size));
+        copy = null;
+        await released;
+      }
+      if (!gone) client.close();
+    } catch (e) {
+      if (!gone) client.error(e);
+      whole(null);
+    }
+  };
+  pump();
+  return [out, done, () => release()];
+}
+
+function concat(chunks, size) {
+  if (chunks.length === 1) return chunks[0];
+  const all = new Uint8Array(size);
+  let at = 0;
+  for (const c of chunks) {
+    all.set(c, at);
+    at += c.byteLength;
+  }
+  return all;
+}
+
+/** A response cache over `service` whose origins may stream. */
+function streamingEngine(ResponseCache, service) {
+  const engine = new ResponseCache(service);
+  engine.setBodyTee(teeBody);
+  return engine;
 }
 
 /** The options of `withCache` and the Hono middleware that are the engine's `CachePolicy`. */
@@ -257,7 +356,8 @@ export function bind(glue, wasm, host = {}) {
    * Ellar's `@Cache` for a `fetch(request, env, ctx)` handler: answers from the
    * cache or by calling `handler`, with Vary, Cache-Status, collapsing of
    * concurrent misses, stale-while-revalidate (through `ctx.waitUntil`),
-   * stale-if-error and fail-open. Bodies are buffered whole.
+   * stale-if-error and fail-open. A GET's body streams to the client and is
+   * stored after its last byte if it fits `maxEntryBytes`.
    */
   function withCache(handler, options = {}) {
     const service = serviceFor(options);
@@ -265,19 +365,28 @@ export function bind(glue, wasm, host = {}) {
     let engine;
     const engineFor = (env) => {
       if (!engine) {
-        engine = new ResponseCache(service(env));
+        engine = streamingEngine(ResponseCache, service(env));
         if (options.purgeLog) engine.setPurgeLog(options.purgeLog, options.purgeSyncMs);
       }
       return engine;
     };
     async function cached(request, env, ctx) {
       engineFor(env);
+      // The first answer to a GET streams to the client; HEAD's, and a
+      // background refresh's (which no client reads), are read whole.
+      let streaming = request.method.toUpperCase() === "GET";
       const origin = async (r) => {
         const init = { method: r.method, headers: r.headers };
         if (r.body && r.body.length && r.method !== "GET" && r.method !== "HEAD") init.body = r.body;
-        return plainResponse(await handler(new Request(r.url, init), env, ctx));
+        const stream = streaming;
+        streaming = false;
+        return plainResponse(await handler(new Request(r.url, init), env, ctx), stream);
       };
-      const waitUntil = ctx && typeof ctx.waitUntil === "function" ? (p) => ctx.waitUntil(p) : undefined;
+      // The engine hands background work here before it starts.
+      const waitUntil = (p) => {
+        streaming = false;
+        if (ctx && typeof ctx.waitUntil === "function") ctx.waitUntil(p);
+      };
       return toResponse(await engine.handle(await plainRequest(request), policy, origin, waitUntil));
     }
     /** Invalidates `{ url | prefix | keyPrefix | tag | all, soft }` (through `purgeLog` when given). */
@@ -287,31 +396,65 @@ export function bind(glue, wasm, host = {}) {
 
   /**
    * Hono middleware, in place of `hono/cache`: `app.get("/items/*", cache({ ttl: 60 }))`.
-   * The route's handlers run as the origin on a miss. A stale-while-revalidate
-   * refresh cannot re-enter Hono's chain after the response, so here stale
-   * entries are served and refreshed by the next request after they expire.
+   * The route's handlers run as the origin on a miss. Hono's chain runs once
+   * per request, so a later call to the origin (a stale-while-revalidate
+   * refresh after the response, a refetch after a 304 for another
+   * representation) sends a new request through `options.app.fetch`, marked
+   * so that this middleware runs the route instead of looking it up.
    */
   function cache(options = {}) {
     const service = serviceFor(options);
-    const policy = { ...policyOf(options), staleWhileRevalidate: 0 };
+    const policy = policyOf(options);
+    const app = options.app;
+    if (app !== undefined && typeof app?.fetch !== "function") {
+      throw new CacheError("app must be the Hono app (an object with fetch(request, env, ctx))", "config");
+    }
+    if (policy.staleWhileRevalidate && !app) {
+      throw new CacheError("staleWhileRevalidate in the Hono middleware needs `app` (the Hono app, to run the route again for the refresh)", "config");
+    }
+    // The requests this middleware sent through `app.fetch` as its origin:
+    // objects only it holds, so a client cannot ask for a pass-through.
+    const own = new WeakSet();
     let engine;
     return async function edgecacheMiddleware(c, next) {
-      engine ??= new ResponseCache(service(c.env));
-      let ran = false;
-      const origin = async () => {
-        if (ran) throw new Error("the Hono chain already ran for this request");
-        ran = true;
+      if (own.has(c.req.raw)) {
         await next();
-        return plainResponse(c.res.clone());
-      };
-      let waitUntil;
+        return;
+      }
+      engine ??= streamingEngine(ResponseCache, service(c.env));
+      let ctx;
       try {
-        const ctx = c.executionCtx;
-        if (ctx && typeof ctx.waitUntil === "function") waitUntil = (p) => ctx.waitUntil(p);
+        ctx = c.executionCtx;
       } catch {
         // No execution context (Node, tests).
       }
-      const out = await engine.handle(await plainRequest(c.req.raw), policy, origin, waitUntil);
+      let chain = "unused";
+      const streaming = c.req.raw.method.toUpperCase() === "GET";
+      const origin = async (r) => {
+        if (chain === "unused") {
+          chain = "used";
+          await next();
+          // (c.res is replaced by the engine's answer below.)
+          return plainResponse(c.res, streaming);
+        }
+        if (!app) throw new Error("the Hono chain already ran for this request (give the middleware `app` to run it again)");
+        const again = new Request(r.url, { method: r.method, headers: r.headers });
+        own.add(again);
+        return plainResponse(await app.fetch(again, c.env, ctx), false);
+      };
+      // The engine hands background work here before it starts: from then
+      // on, a call to the origin is a refresh, after this request's chain.
+      const waitUntil = (p) => {
+        if (chain === "unused") chain = "done";
+        if (ctx && typeof ctx.waitUntil === "function") ctx.waitUntil(p);
+      };
+      let out;
+      try {
+        out = await engine.handle(await plainRequest(c.req.raw), policy, origin, waitUntil);
+      } finally {
+        // After the response the chain cannot run (Hono has finished it).
+        chain = "done";
+      }
       c.res = undefined;
       c.res = toResponse(out);
     };

@@ -3,12 +3,14 @@
 
 use std::rc::Rc;
 
+use futures::future::LocalBoxFuture;
 use futures::FutureExt;
 
 use super::entry::CachedResponse;
 use super::purge_log::take_tags;
 use super::single_flight::Flight;
 use super::store::ResponseStore;
+use super::tee::{PendingBody, Release, Teed};
 use super::{CachePolicy, Io, ResponseCache};
 use crate::http::{
     decide_store, parse_age, strip_hop_by_hop, targeted_cache_control, unstored_fields, variant_key, vary_names,
@@ -29,9 +31,58 @@ pub(super) struct Fetched {
     /// The origin answered a conditional request with 304: `response` is
     /// the stored one, updated (RFC 9111 §4.3.4).
     pub(super) revalidated: bool,
+    /// A storable body still streaming to the leader: the whole response
+    /// once it has arrived (then stored in the background).
+    pub(super) pending: Option<PendingBody>,
 }
 
 pub(super) type FetchResult = std::result::Result<Fetched, OriginError>;
+
+/// The key of one fetch in flight: store, key and version.
+fn flight_key(store: &str, key: &str, version: Option<i64>) -> String {
+    format!("{store}\u{1e}{key}\u{1e}{version:?}")
+}
+
+/// A streamed answer to store: its head, its body to come, the waiters'
+/// copy, and its flight key.
+type Streamed = (
+    HttpResponse,
+    LocalBoxFuture<'static, Option<Vec<u8>>>,
+    PendingBody,
+    String,
+);
+
+/// Settles a streamed body as not kept, unless it was, and ends its entry
+/// in the table of streaming answers (if still its own).
+struct Unsettled {
+    full: PendingBody,
+    cache: ResponseCache,
+    flight_key: String,
+}
+
+impl Drop for Unsettled {
+    fn drop(&mut self) {
+        self.full.settle(None);
+        let mut streaming = self.cache.inner.streaming.borrow_mut();
+        if streaming
+            .get(&self.flight_key)
+            .and_then(|f| f.pending.as_ref())
+            .is_some_and(|p| p.same(&self.full))
+        {
+            streaming.remove(&self.flight_key);
+        }
+    }
+}
+
+/// Where an entry goes: its key, its variant's key (Vary), TTL and version.
+struct Placement {
+    key: String,
+    variant: Option<String>,
+    names: Vec<String>,
+    ttl: Ttl,
+    version: Option<i64>,
+    now: u64,
+}
 
 impl ResponseCache {
     /// Fetches from the origin once per key in this isolate and stores the
@@ -45,7 +96,14 @@ impl ResponseCache {
         io: &Io,
         prior: Option<&CachedResponse>,
     ) -> std::result::Result<(Fetched, bool), OriginError> {
-        let flight_key = format!("{}\u{1e}{}\u{1e}{:?}", store.name(), key, policy.version);
+        let flight_key = flight_key(store.name(), key, policy.version);
+        let streaming = self.inner.streaming.borrow().get(&flight_key).cloned();
+        if let Some(f) = streaming {
+            // An answer for this key is still streaming to its leader.
+            if let Some(f) = self.join_stream(f, key, req, policy).await {
+                return Ok((f, true));
+            }
+        }
         let timeout = self.inner.runtime.sleep(policy.lock_timeout_ms);
         let flight = self
             .inner
@@ -61,6 +119,17 @@ impl ResponseCache {
             Flight::TimedOut(r) => {
                 self.count(|s| s.lock_timeouts += 1);
                 r.map(|f| (f, false))
+            }
+            Flight::Joined(Ok(f)) if f.pending.is_some() => {
+                // The leader's body is streaming to it: wait for the whole
+                // body rather than ask the origin again (if it was kept).
+                match self.join_stream(f, key, req, policy).await {
+                    Some(f) => Ok((f, true)),
+                    None => self
+                        .fetch_and_store(store, key, req, policy, io, prior)
+                        .await
+                        .map(|f| (f, false)),
+                }
             }
             Flight::Joined(Ok(f)) => {
                 // Never shared: an answer meant for one request (private,
@@ -91,6 +160,29 @@ impl ResponseCache {
             }
             Flight::Joined(Err(e)) => Err(e),
         }
+    }
+
+    /// The whole answer `f` is streaming to its leader, for `req` if it is
+    /// of the same variant, once its body has arrived; `None` if it was not
+    /// kept (too large, broken off) or took longer than the lock timeout.
+    async fn join_stream(&self, f: Fetched, key: &str, req: &HttpRequest, policy: &CachePolicy) -> Option<Fetched> {
+        let mine = f.variant.as_ref().map(|_| {
+            let names = vary_names(&f.response.header("vary").unwrap_or_default());
+            variant_key(key, &names, |h| req.header(h))
+        });
+        if mine != f.variant {
+            return None;
+        }
+        let timeout = self.inner.runtime.sleep(policy.lock_timeout_ms);
+        let response = f.pending.as_ref()?.wait(&*self.inner.runtime, timeout).await?;
+        self.count(|s| s.collapsed += 1);
+        Some(Fetched {
+            response,
+            stored: false,
+            refusal: None,
+            pending: None,
+            ..f
+        })
     }
 
     /// Fetches `req` from the origin and stores what may be stored. With a
@@ -181,8 +273,19 @@ impl ResponseCache {
             received_ms: now,
         };
         let rules = Self::rules(policy, store);
+        // A streamed body is stored after it has passed, through the
+        // platform's tee, unless its Content-Length is already too large.
+        let declared = response
+            .header("content-length")
+            .and_then(|n| n.trim().parse::<u64>().ok());
+        let too_large =
+            response.body.len() > policy.max_entry_bytes || declared.is_some_and(|n| n > policy.max_entry_bytes as u64);
+        let tee = match &response.stream {
+            Some(_) if !too_large => self.inner.tee.borrow().clone(),
+            _ => None,
+        };
         let decision = decide_store(&facts, &rules).and_then(|f| {
-            if response.stream.is_some() || response.body.len() > policy.max_entry_bytes {
+            if too_large || (response.stream.is_some() && tee.is_none()) {
                 Err(NotStored::TooLarge)
             } else {
                 Ok(f)
@@ -190,6 +293,7 @@ impl ResponseCache {
         });
         let names = vary.as_deref().map(vary_names).unwrap_or_default();
         let variant = (!names.is_empty()).then(|| variant_key(key, &names, |h| req.header(h)));
+        let mut pending = None;
         let (stored, refusal) = match decision {
             Err(why) => {
                 self.count(|s| s.not_stored += 1);
@@ -223,33 +327,47 @@ impl ResponseCache {
                     purge_seq,
                     body: response.body.clone(),
                 };
-                {
-                    let mut slots = self.inner.slots.borrow_mut();
-                    slots.forget_key(key);
-                    if let Some(vkey) = &variant {
-                        slots.forget_key(vkey);
-                    }
-                }
-                let write = async {
-                    match &variant {
-                        None => store.put(key, entry.encode(), ttl, policy.version).await,
-                        Some(vkey) => {
-                            let pointer = CachedResponse::variants(names.clone(), now, freshness);
-                            store.put(key, pointer.encode(), ttl, policy.version).await?;
-                            store.put(vkey, entry.encode(), ttl, policy.version).await
-                        }
-                    }
+                let place = Placement {
+                    key: key.to_string(),
+                    variant: variant.clone(),
+                    names: names.clone(),
+                    ttl,
+                    version: policy.version,
+                    now,
                 };
-                match write.await {
-                    Ok(()) => {
-                        self.count(|s| s.stored += 1);
-                        (true, None)
+                match (tee, &response.stream) {
+                    (Some(tee), Some(stream)) => {
+                        let Teed { client, body, release } = tee.tee(stream, policy.max_entry_bytes);
+                        response.stream = Some(client);
+                        let mut whole = response.clone();
+                        whole.stream = None;
+                        let full = PendingBody::default();
+                        pending = Some(full.clone());
+                        // Until its last byte, a request for this key waits for it.
+                        let head = Fetched {
+                            response: Rc::new(whole.clone()),
+                            stored: false,
+                            refusal: None,
+                            variant: variant.clone(),
+                            revalidated,
+                            pending: pending.clone(),
+                        };
+                        let fkey = flight_key(store.name(), key, policy.version);
+                        self.inner.streaming.borrow_mut().insert(fkey.clone(), head);
+                        self.store_when_whole(store, entry, place, (whole, body, full, fkey), release, io);
+                        (false, None)
                     }
-                    Err(_) => {
-                        // Fail open: the origin's answer is served anyway.
-                        self.count(|s| s.store_errors += 1);
-                        (false, Some(NotStored::StoreError))
-                    }
+                    _ => match self.write_entry(store, &entry, &place).await {
+                        Ok(()) => {
+                            self.count(|s| s.stored += 1);
+                            (true, None)
+                        }
+                        Err(_) => {
+                            // Fail open: the origin's answer is served anyway.
+                            self.count(|s| s.store_errors += 1);
+                            (false, Some(NotStored::StoreError))
+                        }
+                    },
                 }
             }
         };
@@ -259,7 +377,78 @@ impl ResponseCache {
             refusal,
             variant,
             revalidated,
+            pending,
         })
+    }
+
+    /// Writes `entry` where `place` says (and its Vary pointer).
+    async fn write_entry(
+        &self,
+        store: &dyn ResponseStore,
+        entry: &CachedResponse,
+        place: &Placement,
+    ) -> crate::primitives::error::Result<()> {
+        {
+            // The platform's ready answers for these keys end with the write.
+            let mut slots = self.inner.slots.borrow_mut();
+            slots.forget_key(&place.key);
+            if let Some(vkey) = &place.variant {
+                slots.forget_key(vkey);
+            }
+        }
+        let (ttl, version) = (place.ttl, place.version);
+        match &place.variant {
+            None => store.put(&place.key, entry.encode(), ttl, version).await,
+            Some(vkey) => {
+                let pointer = CachedResponse::variants(place.names.clone(), place.now, entry.freshness);
+                store.put(&place.key, pointer.encode(), ttl, version).await?;
+                store.put(vkey, entry.encode(), ttl, version).await
+            }
+        }
+    }
+
+    /// Stores `entry` in the background once its streamed body is whole
+    /// (a body that grew too large or broke off is not stored), then lets
+    /// the client's stream end.
+    fn store_when_whole(
+        &self,
+        store: &dyn ResponseStore,
+        mut entry: CachedResponse,
+        place: Placement,
+        (mut whole, body, full, fkey): Streamed,
+        release: Release,
+        io: &Io,
+    ) {
+        // However the task ends (even dropped), the waiters are told and
+        // the key stops streaming.
+        let settled = Unsettled {
+            full: full.clone(),
+            cache: self.clone(),
+            flight_key: fkey,
+        };
+        let Ok(store) = self.store(Some(store.name())) else {
+            return;
+        };
+        let this = self.clone();
+        (io.spawn)(
+            async move {
+                let _settled = settled;
+                let Some(bytes) = body.await else {
+                    this.count(|s| s.not_stored += 1);
+                    return;
+                };
+                whole.body = bytes;
+                let whole = Rc::new(whole);
+                full.settle(Some(whole.clone()));
+                entry.body = whole.body.clone();
+                match this.write_entry(&*store, &entry, &place).await {
+                    Ok(()) => this.count(|s| s.stored += 1),
+                    Err(_) => this.count(|s| s.store_errors += 1),
+                }
+                drop(release);
+            }
+            .boxed_local(),
+        );
     }
 
     /// [`call_origin`](Self::call_origin), counting a failure.

@@ -232,7 +232,12 @@ impl ResponseCache {
                 fwd_status: f.revalidated.then_some(304),
                 stored: f.stored,
                 collapsed,
-                detail: f.refusal.map(|r| r.as_str().to_string()),
+                // Streamed: stored after its last byte, if it fits.
+                detail: match (f.refusal, &f.pending) {
+                    (Some(r), _) => Some(r.as_str().to_string()),
+                    (None, Some(_)) => Some("streamed".into()),
+                    (None, None) => None,
+                },
                 ..Default::default()
             }
             .to_string(),

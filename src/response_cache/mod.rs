@@ -25,6 +25,9 @@ mod screen;
 pub mod single_flight;
 mod stats;
 mod store;
+mod tee;
+#[cfg(test)]
+mod tee_tests;
 #[cfg(test)]
 mod tests;
 
@@ -42,6 +45,7 @@ pub use policy::{AuthorizationPolicy, CachePolicy, CookiePolicy, MakeKey, Origin
 pub use purge_sync::{DEFAULT_PURGE_SYNC_MS, PURGE_SYNC_TIMEOUT_MS};
 pub use stats::ResponseStats;
 pub use store::{BackendStore, ResponseStore};
+pub use tee::{BodyTee, Release, Teed};
 
 use crate::primitives::error::{CacheError, Result};
 use crate::runtime::Runtime;
@@ -69,6 +73,12 @@ struct Inner {
     purges: purge_sync::PurgeState,
     /// Ready answers held by the platform.
     slots: RefCell<hit_slots::HitSlots>,
+    /// How to keep a copy of a streamed body (none: streamed bodies are not stored).
+    tee: RefCell<Option<Rc<dyn BodyTee>>>,
+    /// The answers still streaming to their leader, by flight key: a
+    /// request for the same key waits for the whole body instead of asking
+    /// the origin again.
+    streaming: RefCell<std::collections::HashMap<String, fetch::Fetched>>,
 }
 
 /// Where the pieces of one request go: the origin that answers misses, and
@@ -113,6 +123,8 @@ impl ResponseCache {
                 breakers,
                 purges: Default::default(),
                 slots: RefCell::new(hit_slots::HitSlots::new()),
+                tee: RefCell::default(),
+                streaming: RefCell::default(),
             }),
         }
     }
@@ -131,6 +143,13 @@ impl ResponseCache {
             })
             .collect();
         Self::new(stores, runtime)
+    }
+
+    /// Stores streamed bodies too: each goes to the client through `tee`,
+    /// and is stored after its last byte if it fits the policy's
+    /// `max_entry_bytes`.
+    pub fn set_body_tee(&self, tee: Rc<dyn BodyTee>) {
+        *self.inner.tee.borrow_mut() = Some(tee);
     }
 
     /// The circuit breaker of each remote store, by name.

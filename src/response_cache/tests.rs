@@ -16,16 +16,16 @@ use futures::FutureExt;
 
 type Reply = Rc<dyn Fn(&HttpRequest, u32) -> std::result::Result<HttpResponse, OriginError>>;
 
-struct Rig {
-    cache: ResponseCache,
-    clock: ManualClock,
-    calls: Rc<Cell<u32>>,
+pub(super) struct Rig {
+    pub(super) cache: ResponseCache,
+    pub(super) clock: ManualClock,
+    pub(super) calls: Rc<Cell<u32>>,
     reply: Rc<RefCell<Reply>>,
-    background: Rc<RefCell<Vec<LocalBoxFuture<'static, ()>>>>,
-    io: Io,
+    pub(super) background: Rc<RefCell<Vec<LocalBoxFuture<'static, ()>>>>,
+    pub(super) io: Io,
 }
 
-fn ok(body: &str, headers: &[(&str, &str)]) -> HttpResponse {
+pub(super) fn ok(body: &str, headers: &[(&str, &str)]) -> HttpResponse {
     HttpResponse {
         status: 200,
         headers: headers.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect(),
@@ -65,7 +65,7 @@ fn rig_with_store(store: Rc<dyn ResponseStore>, clock: ManualClock) -> Rig {
     }
 }
 
-fn rig() -> Rig {
+pub(super) fn rig() -> Rig {
     let clock = ManualClock::new(1_000_000);
     let backend = LocalBackend::with_clock(
         "",
@@ -84,13 +84,16 @@ fn rig() -> Rig {
 }
 
 impl Rig {
-    fn get(&self, req: HttpRequest, policy: &CachePolicy) -> HttpResponse {
+    pub(super) fn get(&self, req: HttpRequest, policy: &CachePolicy) -> HttpResponse {
         block_on(self.cache.handle(req, policy, &self.io))
     }
-    fn set_reply(&self, f: impl Fn(&HttpRequest, u32) -> std::result::Result<HttpResponse, OriginError> + 'static) {
+    pub(super) fn set_reply(
+        &self,
+        f: impl Fn(&HttpRequest, u32) -> std::result::Result<HttpResponse, OriginError> + 'static,
+    ) {
         *self.reply.borrow_mut() = Rc::new(f);
     }
-    fn run_background(&self) {
+    pub(super) fn run_background(&self) {
         let tasks: Vec<_> = self.background.borrow_mut().drain(..).collect();
         for t in tasks {
             block_on(t);
@@ -98,15 +101,15 @@ impl Rig {
     }
 }
 
-fn status(r: &HttpResponse) -> String {
+pub(super) fn status(r: &HttpResponse) -> String {
     r.header("cache-status").unwrap_or_default()
 }
 
-fn body(r: &HttpResponse) -> String {
+pub(super) fn body(r: &HttpResponse) -> String {
     String::from_utf8_lossy(&r.body).into_owned()
 }
 
-const URL: &str = "https://Example.COM:443/a?x=1#frag";
+pub(super) const URL: &str = "https://Example.COM:443/a?x=1#frag";
 
 #[test]
 fn miss_then_hit() {

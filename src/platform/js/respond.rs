@@ -3,8 +3,10 @@
 //! stale-if-error, fail-open) behind a class whose `handle` takes a plain
 //! request object and an async origin function. The package's
 //! `withCache(handler, options)` and Hono middleware convert `Request` and
-//! `Response` to and from these plain objects (bodies are whole
-//! `Uint8Array`s: no streaming through the JS wrapper).
+//! `Response` to and from these plain objects: a body is a whole
+//! `Uint8Array` (`body`) or a `ReadableStream` (`stream`), which the engine
+//! stores after it has passed through the tee the package sets
+//! (`setBodyTee`).
 
 use std::collections::BTreeMap;
 use std::rc::Rc;
@@ -18,10 +20,12 @@ use wasm_bindgen_futures::{future_to_promise, JsFuture};
 use super::convert::{js_error, option, ttl_of};
 use super::purge_log::JsPurgeLog;
 use super::service::JsCacheService;
-use crate::http::{HttpRequest, HttpResponse, OriginError};
+use crate::http::{BodyStream, HttpRequest, HttpResponse, OriginError};
 use crate::response_cache::purge_log::{Purge, Scope};
 use crate::response_cache::DEFAULT_PURGE_SYNC_MS;
-use crate::response_cache::{BackendStore, CachePolicy, Io, Origin, ResponseCache, ResponseStore, Spawner};
+use crate::response_cache::{
+    BackendStore, BodyTee, CachePolicy, Io, Origin, Release, ResponseCache, ResponseStore, Spawner, Teed,
+};
 
 /// A response cache over the backends of a `CacheService`.
 #[wasm_bindgen(js_name = ResponseCache)]
@@ -76,7 +80,57 @@ fn response_to_js(resp: &HttpResponse) -> JsValue {
     let _ = Reflect::set(&o, &"status".into(), &JsValue::from_f64(f64::from(resp.status)));
     let _ = Reflect::set(&o, &"headers".into(), &headers_to_js(&resp.headers));
     let _ = Reflect::set(&o, &"body".into(), &Uint8Array::from(resp.body.as_slice()));
+    if let Some(stream) = resp.stream.as_ref().and_then(stream_value) {
+        let _ = Reflect::set(&o, &"stream".into(), &stream);
+    }
     o.into()
+}
+
+/// The JS stream a [`BodyStream`] of this platform holds.
+fn stream_value(s: &BodyStream) -> Option<JsValue> {
+    s.0.downcast_ref::<JsValue>().cloned()
+}
+
+/// The package's tee: `tee(stream, limit)` returns `[clientStream,
+/// Promise<Uint8Array | null>, release]` (null: past `limit`, or broken
+/// off; `release()` lets the client's stream end).
+struct JsBodyTee(Function);
+
+impl BodyTee for JsBodyTee {
+    fn tee(&self, stream: &BodyStream, limit: usize) -> Teed {
+        let source = stream_value(stream).unwrap_or(JsValue::NULL);
+        let parts = self
+            .0
+            .call2(&JsValue::NULL, &source, &JsValue::from_f64(limit as f64))
+            .ok()
+            .and_then(|p| p.dyn_into::<Array>().ok());
+        let Some(parts) = parts else {
+            // No copy: the stream goes on as it is, and nothing is stored.
+            return Teed {
+                client: stream.clone(),
+                body: async { None }.boxed_local(),
+                release: Release::new(|| {}),
+            };
+        };
+        let whole = parts.get(1);
+        let release = parts.get(2).dyn_into::<Function>().ok();
+        Teed {
+            client: BodyStream(Rc::new(parts.get(0))),
+            body: async move {
+                let whole = match whole.dyn_into::<Promise>() {
+                    Ok(p) => JsFuture::from(p).await.ok()?,
+                    Err(v) => v,
+                };
+                whole.dyn_ref::<Uint8Array>().map(Uint8Array::to_vec)
+            }
+            .boxed_local(),
+            release: Release::new(move || {
+                if let Some(f) = release {
+                    let _ = f.call0(&JsValue::NULL);
+                }
+            }),
+        }
+    }
 }
 
 /// The async JS origin `(request) => ({ status, headers, body })` as the engine's origin.
@@ -100,11 +154,12 @@ fn js_origin(origin: Function) -> Origin {
             if !(200.0..=599.0).contains(&status) || status.fract() != 0.0 {
                 return Err(OriginError::BadStatus(status.clamp(0.0, 65535.0) as u16));
             }
+            let stream = option(&r, "stream");
             Ok(HttpResponse {
                 status: status as u16,
                 headers: headers_from_js(&option(&r, "headers")),
                 body: body_from_js(&option(&r, "body")),
-                stream: None,
+                stream: stream.is_object().then(|| BodyStream(Rc::new(stream))),
             })
         }
         .boxed_local()
@@ -221,8 +276,9 @@ impl JsResponseCache {
     }
 
     /// Answers `request` (`{ method, url, headers: [[name, value]], body }`)
-    /// from the cache or through `origin(request)`; resolves to `{ status,
-    /// headers, body }`. `waitUntil(promise)` keeps background refreshes alive.
+    /// from the cache or through `origin(request)` (resolving to `{ status,
+    /// headers, body }` or `{ status, headers, stream }`); resolves to `{
+    /// status, headers, body, stream? }`. `waitUntil(promise)` keeps background refreshes alive.
     pub fn handle(&self, request: JsValue, options: JsValue, origin: Function, wait_until: JsValue) -> Promise {
         let cache = self.inner.clone();
         future_to_promise(async move {
@@ -234,6 +290,15 @@ impl JsResponseCache {
             };
             Ok(response_to_js(&cache.handle(req, &policy, &io).await))
         })
+    }
+
+    /// Streams bodies: an origin's `stream` goes to the client through
+    /// `tee(stream, limit)` (see [`BodyTee`]) and is stored after its last
+    /// byte if it fits `maxEntryBytes`. Without it a `stream` is passed on
+    /// and not stored.
+    #[wasm_bindgen(js_name = setBodyTee)]
+    pub fn set_body_tee(&self, tee: Function) {
+        self.inner.set_body_tee(Rc::new(JsBodyTee(tee)));
     }
 
     /// Shares invalidation through `log` (`{ append(purge), since(cursor) }`),
