@@ -174,12 +174,6 @@ export function bind(glue, wasm, host = {}) {
   glue.setErrorClass(CacheError);
 
   /**
-   * A synchronous in-memory cache for hot paths (the `local` backend's
-   * W-TinyLFU store keeps keys and policy; the values stay in a JS array),
-   * holding JS values by reference: a hit returns the very object stored. Separate from a CacheService's backends, which
-   * store serialised values so that every backend behaves alike.
-   */
-  /**
    * A synchronous in-memory cache for hot paths: lookups in a JS `Map`,
    * values held by reference (a hit returns the very object stored), and
    * what to keep decided by the `local` backend's W-TinyLFU policy in wasm,
