@@ -11,3 +11,9 @@ cd "$ROOT"
 # minifies the result.
 NO_MINIFY=1 worker-build --release . --features "${EDGECACHE_FEATURES:-app}"
 node scripts/worker-entry.mjs build/index.js
+# worker-build keeps the wasm's function-name section (it passes --debuginfo
+# to wasm-opt): 46 KB gzip that only names functions in panics' stack
+# traces. Dropped unless EDGECACHE_WASM_NAMES=1 (bench/size.sh keeps it).
+if [ "${EDGECACHE_WASM_NAMES:-}" != 1 ]; then
+  node scripts/wasm-sections.mjs build/index_bg.wasm
+fi
