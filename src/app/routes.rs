@@ -293,22 +293,27 @@ fn parse_rule(i: usize, v: &Json) -> Result<RouteRule> {
     p.stale_if_error = num(m, "stale_if_error")?.unwrap_or(0.0);
     // Whole numbers; a lock timeout must fit the JS timer (a signed 32-bit
     // ms count: larger values fire at once).
-    let whole = |f: &str, max: f64| -> Result<Option<f64>> {
+    // The message shows the value as written: formatting an f64 would link
+    // core's float printing (14 KB of wasm) for this one message.
+    let whole = |f: &str, max: u32| -> Result<Option<f64>> {
         match num(m, f)? {
-            Some(n) if n.fract() != 0.0 || n > max => Err(CacheError::config(
+            Some(n) if n.fract() != 0.0 || n > f64::from(max) => Err(CacheError::config(
                 at(f),
-                format!("must be a whole number from 0 to {max}, got {n}"),
+                format!(
+                    "must be a whole number from 0 to {max}, got {}",
+                    m.get(f).unwrap_or(&Json::Null)
+                ),
             )),
             n => Ok(n),
         }
     };
-    if let Some(n) = whole("max_entry_bytes", u32::MAX as f64)? {
+    if let Some(n) = whole("max_entry_bytes", u32::MAX)? {
         p.max_entry_bytes = n as usize;
     }
-    if let Some(n) = whole("lock_timeout_ms", i32::MAX as f64)? {
+    if let Some(n) = whole("lock_timeout_ms", i32::MAX as u32)? {
         p.lock_timeout_ms = n as u64;
     }
-    if let Some(n) = whole("origin_timeout_ms", i32::MAX as f64)? {
+    if let Some(n) = whole("origin_timeout_ms", i32::MAX as u32)? {
         p.origin_timeout_ms = n as u64;
     }
     p.honor_client_no_cache = boolean(m, "honor_client_no_cache")?.unwrap_or(false);

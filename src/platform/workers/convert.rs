@@ -1,7 +1,8 @@
 //! Conversions between workers-rs requests/responses and the plain data of
 //! [`crate::http`].
 
-use worker::{web_sys, Headers, Method, Request, RequestInit, RequestRedirect, Response};
+use wasm_bindgen::JsValue;
+use worker::{web_sys, Method, Request, Response};
 
 use crate::http::{HttpRequest, HttpResponse};
 
@@ -57,25 +58,50 @@ pub fn path_of(url: &str) -> &str {
 
 /// A plain request as a workers-rs request to `url`.
 pub fn to_worker_request(req: &HttpRequest, url: &str) -> worker::Result<Request> {
-    let headers = Headers::new();
+    let headers = web_sys::Headers::new()?;
     for (k, v) in &req.headers {
         if k != "host" {
             headers.append(k, v)?;
         }
     }
-    let method = Method::from(req.method.to_ascii_uppercase());
-    let mut init = RequestInit::new();
+    let method = req.method.to_ascii_uppercase();
+    let body = (!matches!(method.as_str(), "GET" | "HEAD") && !req.body.is_empty())
+        .then(|| JsValue::from(js_sys::Uint8Array::from(req.body.as_slice())));
     // Redirects go back to the client as they are: following them here
     // would store another URL's answer (an open redirect's target) under
     // this one.
-    init.with_method(method.clone())
-        .with_headers(headers)
-        .with_redirect(RequestRedirect::Manual);
-    if !matches!(method, Method::Get | Method::Head) && !req.body.is_empty() {
-        let body = js_sys::Uint8Array::from(req.body.as_slice());
-        init.with_body(Some(body.into()));
+    new_request(url, &method, Some(&headers), body.as_ref(), Some(web_sys::RequestRedirect::Manual))
+}
+
+/// A workers-rs request made through `web_sys::RequestInit`. workers-rs'
+/// own `RequestInit` converts its `cf` properties on every request, about
+/// 12 KB of wasm for options nothing here sets.
+pub(crate) fn new_request(
+    url: &str,
+    method: &str,
+    headers: Option<&web_sys::Headers>,
+    body: Option<&JsValue>,
+    redirect: Option<web_sys::RequestRedirect>,
+) -> worker::Result<Request> {
+    let init = web_sys::RequestInit::new();
+    init.set_method(method);
+    if let Some(h) = headers {
+        init.set_headers_headers(h);
     }
-    Request::new_with_init(url, &init)
+    if let Some(b) = body {
+        init.set_body(b);
+    }
+    if let Some(r) = redirect {
+        init.set_redirect(r);
+    }
+    web_sys::Request::new_with_str_and_init(url, &init)
+        .map(Request::from)
+        .map_err(|e| {
+            worker::Error::JsError(
+                e.as_string()
+                    .unwrap_or_else(|| "invalid URL or options for Request".to_string()),
+            )
+        })
 }
 
 /// A workers-rs response as plain data.

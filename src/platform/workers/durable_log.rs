@@ -4,7 +4,9 @@
 //! requests they share.
 
 use async_trait::async_trait;
-use worker::{Method, ObjectNamespace, Request, RequestInit};
+use worker::{Method, ObjectNamespace, Request};
+
+use super::convert::new_request;
 
 use crate::primitives::error::{CacheError, Result};
 use crate::response_cache::purge_log::{Purge, PurgeLog, SyncReply};
@@ -58,9 +60,13 @@ impl PurgeLog for DurableObjectLog {
 
     async fn append(&self, purge: &Purge) -> Result<u64> {
         let body = serde_json::to_string(purge).map_err(bad_reply)?;
-        let mut init = RequestInit::new();
-        init.with_method(Method::Post).with_body(Some(body.into()));
-        let req = Request::new_with_init(&format!("https://purge-log{APPEND_PATH}"), &init)
+        let req = new_request(
+            &format!("https://purge-log{APPEND_PATH}"),
+            "POST",
+            None,
+            Some(&body.into()),
+            None,
+        )
             .map_err(|e| CacheError::backend("purge log (durable object)", e.to_string()))?;
         let reply: serde_json::Value = serde_json::from_str(&self.call(req).await?).map_err(bad_reply)?;
         reply["seq"]

@@ -6,7 +6,9 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use futures::FutureExt;
-use worker::{Delay, Fetch, Headers, Method, Request, RequestInit};
+use worker::{web_sys, Delay, Fetch};
+
+use super::convert::new_request;
 
 use crate::backend::{BackendRegistry, RemoteTransports};
 use crate::transport::{HttpReply, HttpTransport, TransportError};
@@ -27,16 +29,12 @@ impl HttpTransport for FetchTransport {
         body: Vec<u8>,
         timeout_ms: u64,
     ) -> std::result::Result<HttpReply, TransportError> {
-        let h = Headers::new();
+        let h = web_sys::Headers::new().map_err(|e| io(e.into()))?;
         for (k, v) in headers {
-            h.set(k, v).map_err(io)?;
+            h.set(k, v).map_err(|e| io(e.into()))?;
         }
-        let mut init = RequestInit::new();
-        let body = js_sys::Uint8Array::from(body.as_slice());
-        init.with_method(Method::Post)
-            .with_headers(h)
-            .with_body(Some(body.into()));
-        let req = Request::new_with_init(url, &init).map_err(io)?;
+        let body = js_sys::Uint8Array::from(body.as_slice()).into();
+        let req = new_request(url, "POST", Some(&h), Some(&body), None).map_err(io)?;
         let send = async move {
             let mut resp = Fetch::Request(req)
                 .send()
