@@ -4,6 +4,7 @@
 use super::date::http_date_secs;
 use super::etag::parse_tag;
 use super::message::HttpResponse;
+use crate::primitives::order;
 
 /// Most range-specs one `Range` header may list; more and the header is
 /// ignored (a 200 with the whole body), since a long list is the shape of
@@ -83,7 +84,7 @@ fn satisfiable(spec: Spec, len: u64) -> Option<(u64, u64)> {
 /// coalescing regardless of order).
 fn coalesce(ranges: Vec<(u64, u64)>) -> Vec<(u64, u64)> {
     let mut sorted = ranges.clone();
-    sorted.sort_unstable();
+    order::sort(&mut sorted);
     let close = |a: &(u64, u64), b: &(u64, u64)| b.0 <= a.1.saturating_add(COALESCE_GAP);
     if !sorted.windows(2).any(|w| close(&w[0], &w[1])) {
         return ranges;

@@ -1,5 +1,7 @@
 //! `Vary`: which request headers split a URL into variants.
 
+use crate::primitives::order;
+
 /// The header names a `Vary` value lists, lower-cased and sorted (so the
 /// same set always makes the same variant key).
 pub fn vary_names(vary: &str) -> Vec<String> {
@@ -8,7 +10,7 @@ pub fn vary_names(vary: &str) -> Vec<String> {
         .map(|h| h.trim().to_ascii_lowercase())
         .filter(|h| !h.is_empty())
         .collect();
-    v.sort();
+    order::sort(&mut v);
     v.dedup();
     v
 }
@@ -112,7 +114,7 @@ fn language_ranges(value: &str) -> String {
         }
     }
     ranges.retain(|(_, q)| *q > 0);
-    ranges.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+    order::sort_by(&mut ranges, &|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
     ranges.into_iter().map(|(r, _)| r).collect::<Vec<_>>().join(",")
 }
 

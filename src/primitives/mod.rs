@@ -4,6 +4,7 @@
 pub mod clock;
 pub mod error;
 pub mod key;
+pub mod order;
 pub mod serializer;
 pub mod ttl;
 pub mod value;

@@ -6,6 +6,7 @@ use super::store::ResponseStore;
 use super::{CachePolicy, ResponseCache};
 use crate::http::HttpRequest;
 use crate::primitives::error::{CacheError, Result};
+use crate::primitives::order;
 use crate::primitives::ttl::Ttl;
 
 /// How long an isolate trusts the generation it read for a key prefix.
@@ -26,12 +27,17 @@ pub fn normalize_url(raw: &str, sort_query: bool) -> String {
             let mut pairs: Vec<&str> = q.split('&').filter(|p| !p.is_empty()).collect();
             // By name only, and stable: `?q=a&q=b` and `?q=b&q=a` differ
             // (frameworks read the first or the last), so they never share.
-            pairs.sort_by_key(|p| p.split('=').next().unwrap_or(""));
+            order::sort_by(&mut pairs, &|a, b| name_of(a).cmp(name_of(b)));
             let q = pairs.join("&");
             u.set_query(if q.is_empty() { None } else { Some(&q) });
         }
     }
     u.to_string()
+}
+
+/// A query parameter's name (`a` of `a=1`).
+fn name_of(pair: &str) -> &str {
+    pair.split('=').next().unwrap_or("")
 }
 
 /// The default response key: `GET <normalized url>:<prefix or "view">`, as

@@ -5,6 +5,7 @@ use serde::{Deserialize, Serialize};
 
 use super::marks::Marks;
 use super::scope::{Mark, Purge, Scope};
+use crate::primitives::order;
 
 /// Scopes kept before the oldest fold into [`Scope::All`]: enough for busy
 /// purging (4096 distinct URLs or tags), small enough for one sync reply.
@@ -86,7 +87,7 @@ impl PurgeIndex {
     /// The marks with their scopes, in scope order.
     pub fn marks(&self) -> Vec<(Scope, Mark)> {
         let mut all: Vec<(Scope, Mark)> = self.marks.iter().map(|(s, m)| (s, *m)).collect();
-        all.sort_by(|a, b| a.0.cmp(&b.0));
+        order::sort_by(&mut all, &|a, b| a.0.cmp(&b.0));
         all
     }
 
@@ -117,7 +118,7 @@ impl PurgeIndex {
     /// The marks that moved after `cursor` (all of them for 0), in scope order.
     pub fn since(&self, cursor: u64) -> SyncReply {
         let mut marks = self.marks.collect_where(|m| m.last() > cursor);
-        marks.sort_by(|a, b| a.0.cmp(&b.0));
+        order::sort_by(&mut marks, &|a, b| a.0.cmp(&b.0));
         SyncReply { head: self.head, marks }
     }
 
@@ -139,16 +140,16 @@ impl PurgeIndex {
             return;
         }
         let keep = (self.max_marks * 3 / 4).max(1);
-        let mut order: Vec<(u64, Scope)> = self
+        let mut by_age: Vec<(u64, Scope)> = self
             .marks
             .iter()
             .filter(|(s, _)| *s != Scope::All)
             .map(|(s, m)| (m.last(), s))
             .collect();
-        order.sort();
-        let drop = self.marks.len().saturating_sub(keep).min(order.len());
+        order::sort(&mut by_age);
+        let drop = self.marks.len().saturating_sub(keep).min(by_age.len());
         let mut folded = Mark::default();
-        for (_, scope) in order.into_iter().take(drop) {
+        for (_, scope) in by_age.into_iter().take(drop) {
             if let Some(m) = self.marks.remove(&scope) {
                 folded.hard = folded.hard.max(m.hard);
                 folded.soft = folded.soft.max(m.soft);
