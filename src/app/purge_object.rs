@@ -52,8 +52,8 @@ impl PurgeLogObject {
             let (Some(k), Some(v)) = (key.as_string(), value.as_string()) else {
                 return;
             };
-            let scope = serde_json::from_str::<Scope>(&k[MARK_PREFIX.len()..]);
-            if let (Ok(scope), Ok(mark)) = (scope, serde_json::from_str::<Mark>(&v)) {
+            let scope = serde_json::from_slice::<Scope>(&k.as_bytes()[MARK_PREFIX.len()..]);
+            if let (Ok(scope), Ok(mark)) = (scope, serde_json::from_slice::<Mark>(v.as_bytes())) {
                 reply.marks.push((scope, mark));
             }
             keys.insert(k);
@@ -114,7 +114,7 @@ impl DurableObject for PurgeLogObject {
         match (req.method(), url.path()) {
             (Method::Post, APPEND_PATH) => {
                 let body = req.text().await?;
-                let purge: Purge = match serde_json::from_str(&body) {
+                let purge: Purge = match serde_json::from_slice(body.as_bytes()) {
                     Ok(p) => p,
                     Err(e) => return Response::error(format!("not a purge: {e}"), 400),
                 };

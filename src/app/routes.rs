@@ -185,8 +185,8 @@ const FIELDS: [&str; 23] = [
 impl Routes {
     /// Parses the `ROUTES` JSON array; errors name the field, e.g. `ROUTES[2].ttl`.
     pub fn parse(text: &str) -> Result<Self> {
-        let root: Json =
-            serde_json::from_str(text).map_err(|e| CacheError::config("ROUTES", format!("not valid JSON: {e}")))?;
+        let root: Json = serde_json::from_slice(text.as_bytes())
+            .map_err(|e| CacheError::config("ROUTES", format!("not valid JSON: {e}")))?;
         let Json::Array(items) = root else {
             return Err(CacheError::config("ROUTES", "must be a JSON array of rules"));
         };

@@ -181,8 +181,10 @@ impl CachesConfig {
 
     /// Parses a `CACHES` JSON object; errors name the field, e.g. `shared.ttl`.
     pub fn parse(text: &str) -> Result<Self> {
-        let root: Json =
-            serde_json::from_str(text).map_err(|e| CacheError::config("CACHES", format!("not valid JSON: {e}")))?;
+        // from_slice, as everywhere in the crate: each of serde_json's
+        // readers (str, slice) is a copy of its parser in the wasm.
+        let root: Json = serde_json::from_slice(text.as_bytes())
+            .map_err(|e| CacheError::config("CACHES", format!("not valid JSON: {e}")))?;
         let Json::Object(root) = root else {
             return Err(CacheError::config("CACHES", "must be a JSON object of named backends"));
         };

@@ -70,7 +70,13 @@ pub fn to_worker_request(req: &HttpRequest, url: &str) -> worker::Result<Request
     // Redirects go back to the client as they are: following them here
     // would store another URL's answer (an open redirect's target) under
     // this one.
-    new_request(url, &method, Some(&headers), body.as_ref(), Some(web_sys::RequestRedirect::Manual))
+    new_request(
+        url,
+        &method,
+        Some(&headers),
+        body.as_ref(),
+        Some(web_sys::RequestRedirect::Manual),
+    )
 }
 
 /// A workers-rs request made through `web_sys::RequestInit`. workers-rs'

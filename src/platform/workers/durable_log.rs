@@ -67,8 +67,8 @@ impl PurgeLog for DurableObjectLog {
             Some(&body.into()),
             None,
         )
-            .map_err(|e| CacheError::backend("purge log (durable object)", e.to_string()))?;
-        let reply: serde_json::Value = serde_json::from_str(&self.call(req).await?).map_err(bad_reply)?;
+        .map_err(|e| CacheError::backend("purge log (durable object)", e.to_string()))?;
+        let reply: serde_json::Value = serde_json::from_slice(self.call(req).await?.as_bytes()).map_err(bad_reply)?;
         reply["seq"]
             .as_u64()
             .ok_or_else(|| CacheError::backend("purge log (durable object)", "reply without a seq"))
@@ -77,6 +77,6 @@ impl PurgeLog for DurableObjectLog {
     async fn since(&self, cursor: u64) -> Result<SyncReply> {
         let req = Request::new(&format!("https://purge-log{SINCE_PATH}?cursor={cursor}"), Method::Get)
             .map_err(|e| CacheError::backend("purge log (durable object)", e.to_string()))?;
-        serde_json::from_str(&self.call(req).await?).map_err(bad_reply)
+        serde_json::from_slice(self.call(req).await?.as_bytes()).map_err(bad_reply)
     }
 }

@@ -106,7 +106,8 @@ pub fn parse_since(reply: &crate::backend::RedisReply, cursor: u64) -> Result<Sy
         let text = std::str::from_utf8(b).map_err(|_| corrupt("a purge is not UTF-8"))?;
         let (seq, json) = text.split_once(' ').ok_or_else(|| corrupt(format!("purge {text:?}")))?;
         let seq: u64 = seq.parse().map_err(|_| corrupt(format!("purge {text:?}")))?;
-        let purge: Purge = serde_json::from_str(json).map_err(|e| corrupt(format!("purge {text:?}: {e}")))?;
+        let purge: Purge =
+            serde_json::from_slice(json.as_bytes()).map_err(|e| corrupt(format!("purge {text:?}: {e}")))?;
         let mark = Mark::of(purge.soft, seq);
         out.marks.push((purge.scope, mark));
     }
