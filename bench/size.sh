@@ -23,9 +23,13 @@ if ! "$twiggy" --version 2>/dev/null | grep -q " $TWIGGY_VERSION"; then
 fi
 
 features=${EDGECACHE_FEATURES:-app}
-EDGECACHE_FEATURES=$features EDGECACHE_WASM_NAMES=1 bash scripts/build-worker.sh >/dev/null
 out=$(mktemp -d)
 trap 'rm -rf "$out"' EXIT
+echo "== building (features: $features, names kept)"
+if ! EDGECACHE_FEATURES=$features EDGECACHE_WASM_NAMES=1 bash scripts/build-worker.sh >"$out/build.log" 2>&1; then
+  cat "$out/build.log" >&2
+  exit 1
+fi
 cp build/index_bg.wasm "$out/named.wasm"
 cp build/index_bg.wasm "$out/shipped.wasm"
 node scripts/wasm-sections.mjs "$out/shipped.wasm" >/dev/null
