@@ -97,7 +97,7 @@ test("release Worker: a response-cache miss is one read + one write, a hit one r
 test("npm package withCache on redis: miss → 2 requests, hit → 1", async () => {
   const miss = await counted(async () => {
     const r = await peer.dispatchFetch("http://peer.test/page/p1?lib=edgecache");
-    assert.match(r.headers.get("cache-status"), /fwd=miss; stored/);
+    assert.match(r.headers.get("cache-status"), /fwd=miss; detail=streamed/);
     return r.text();
   });
   assert.equal(Object.values(miss.delta).reduce((a, b) => a + b, 0), 2, JSON.stringify(miss.delta));
