@@ -257,9 +257,10 @@ impl ResponseCache {
         {
             return;
         }
-        let (Some(generation_until), Some(sync_until)) =
-            (self.generation_trusted_until(&**store, policy), self.purge_sync_until())
-        else {
+        let (Some(generation_until), Some(sync_until)) = (
+            self.last_generation(&**store, policy).map(|(_, until)| until),
+            self.purge_sync_until(),
+        ) else {
             return;
         };
         let fresh_until_ms = left_ms.map(|l| now_ms.saturating_add(l));

@@ -75,25 +75,19 @@ impl ResponseCache {
         )
     }
 
-    /// The generation this isolate last read, and whether it is still
-    /// trusted (read under [`GENERATION_REFRESH_MS`] ago).
-    fn known_generation(&self, store: &dyn ResponseStore, policy: &CachePolicy) -> Option<(u64, bool)> {
-        let now = self.inner.runtime.now_ms();
-        let known = self
-            .inner
-            .generations
-            .borrow()
-            .get(&Self::generation_id(store, policy))
-            .copied();
-        known.map(|(g, at)| (g, now.saturating_sub(at) < GENERATION_REFRESH_MS))
+    /// The generation this isolate last read and until when it is trusted
+    /// ([`GENERATION_REFRESH_MS`] after the read); `None`: never read.
+    pub(super) fn last_generation(&self, store: &dyn ResponseStore, policy: &CachePolicy) -> Option<(u64, u64)> {
+        let id = Self::generation_id(store, policy);
+        let (g, at) = self.inner.generations.borrow().get(&id).copied()?;
+        Some((g, at + GENERATION_REFRESH_MS))
     }
 
-    /// Until when the generation last read for `policy` in `store` is
-    /// trusted (`None`: never read).
-    pub(super) fn generation_trusted_until(&self, store: &dyn ResponseStore, policy: &CachePolicy) -> Option<u64> {
-        let id = Self::generation_id(store, policy);
-        let at = self.inner.generations.borrow().get(&id).map(|(_, at)| *at)?;
-        Some(at + GENERATION_REFRESH_MS)
+    /// The generation this isolate last read, and whether it is still
+    /// trusted.
+    fn known_generation(&self, store: &dyn ResponseStore, policy: &CachePolicy) -> Option<(u64, bool)> {
+        let now = self.inner.runtime.now_ms();
+        self.last_generation(store, policy).map(|(g, until)| (g, now < until))
     }
 
     /// The current generation of a policy's key prefix (0 until bumped),
