@@ -128,23 +128,11 @@ fn requests_during_the_stream_wait_for_the_whole_body_instead_of_the_origin() {
     let a = r.get(HttpRequest::get(URL), &p);
     assert_eq!(status(&a), "edgecache; fwd=miss; detail=streamed");
     let mut pool = LocalPool::new();
-    let out: Rc<RefCell<Vec<HttpResponse>>> = Rc::default();
-    for _ in 0..3 {
-        let (cache, io, out, p) = (r.cache.clone(), Rc::new(clone_io(&r)), out.clone(), p.clone());
-        pool.spawner()
-            .spawn_local(async move {
-                let resp = cache.handle(HttpRequest::get(URL), &p, &io).await;
-                out.borrow_mut().push(resp);
-            })
-            .unwrap();
-    }
+    let out = spawn_gets(&r, &pool, &p, 3);
     pool.run_until_stalled();
     assert!(out.borrow().is_empty(), "they wait for the body");
     tee.finish(Some("whole"));
-    for task in r.background.borrow_mut().drain(..) {
-        pool.spawner().spawn_local(task).unwrap();
-    }
-    pool.run_until_stalled();
+    run_background_in(&r, &mut pool);
     let out = out.borrow();
     assert_eq!(out.len(), 3);
     for resp in out.iter() {
@@ -162,9 +150,21 @@ fn when_the_stream_breaks_off_the_waiting_requests_ask_the_origin() {
     let p = CachePolicy::default();
     r.get(HttpRequest::get(URL), &p);
     let mut pool = LocalPool::new();
+    let out = spawn_gets(&r, &pool, &p, 1);
+    pool.run_until_stalled();
+    tee.finish(None);
+    run_background_in(&r, &mut pool);
+    assert_eq!(out.borrow().len(), 1);
+    assert_eq!(status(&out.borrow()[0]), "edgecache; fwd=miss; detail=streamed");
+    assert_eq!(r.calls.get(), 2, "the waiter went to the origin itself");
+}
+
+/// `n` concurrent GETs of `URL` on `pool`; their answers land in the vector
+/// as they complete.
+fn spawn_gets(r: &Rig, pool: &LocalPool, p: &CachePolicy, n: usize) -> Rc<RefCell<Vec<HttpResponse>>> {
     let out: Rc<RefCell<Vec<HttpResponse>>> = Rc::default();
-    {
-        let (cache, io, out, p) = (r.cache.clone(), Rc::new(clone_io(&r)), out.clone(), p.clone());
+    for _ in 0..n {
+        let (cache, io, out, p) = (r.cache.clone(), Rc::new(clone_io(r)), out.clone(), p.clone());
         pool.spawner()
             .spawn_local(async move {
                 let resp = cache.handle(HttpRequest::get(URL), &p, &io).await;
@@ -172,15 +172,16 @@ fn when_the_stream_breaks_off_the_waiting_requests_ask_the_origin() {
             })
             .unwrap();
     }
-    pool.run_until_stalled();
-    tee.finish(None);
+    out
+}
+
+/// Runs the background work handed out so far (the stores after a stream)
+/// on `pool`, with the requests already there.
+fn run_background_in(r: &Rig, pool: &mut LocalPool) {
     for task in r.background.borrow_mut().drain(..) {
         pool.spawner().spawn_local(task).unwrap();
     }
     pool.run_until_stalled();
-    assert_eq!(out.borrow().len(), 1);
-    assert_eq!(status(&out.borrow()[0]), "edgecache; fwd=miss; detail=streamed");
-    assert_eq!(r.calls.get(), 2, "the waiter went to the origin itself");
 }
 
 fn clone_io(r: &Rig) -> super::Io {
