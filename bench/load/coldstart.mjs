@@ -11,16 +11,15 @@
 // at once), so it times startup plus one origin round trip; the static
 // Worker answers without one.
 import { execFileSync } from "node:child_process";
-import { mkdtempSync, readFileSync, statSync } from "node:fs";
+import { readFileSync, statSync } from "node:fs";
 import http from "node:http";
-import { tmpdir } from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { gzipSync } from "node:zlib";
 import { Miniflare } from "miniflare";
+import { bundle, root, workerOptions } from "./common.mjs";
 
 const here = path.dirname(fileURLToPath(import.meta.url));
-const root = path.resolve(here, "../..");
 const runs = Number(process.argv[2] || 5);
 
 const origin = http.createServer((req, res) => {
@@ -30,17 +29,12 @@ const origin = http.createServer((req, res) => {
 await new Promise((r) => origin.listen(0, "127.0.0.1", r));
 const vars = { ORIGIN: `http://127.0.0.1:${origin.address().port}` };
 
-const bundle = (entry) => {
-  const out = path.join(mkdtempSync(path.join(tmpdir(), "bench-cold-")), "worker.js");
-  execFileSync(path.join(root, "node_modules/.bin/esbuild"), [entry, "--bundle", "--minify", "--format=esm", `--outfile=${out}`], { stdio: "ignore" });
-  return out;
-};
 const wasm = path.join(root, "build/index_bg.wasm");
 const workers = [
   ["static Worker", path.join(here, "static/worker.js"), []],
   ["JS Map in the isolate", path.join(here, "jsmap/worker.js"), []],
-  ["JS lru-cache in the isolate", bundle(path.join(here, "lrucache/worker.js")), []],
-  ["Hono cache middleware (JS)", bundle(path.join(here, "hono/worker.js")), []],
+  ["JS lru-cache in the isolate", bundle(path.join(here, "lrucache/worker.js"), { minify: true }), []],
+  ["Hono cache middleware (JS)", bundle(path.join(here, "hono/worker.js"), { minify: true }), []],
   ["edgecache (Rust/wasm)", path.join(root, "build/index.js"), [wasm]],
 ];
 if (process.env.EDGECACHE_BASELINE) {
@@ -60,16 +54,7 @@ try {
     const first = [];
     for (let i = 0; i < runs; i++) {
       const t0 = performance.now();
-      const mf = new Miniflare({
-        modules: true,
-        scriptPath: script,
-        modulesRoot: path.dirname(script),
-        modulesRules: [{ type: "CompiledWasm", include: ["**/*.wasm"], fallthrough: true }],
-        compatibilityDate: "2026-04-01",
-        host: "127.0.0.1",
-        port: 0,
-        bindings: vars,
-      });
+      const mf = new Miniflare(workerOptions(script, vars));
       try {
         const url = await mf.ready;
         ready.push(performance.now() - t0);

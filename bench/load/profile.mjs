@@ -9,26 +9,14 @@
 // not strip: `worker-build --release --no-opt -d build-prof . --features app`.
 import { execFileSync } from "node:child_process";
 import http from "node:http";
-import net from "node:net";
 import path from "node:path";
-import { fileURLToPath } from "node:url";
 import { Miniflare } from "miniflare";
 import WebSocket from "ws";
+import { freePort, root, workerOptions } from "./common.mjs";
 
-const here = path.dirname(fileURLToPath(import.meta.url));
-const root = path.resolve(here, "../..");
 const script = path.resolve(process.argv[2] || path.join(root, "build/index.js"));
 const seconds = Number(process.argv[3] || 5);
 const conns = Number(process.argv[4] || 32);
-
-const freePort = () =>
-  new Promise((resolve) => {
-    const s = net.createServer();
-    s.listen(0, "127.0.0.1", () => {
-      const { port } = s.address();
-      s.close(() => resolve(port));
-    });
-  });
 
 const origin = http.createServer((req, res) => {
   res.writeHead(200, { "content-type": "application/json", "cache-control": "public, max-age=600" });
@@ -37,18 +25,9 @@ const origin = http.createServer((req, res) => {
 await new Promise((r) => origin.listen(0, "127.0.0.1", r));
 
 const inspectorPort = await freePort();
-const mf = new Miniflare({
-  name: "edgecache",
-  modules: true,
-  scriptPath: script,
-  modulesRoot: path.dirname(script),
-  modulesRules: [{ type: "CompiledWasm", include: ["**/*.wasm"], fallthrough: true }],
-  compatibilityDate: "2026-04-01",
-  host: "127.0.0.1",
-  port: 0,
-  inspectorPort,
-  bindings: { ORIGIN: `http://127.0.0.1:${origin.address().port}` },
-});
+const mf = new Miniflare(
+  workerOptions(script, { ORIGIN: `http://127.0.0.1:${origin.address().port}` }, { name: "edgecache", inspectorPort }),
+);
 try {
   const base = (await mf.ready).href.replace(/\/$/, "");
   const url = `${base}/hit`;

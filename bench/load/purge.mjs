@@ -10,9 +10,8 @@ import { execFileSync } from "node:child_process";
 import { Miniflare } from "miniflare";
 import http from "node:http";
 import path from "node:path";
-import { fileURLToPath } from "node:url";
 
-const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
+import { root, workerOptions } from "./common.mjs";
 const seconds = Number(process.argv[2] || 5);
 const conns = Number(process.argv[3] || 32);
 const rounds = Number(process.argv[4] || 3);
@@ -26,16 +25,13 @@ await new Promise((r) => origin.listen(0, "127.0.0.1", r));
 const ORIGIN = `http://127.0.0.1:${origin.address().port}`;
 
 async function start(log) {
-  const mf = new Miniflare({
-    modules: true,
-    scriptPath: path.join(root, "build/index.js"),
-    modulesRules: [{ type: "CompiledWasm", include: ["**/*.wasm"], fallthrough: true }],
-    compatibilityDate: "2026-04-01",
-    host: "127.0.0.1",
-    port: 0,
-    bindings: { ORIGIN, ADMIN_TOKEN: TOKEN, ROUTES: JSON.stringify([{ path: "*", ttl: 600 }]) },
-    durableObjects: log ? { EDGECACHE_PURGE_LOG: "PurgeLogObject" } : {},
-  });
+  const mf = new Miniflare(
+    workerOptions(
+      path.join(root, "build/index.js"),
+      { ORIGIN, ADMIN_TOKEN: TOKEN, ROUTES: JSON.stringify([{ path: "*", ttl: 600 }]) },
+      { durableObjects: log ? { EDGECACHE_PURGE_LOG: "PurgeLogObject" } : {} },
+    ),
+  );
   const base = (await mf.ready).href.replace(/\/$/, "");
   return { mf, base };
 }

@@ -19,23 +19,13 @@ import { mkdtempSync, readFileSync, readdirSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { Miniflare } from "miniflare";
 import http from "node:http";
-import net from "node:net";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
+import { bundle, freePort, root, workerOptions } from "./common.mjs";
 
 const here = path.dirname(fileURLToPath(import.meta.url));
-const root = path.resolve(here, "../..");
 const seconds = Number(process.argv[2] || 10);
 const conns = Number(process.argv[3] || 32);
-
-const freePort = () =>
-  new Promise((resolve) => {
-    const s = net.createServer();
-    s.listen(0, "127.0.0.1", () => {
-      const { port } = s.address();
-      s.close(() => resolve(port));
-    });
-  });
 
 // The origin: counts requests per path, answers after 50 ms like a real backend.
 const counts = new Map();
@@ -96,23 +86,10 @@ const minis = [];
 /** The same Worker in workerd directly (Miniflare's API, no dev proxy). */
 async function miniflare(name, dir, vars, script) {
   let scriptPath = script || path.join(dir, "worker.js");
-  if (dir.endsWith("hono") || dir.endsWith("lrucache")) {
-    // Bundle the bare `hono` / `lru-cache` imports, as wrangler would.
-    const out = path.join(mkdtempSync(path.join(tmpdir(), "bench-hono-")), "worker.js");
-    execFileSync(path.join(root, "node_modules/.bin/esbuild"), [scriptPath, "--bundle", "--format=esm", `--outfile=${out}`], { stdio: "ignore" });
-    scriptPath = out;
-  }
+  // Bundle the bare `hono` / `lru-cache` imports, as wrangler would.
+  if (dir.endsWith("hono") || dir.endsWith("lrucache")) scriptPath = bundle(scriptPath);
   if (dir.endsWith("edgecache") && !script) scriptPath = path.join(root, "build/index.js");
-  const mf = new Miniflare({
-    modules: true,
-    scriptPath,
-    modulesRoot: path.dirname(scriptPath),
-    modulesRules: [{ type: "CompiledWasm", include: ["**/*.wasm"], fallthrough: true }],
-    compatibilityDate: "2026-04-01",
-    host: "127.0.0.1",
-    port: 0,
-    bindings: vars,
-  });
+  const mf = new Miniflare(workerOptions(scriptPath, vars));
   const before = new Set(workerdPids());
   minis.push(mf);
   const url = await mf.ready;
