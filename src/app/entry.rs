@@ -260,14 +260,18 @@ fn checked_origin(raw: &str) -> crate::Result<String> {
 /// The isolate's app, built on first use. A bad config is reported on every
 /// request rather than half-working.
 fn app(env: &Env) -> crate::Result<Rc<App>> {
-    APP.with(|cell| {
-        if let Some(a) = cell.borrow().as_ref() {
-            return Ok(a.clone());
-        }
-        let a = Rc::new(build_app(env)?);
-        *cell.borrow_mut() = Some(a.clone());
-        Ok(a)
-    })
+    if let Some(a) = built_app() {
+        return Ok(a);
+    }
+    let a = Rc::new(build_app(env)?);
+    APP.with(|cell| *cell.borrow_mut() = Some(a.clone()));
+    Ok(a)
+}
+
+/// The isolate's app if a request has built it: the ready-answer calls
+/// (`hit_slot*`) come without an `Env` and need none before then.
+fn built_app() -> Option<Rc<App>> {
+    APP.with(|cell| cell.borrow().clone())
 }
 
 #[event(start)]
@@ -280,7 +284,7 @@ fn start() {
 /// when there is none.
 #[wasm_bindgen]
 pub fn hit_slot_offer() -> JsValue {
-    let offer = APP.with(|cell| cell.borrow().as_ref().and_then(|a| a.responses.take_hit_offer()));
+    let offer = built_app().and_then(|a| a.responses.take_hit_offer());
     offer.map_or(JsValue::UNDEFINED, offer_to_js)
 }
 
@@ -288,21 +292,15 @@ pub fn hit_slot_offer() -> JsValue {
 /// false it drops the slot.
 #[wasm_bindgen]
 pub fn hit_slot(id: u32, nonce: u32, now_ms: f64) -> bool {
-    APP.with(|cell| {
-        cell.borrow()
-            .as_ref()
-            .is_some_and(|a| a.responses.slot_hit(id, nonce, now_ms as u64))
-    })
+    built_app().is_some_and(|a| a.responses.slot_hit(id, nonce, now_ms as u64))
 }
 
 /// The entry dropped slot `id` (its own bound).
 #[wasm_bindgen]
 pub fn hit_slot_drop(id: u32) {
-    APP.with(|cell| {
-        if let Some(a) = cell.borrow().as_ref() {
-            a.responses.drop_hit_slot(id);
-        }
-    });
+    if let Some(a) = built_app() {
+        a.responses.drop_hit_slot(id);
+    }
 }
 
 /// The Worker's `fetch` handler: a hit is answered synchronously, without a
