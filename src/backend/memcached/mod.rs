@@ -617,15 +617,26 @@ impl CacheBackend for MemcachedBackend {
         };
         match self.run_one(server, count).await? {
             Reply::Number(n) if n <= i64::MAX as u64 => Ok(n as i64),
-            Reply::Number(_) => {
-                // Past i64: undo, so a failed incr changes nothing.
+            Reply::Number(n) => {
+                // Past i64: undo, so a failed incr changes nothing. The undo
+                // is checked: a counter left past i64 (the undo lost, or a
+                // concurrent writer) is reported, not hidden behind Overflow.
                 let undo = link::Command::Count {
                     key: full,
                     up: false,
                     delta: delta.unsigned_abs(),
                 };
-                self.run_one(server, undo).await?;
-                Err(CacheError::Overflow { key: key.to_string() })
+                let expected = n - delta.unsigned_abs();
+                match self.run_one(server, undo).await? {
+                    Reply::Number(back) if back == expected => Err(CacheError::Overflow { key: key.to_string() }),
+                    other => Err(self.fail(
+                        server,
+                        format!(
+                            "incr of {key:?} passed i64::MAX (to {n}) and undoing it answered {other:?} \
+                             instead of {expected}: the counter may be left changed"
+                        ),
+                    )),
+                }
             }
             Reply::NotFound => Err(CacheError::NotFound { key: key.to_string() }),
             // A negative or non-numeric value.
@@ -818,6 +829,57 @@ impl CacheBackend for MemcachedBackend {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::transport::{HttpReply, HttpTransport, TransportError};
+
+    /// A gateway whose counter sits at i64::MAX and whose `decr` answers
+    /// `decr_status` (the undo of an overflowing incr).
+    struct Gateway {
+        decr_status: u16,
+    }
+
+    #[async_trait(?Send)]
+    impl HttpTransport for Gateway {
+        async fn post(
+            &self,
+            url: &str,
+            _: &[(&str, &str)],
+            _: Vec<u8>,
+            _: u64,
+        ) -> std::result::Result<HttpReply, TransportError> {
+            Ok(if url.contains("cmd=incr") {
+                HttpReply::new(201, "9223372036854775808\r\n")
+            } else if url.contains("cmd=decr") {
+                HttpReply::new(self.decr_status, "9223372036854775807\r\n")
+            } else {
+                HttpReply::new(404, "")
+            })
+        }
+    }
+
+    fn through_gateway(decr_status: u16) -> MemcachedBackend {
+        let mut c = BackendConfig::new("mc", "memcached");
+        c.options = serde_json::json!({"servers": ["127.0.0.1:1"], "gateway_url": "http://gw"})
+            .as_object()
+            .unwrap()
+            .clone();
+        let options = MemcachedOptions::from_config(&c, &crate::backend::NoSecrets).unwrap();
+        let transports = Transports {
+            stream: None,
+            http: Some(Rc::new(Gateway { decr_status })),
+        };
+        MemcachedBackend::new(&c, options, transports, Rc::new(crate::SystemClock)).unwrap()
+    }
+
+    #[test]
+    fn an_overflowing_incr_is_undone_and_a_lost_undo_is_reported() {
+        let e = futures::executor::block_on(through_gateway(201).incr("n", 1, None)).unwrap_err();
+        assert!(matches!(e, CacheError::Overflow { .. }), "{e:?}");
+        // The undo finds no key (evicted meanwhile, or the gateway lost it):
+        // not an Overflow that would claim nothing changed.
+        let e = futures::executor::block_on(through_gateway(404).incr("n", 1, None)).unwrap_err();
+        assert!(!matches!(e, CacheError::Overflow { .. }), "{e:?}");
+        assert!(e.to_string().contains("may be left changed"), "{e}");
+    }
 
     #[test]
     fn counters_and_keys() {
