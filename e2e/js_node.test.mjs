@@ -268,6 +268,20 @@ test("LocalCache: synchronous, values by reference, TTLs, bounded, errors with c
   assert.throws(() => hot.set("t", 1, { ttl: "1" }), (e) => e instanceof pkg.CacheError && e.code === "invalid_ttl");
   hot.clear();
   assert.equal(hot.size, 0);
+
+  // A cache without a default ttl reads no clock until an entry has one.
+  const forever = new pkg.LocalCache({ maxEntries: 10, ttl: null });
+  assert.equal(forever.set("a", 1), true);
+  assert.equal(forever.set("z", 1, { ttl: 0 }), false, "a zero ttl stores nothing");
+  assert.equal(forever.get("z"), undefined);
+  forever.set("b", 2, { ttl: 0.05 });
+  await new Promise((r) => setTimeout(r, 100));
+  assert.equal(forever.has("b"), false, "expired after its own ttl");
+  assert.equal(forever.get("b"), undefined);
+  assert.equal(forever.get("a"), 1, "no ttl: still there");
+  assert.equal(forever.set("a", 3, { ttl: 0 }), false, "a zero ttl removes a stored key");
+  assert.equal(forever.get("a"), undefined);
+  assert.equal(forever.size, 0);
 });
 
 test("conformance suite: local backend", { timeout: 60_000 }, async () => {

@@ -200,6 +200,10 @@ export function bind(glue, wasm, host = {}) {
     #sizeOf;
     #hits = 0;
     #misses = 0;
+    // Whether any entry was ever given a deadline: until then no read needs
+    // the clock or the deadlines (the store is then passed time 0, and only
+    // deadlines read the time it is passed).
+    #timed = false;
 
     /** `{ maxEntries = 100000, maxBytes = 32 MiB, ttl = 300 (seconds; null = never), sizeOf(value) }` */
     constructor({ maxEntries = 100_000, maxBytes = 32 << 20, ttl = 300, sizeOf = defaultSizeOf } = {}) {
@@ -220,11 +224,13 @@ export function bind(glue, wasm, host = {}) {
         this.#misses++;
         return undefined;
       }
-      const e = this.#expires[id];
-      if (e !== Infinity && e <= Date.now()) {
-        this.#misses++;
-        this.#drop(this.#store.remove(id, Date.now()));
-        return undefined;
+      if (this.#timed) {
+        const e = this.#expires[id];
+        if (e !== Infinity && e <= Date.now()) {
+          this.#misses++;
+          this.#drop(this.#store.remove(id, Date.now()));
+          return undefined;
+        }
       }
       this.#hits++;
       if (this.#log.length === 0) this.#log = new Uint32Array(wasm.memory.buffer, this.#logPtr, this.#logSize);
@@ -237,6 +243,7 @@ export function bind(glue, wasm, host = {}) {
     has(key) {
       const id = this.#map.get(key);
       if (id === undefined) return false;
+      if (!this.#timed) return true;
       const e = this.#expires[id];
       return e === Infinity || e > Date.now();
     }
@@ -249,7 +256,8 @@ export function bind(glue, wasm, host = {}) {
       let id = this.#map.get(key);
       const fresh = id === undefined;
       if (fresh) id = this.#free.length ? this.#free.pop() : this.#next++;
-      const now = Date.now();
+      if (ms !== Infinity) this.#timed = true;
+      const now = this.#timed ? Date.now() : 0;
       // (The logged hits are replayed by the same call.)
       const logged = this.#n;
       this.#n = 0;
@@ -265,7 +273,8 @@ export function bind(glue, wasm, host = {}) {
       this.#values[id] = value;
       this.#expires[id] = now + ms;
       this.#drop(dropped);
-      return this.#map.has(key);
+      // A zero ttl: the store handed the id straight back.
+      return this.#keys[id] === key;
     }
 
     /** Removes the key; true if it was live. */
@@ -273,7 +282,7 @@ export function bind(glue, wasm, host = {}) {
       const id = this.#map.get(key);
       if (id === undefined) return false;
       const live = this.has(key);
-      this.#drop(this.#store.remove(id, Date.now()));
+      this.#drop(this.#store.remove(id, this.#timed ? Date.now() : 0));
       return live;
     }
 
@@ -304,7 +313,7 @@ export function bind(glue, wasm, host = {}) {
       if (this.#n === 0) return;
       const n = this.#n;
       this.#n = 0;
-      this.#drop(this.#store.record(n, Date.now()));
+      this.#drop(this.#store.record(n, this.#timed ? Date.now() : 0));
     }
 
     // Forgets the entries the store dropped (`n` ids in its buffer, maybe more).

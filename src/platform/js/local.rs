@@ -118,14 +118,14 @@ impl LocalStore {
             let _ = self.store.get(&hit, now as u64);
         }
         KEEP.with(|k| k.set(id));
-        let stored = self
-            .store
-            .insert(&u64::from(id), Entry(id), bytes, deadline(expires_at), now as u64);
+        let until = deadline(expires_at);
+        let stored = self.store.insert(&u64::from(id), Entry(id), bytes, until, now as u64);
         KEEP.with(|k| k.set(u32::MAX));
         match stored {
             Ok(()) => {
-                // A zero TTL removed the entry: the id goes back too.
-                if self.store.peek(&u64::from(id), now as u64).is_none() {
+                // A zero TTL removed the entry (the store's rule: a deadline
+                // already reached): the id goes back too.
+                if until.is_some_and(|d| d <= now as u64) {
                     GONE.with(|g| g.borrow_mut().push(id));
                 }
                 self.hand_back() as i32
