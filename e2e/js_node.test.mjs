@@ -284,6 +284,46 @@ test("LocalCache: synchronous, values by reference, TTLs, bounded, errors with c
   assert.equal(forever.size, 0);
 });
 
+test("LocalCache: the policy sees keys, not reused entry ids (recency-heavy traffic keeps up with LRU)", () => {
+  // A sliding working set (keys t/3 + 0..150, 200 entries), seeded. The
+  // policy adapts its window from regrets on misses; when it saw entry ids
+  // (reused after evictions) and no misses, it held 2.4 % of hits here
+  // against LRU's 68 %.
+  const hitRatio = (cache) => {
+    let s = 7n;
+    let hits = 0;
+    const n = 60_000;
+    for (let t = 0; t < n; t++) {
+      s = (s * 6364136223846793005n + 1442695040888963407n) & ((1n << 64n) - 1n);
+      const k = "key:" + (Math.floor(t / 3) + (Number(s >> 33n) % 150));
+      if (cache.get(k) !== undefined) hits++;
+      else cache.set(k, t);
+    }
+    return hits / n;
+  };
+  // LRU for reference: a Map in access order.
+  const lru = {
+    m: new Map(),
+    get(k) {
+      const v = this.m.get(k);
+      if (v !== undefined) {
+        this.m.delete(k);
+        this.m.set(k, v);
+      }
+      return v;
+    },
+    set(k, v) {
+      this.m.delete(k);
+      this.m.set(k, v);
+      if (this.m.size > 200) this.m.delete(this.m.keys().next().value);
+    },
+  };
+  const ours = hitRatio(new pkg.LocalCache({ maxEntries: 200, ttl: null }));
+  const theirs = hitRatio(lru);
+  assert.ok(theirs > 0.6, `LRU reference ${theirs}`);
+  assert.ok(ours > theirs - 0.1, `LocalCache ${ours} against LRU ${theirs}`);
+});
+
 test("conformance suite: local backend", { timeout: 60_000 }, async () => {
   await conforms("default", { default: { backend: "local" } });
 });

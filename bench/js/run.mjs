@@ -1,6 +1,7 @@
 // LocalCache (the npm package's synchronous hot-path cache) against
 // lru-cache@11 and a plain Map, in one V8 run: "get; on a miss, set" with
-// 40-byte string keys under Zipf, ns per operation and hit ratio.
+// 40-byte string keys under Zipf and on the real traces of ../shared/traces
+// (when that folder is there), ns per operation and hit ratio.
 //
 //   bash scripts/build-js.sh && node bench/js/run.mjs [ops=2000000] [runs=5]
 //
@@ -11,6 +12,8 @@
 // each cache per round) after a warm-up pass; the worst of the runs is
 // printed too. The Map is unbounded (no eviction): a
 // floor on cost and a ceiling on hit ratio, not a cache.
+import { existsSync, readFileSync } from "node:fs";
+import { gunzipSync } from "node:zlib";
 import { LRUCache } from "lru-cache";
 import { LocalCache } from "../../js/src/node.js";
 
@@ -82,7 +85,7 @@ const LOOP = `
 const passes = Object.fromEntries(
   Object.keys(peers).map((name) => [name, new Function("make", "capacity", "trace", "KEYS", "VALUE", "process", LOOP)]),
 );
-const pass = (name, capacity, trace) => passes[name](peers[name], capacity, trace, KEYS, VALUE, process);
+const pass = (name, capacity, trace, keys) => passes[name](peers[name], capacity, trace, keys, VALUE, process);
 
 const rows = [];
 // [name, zipf s, seed, universe, capacity]: a cache-resident working set
@@ -92,13 +95,56 @@ const WORKLOADS = [
   ["zipf 0.99, 1M keys, 100k entries", 0.99, 43, 1_000_000, 100_000],
   ["zipf 0.8, 1M keys, 100k entries", 0.8, 7, 1_000_000, 100_000],
 ];
-for (const [workload, s, seed, universe, capacity] of WORKLOADS) {
-  const trace = zipfTrace(OPS, universe, s, seed);
+/**
+ * A real trace from ../shared/traces (gzip of little-endian u64 keys; see
+ * its README), at most `OPS` requests, as indexes into 40-byte key strings
+ * made from the u64s; null when the folder is absent.
+ */
+function realTrace(file) {
+  const at = new URL(`../../../shared/traces/${file}`, import.meta.url);
+  if (!existsSync(at)) return null;
+  const raw = new Uint8Array(gunzipSync(readFileSync(at))); // (a copy: 8-byte aligned)
+  const words = new BigUint64Array(raw.buffer, 0, Math.min(OPS, raw.length >> 3));
+  const index = new Map();
+  const keys = [];
+  const trace = new Uint32Array(words.length);
+  for (let i = 0; i < words.length; i++) {
+    let k = index.get(words[i]);
+    if (k === undefined) {
+      k = keys.length;
+      index.set(words[i], k);
+      keys.push("user:profile:v2:" + String(words[i]).padStart(24, "0"));
+    }
+    trace[i] = k;
+  }
+  return { trace, keys };
+}
+
+// Real traces, replayed the same way at the capacities of their README's
+// reference hit ratios; workloads nothing here was tuned on.
+const REAL = [
+  ["web07 (web shop pages), 1000 entries", "web07.u64.gz", 1000],
+  ["OLTP (database buffer), 1000 entries", "OLTP.u64.gz", 1000],
+  ["orm-busy (ORM lookups, recency-heavy), 1000 entries", "orm-busy.u64.gz", 1000],
+  ["loop, 512 entries", "loop.u64.gz", 512],
+];
+
+const loads = [
+  ...WORKLOADS.map(([workload, s, seed, universe, capacity]) => () => ({ workload, capacity, trace: zipfTrace(OPS, universe, s, seed), keys: KEYS })),
+  ...REAL.map(([workload, file, capacity]) => () => {
+    const t = realTrace(file);
+    return t && { workload, capacity, ...t };
+  }),
+];
+for (const load of loads) {
+  const w = load();
+  if (!w) continue;
+  const { workload, capacity, trace, keys } = w;
   const runs = Object.fromEntries(Object.keys(peers).map((name) => [name, []]));
-  for (const name of Object.keys(peers)) pass(name, capacity, trace.subarray(0, Math.min(OPS, 200_000))); // warm-up
+  for (const name of Object.keys(peers)) pass(name, capacity, trace.subarray(0, Math.min(trace.length, 200_000)), keys); // warm-up
   // Rounds interleave the caches (one pass of each per round), so a drift
   // in the machine's speed during the run reaches every cache alike.
-  for (let r = 0; r < RUNS; r++) for (const name of Object.keys(peers)) runs[name].push(pass(name, capacity, trace));
+  for (let r = 0; r < RUNS; r++) for (const name of Object.keys(peers)) runs[name].push(pass(name, capacity, trace, keys));
   for (const [name, got] of Object.entries(runs)) {
     const ns = got.map((x) => x.ns).sort((a, b) => a - b);
     rows.push({ workload, name, median: ns[Math.floor(ns.length / 2)], worst: ns[ns.length - 1], hit: got[0].hit });

@@ -159,6 +159,21 @@ function policyOf(options) {
   return Object.fromEntries(POLICY_KEYS.map((k) => [k, options[k]]));
 }
 
+/**
+ * A 32-bit hash of a key's text (two UTF-16 units per step), for the
+ * policy in wasm: entry ids are reused, key texts are not (see
+ * src/platform/js/local.rs). Each step is a bijection of the state, so keys
+ * that differ in one pair of units never collide; the store spreads it.
+ */
+function textHash(s) {
+  const n = s.length;
+  let h = n ^ 0x811c9dc5;
+  let i = 0;
+  for (; i + 1 < n; i += 2) h = Math.imul(h ^ (s.charCodeAt(i) | (s.charCodeAt(i + 1) << 16)), 0x9e3779b1);
+  if (i < n) h = Math.imul(h ^ s.charCodeAt(i), 0x9e3779b1);
+  return (h ^ (h >>> 15)) >>> 0;
+}
+
 /** A value's size for `maxBytes` when no `sizeOf` is given: exact for strings and bytes, a flat 64 otherwise. */
 function defaultSizeOf(value) {
   if (typeof value === "string") return 2 * value.length;
@@ -261,7 +276,7 @@ export function bind(glue, wasm, host = {}) {
       // (The logged hits are replayed by the same call.)
       const logged = this.#n;
       this.#n = 0;
-      const dropped = this.#store.set(id, 2 * key.length + this.#sizeOf(value), now + ms, now, logged);
+      const dropped = this.#store.set(id, fresh ? textHash(key) : undefined, 2 * key.length + this.#sizeOf(value), now + ms, now, logged);
       if (dropped < 0) {
         if (fresh) this.#free.push(id);
         return false;

@@ -348,6 +348,15 @@ impl<V, K: StoreKey> Store<V, K> {
         Some(&self.nodes[i as usize].value)
     }
 
+    /// Counts a miss of `key` that the caller found without [`Store::get`]
+    /// (a front-end that keeps its own index, such as the npm package's
+    /// `LocalCache`, and writes the key next): the same counters and regrets
+    /// as a `get` that misses, without the lookup.
+    pub fn record_miss(&mut self, key: &K::Borrowed) {
+        self.stats.misses += 1;
+        self.regret(h32(K::hash_of(key)));
+    }
+
     /// Like [`Store::get`], also returning the entry's expiry.
     pub fn get_with_expiry(&mut self, key: &K::Borrowed, now_ms: u64) -> Option<(&V, Option<u64>)> {
         let i = self.lookup(key, now_ms)?;

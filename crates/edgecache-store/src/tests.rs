@@ -568,3 +568,39 @@ fn remove_touch_retain() {
     assert_eq!(s.retain(|k, _| !k.starts_with("q:")), 1);
     assert_eq!(s.len(), 1);
 }
+
+#[test]
+fn record_miss_then_insert_steers_the_policy_as_a_get_that_missed() {
+    // A recency-heavy trace (a sliding working set larger than the default
+    // window), replayed by a front-end that finds misses itself: the window
+    // must move as it does for `get` misses, so both stores keep the same
+    // entries and count the same hits and misses.
+    let limits = StoreLimits {
+        max_entries: 200,
+        max_bytes: 1 << 20,
+    };
+    let mut by_get: Store<(), u64> = Store::new(limits);
+    let mut by_front: Store<(), u64> = Store::new(limits);
+    let mut s = 7u64;
+    let (mut hits_get, mut hits_front) = (0, 0);
+    for t in 0..60_000u64 {
+        let k = t / 3 + lcg(&mut s) % 150;
+        if by_get.get(&k, 0).is_some() {
+            hits_get += 1;
+        } else {
+            by_get.insert(&k, (), 1, None, 0).unwrap();
+        }
+        if by_front.peek(&k, 0).is_some() {
+            by_front.get(&k, 0);
+            hits_front += 1;
+        } else {
+            by_front.record_miss(&k);
+            by_front.insert(&k, (), 1, None, 0).unwrap();
+        }
+    }
+    assert_eq!(hits_get, hits_front);
+    assert_eq!(by_get.stats().misses, by_front.stats().misses);
+    assert_eq!(by_get.stats().window_permille, by_front.stats().window_permille);
+    assert!(by_get.stats().window_permille > 10, "the trace did move the window");
+    by_front.check();
+}
