@@ -38,7 +38,7 @@ thread_local! {
 
 /// A store key: the JS key's text hash (high 32 bits) and the entry's id
 /// (low 32 bits). Equal only for the same id, hashed only by the text hash.
-#[derive(Clone, Copy, PartialEq)]
+#[derive(Clone, Copy, Debug, PartialEq)]
 struct Slot(u64);
 
 impl Slot {
@@ -57,14 +57,27 @@ impl StoreKey for Slot {
     fn borrowed(&self) -> &Slot {
         self
     }
-    /// The text hash, spread over 64 bits (the table and the sketch take
-    /// different bits of it).
+    /// High half: the text hash, mixed (the policy reads only this half,
+    /// and the table its first bucket). Low half: mixed with the id (the
+    /// table's second bucket), so keys whose texts collide, by chance or
+    /// crafted, spread over the table instead of piling into its stash.
     #[inline]
     fn hash_of(key: &Slot) -> u64 {
-        let h = (key.0 >> 32).wrapping_mul(0x9e37_79b9_7f4a_7c15);
-        let h = (h ^ (h >> 29)).wrapping_mul(0xd6e8_feb8_6659_fd93);
-        h ^ (h >> 32)
+        let text = fmix32((key.0 >> 32) as u32);
+        let own = fmix32(key.0 as u32 ^ text.rotate_left(16));
+        u64::from(text) << 32 | u64::from(own)
     }
+}
+
+/// A 32-bit avalanche (MurmurHash3's finaliser): every input bit moves
+/// about half the output bits.
+#[inline]
+fn fmix32(mut h: u32) -> u32 {
+    h ^= h >> 16;
+    h = h.wrapping_mul(0x85eb_ca6b);
+    h ^= h >> 13;
+    h = h.wrapping_mul(0xc2b2_ae35);
+    h ^ (h >> 16)
 }
 
 /// An entry's id; when the store drops it, JS is told.
@@ -240,5 +253,42 @@ impl LocalStore {
             let _ = js_sys::Reflect::set(&o, &k.into(), &JsValue::from_f64(v as f64));
         }
         o.into()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keys_whose_texts_collide_are_all_held_found_and_evicted_one_by_one() {
+        let n = 4096;
+        let mut s = LocalStore::new(n, 1 << 30);
+        for id in 0..n as u32 {
+            assert_eq!(s.set(id, Some(7), 10, f64::INFINITY, 0.0, 0), 0, "id {id}");
+        }
+        for id in 0..n as u32 {
+            assert!(s.store.peek(&s.slot(id), 0).is_some(), "id {id} lost");
+        }
+        // A new key (same text hash again) evicts exactly one other entry.
+        assert_eq!(s.set(n as u32, Some(7), 10, f64::INFINITY, 0.0, 0), 1);
+        let gone = s.dropped[0];
+        assert_ne!(gone, n as u32);
+        assert!(s.store.peek(&s.slot(gone), 0).is_none());
+        assert!(s.store.peek(&s.slot(n as u32), 0).is_some());
+    }
+
+    #[test]
+    fn a_new_key_reusing_an_id_is_a_new_key_to_the_policy() {
+        let mut s = LocalStore::new(8, 1 << 20);
+        assert_eq!(s.set(0, Some(1), 10, f64::INFINITY, 0.0, 0), 0);
+        assert_eq!(s.remove(0, 0.0), 1);
+        assert_eq!(s.set(0, Some(2), 10, f64::INFINITY, 0.0, 0), 0);
+        assert_eq!(s.slot(0), Slot::new(2, 0));
+        assert!(s.store.peek(&Slot::new(2, 0), 0).is_some());
+        assert!(s.store.peek(&Slot::new(1, 0), 0).is_none());
+        // A new value for the key id 0 holds keeps its text hash.
+        assert_eq!(s.set(0, None, 20, f64::INFINITY, 0.0, 0), 0);
+        assert!(s.store.peek(&Slot::new(2, 0), 0).is_some());
     }
 }
