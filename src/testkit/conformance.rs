@@ -192,6 +192,7 @@ impl<'a> Suite<'a> {
         case!(incr_keeps_ttl);
         case!(versions);
         case!(many_keys);
+        case!(set_many_without_expiry);
         case!(concurrent_calls);
         case!(unicode_and_long_keys);
         case!(bad_keys);
@@ -692,6 +693,51 @@ impl<'a> Suite<'a> {
             "b2 = {:?}",
             got.get("b2")
         );
+        Ok(())
+    }
+
+    /// `set_many` of values that never expire (on Redis: one MSET, binary
+    /// values beside it), a key given twice (the last value wins), over a
+    /// key that had a ttl (it no longer expires); and of values that do.
+    async fn set_many_without_expiry(&self) -> CaseResultT {
+        ok!(self.b().set("sn-old", Value::from("old"), Ttl::Seconds(1.0), None).await);
+        let bytes = Value::Bytes(vec![0xff, 0, 0x80]);
+        let items = vec![
+            ("sn1".to_string(), Value::from("first")),
+            ("sn2".to_string(), bytes.clone()),
+            ("sn-old".to_string(), Value::from("new")),
+            ("sn3".to_string(), Value::from(3)),
+            ("sn1".to_string(), Value::from("last")),
+        ];
+        let failed = ok!(self.b().set_many(items, Ttl::Never, None).await);
+        check!(failed.is_empty(), "set_many failed for {failed:?}");
+        let got = ok!(self.b().get_many(&["sn1", "sn2", "sn-old", "sn3"], None).await);
+        check!(got.get("sn1") == Some(&Value::from("last")), "sn1 = {:?}", got.get("sn1"));
+        check!(got.get("sn2") == Some(&bytes), "sn2 = {:?}", got.get("sn2"));
+        check!(got.get("sn3") == Some(&Value::from(3)), "sn3 = {:?}", got.get("sn3"));
+        let old = ok!(self.b().get_with_ttl("sn-old", None).await);
+        check!(
+            matches!(&old, Some((v, None)) if v == &Value::from("new")),
+            "sn-old after set_many without expiry: {old:?}"
+        );
+        let t0 = self.time.now_ms();
+        let items = vec![
+            ("se1".to_string(), Value::from("a")),
+            ("se2".to_string(), Value::Bytes(vec![0xfe])),
+        ];
+        ok!(self.b().set_many(items, Ttl::Seconds(1.0), None).await);
+        if self.must_be_alive(t0, 1000) {
+            let got = ok!(self.b().get_many(&["se1", "se2"], None).await);
+            check!(got.len() == 2, "set_many with a ttl kept {} of 2", got.len());
+        }
+        self.time.advance_ms(1200).await;
+        self.slack().await;
+        let got = ok!(self.b().get_many(&["se1", "se2", "sn1"], None).await);
+        check!(
+            !got.contains_key("se1") && !got.contains_key("se2"),
+            "set_many's ttl did not expire: {got:?}"
+        );
+        check!(got.contains_key("sn1"), "a value without expiry expired");
         Ok(())
     }
 

@@ -5,7 +5,7 @@ use async_trait::async_trait;
 
 use super::TransportError;
 
-/// What came back: the status, the headers (names lower-case) and the
+/// What came back: the status, the headers asked for (names lower-case) and the
 /// whole body.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct HttpReply {
@@ -41,12 +41,14 @@ impl HttpReply {
 #[async_trait(?Send)]
 pub trait HttpTransport {
     /// Sends `body` to `url` and returns the reply, or why there is none
-    /// within `timeout_ms`.
+    /// within `timeout_ms`. The reply carries only the headers named in
+    /// `want` (lower case): in JS each header read is a host call.
     async fn post(
         &self,
         url: &str,
         headers: &[(&str, &str)],
         body: Vec<u8>,
+        want: &[&str],
         timeout_ms: u64,
     ) -> Result<HttpReply, TransportError>;
 }

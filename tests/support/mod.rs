@@ -243,6 +243,7 @@ impl edgecache::transport::HttpTransport for StdHttp {
         url: &str,
         headers: &[(&str, &str)],
         body: Vec<u8>,
+        _want: &[&str],
         timeout_ms: u64,
     ) -> Result<edgecache::transport::HttpReply, edgecache::transport::TransportError> {
         use edgecache::transport::{HttpReply, TransportError};

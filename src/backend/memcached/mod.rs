@@ -844,6 +844,7 @@ mod tests {
             url: &str,
             _: &[(&str, &str)],
             _: Vec<u8>,
+            _: &[&str],
             _: u64,
         ) -> std::result::Result<HttpReply, TransportError> {
             Ok(if url.contains("cmd=incr") {

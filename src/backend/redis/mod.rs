@@ -57,6 +57,9 @@ use replicas::{DownReason, Replicas};
 /// Picks an index in `0..n` (random in production, fixed in tests).
 pub type Picker = Rc<dyn Fn(usize) -> usize>;
 
+/// How many key and value bytes one `set_many` MSET carries at most.
+const MSET_MAX_BYTES: usize = 1 << 20;
+
 /// The value and its remaining lifetime in one round trip.
 const GET_WITH_PTTL: &str = "return {redis.call('GET', KEYS[1]), redis.call('PTTL', KEYS[1])}";
 
@@ -184,7 +187,7 @@ impl RedisRestBackend {
             status, body: reply, ..
         } = self
             .transport
-            .post(&url, &headers, body, timeout_ms)
+            .post(&url, &headers, body, &[], timeout_ms)
             .await
             .map_err(|e| self.fail(&url, e))?;
         if status == 401 || status == 403 {
@@ -217,9 +220,9 @@ impl RedisRestBackend {
     /// a command with a binary argument travels alone, path-style (Upstash;
     /// Webdis takes any byte in its URL form).
     async fn exchange(&self, target: Target, args: &[Arg], write: bool) -> Result<Json> {
-        let enc = encode_command(args);
         let url = self.url(target);
-        if self.options.dialect == Dialect::Upstash && !enc.path.is_empty() {
+        if self.options.dialect == Dialect::Upstash && args.iter().any(|a| matches!(a, Arg::Bytes(_))) {
+            let enc = encode_command(args);
             let timeout = self.timeout_of(target);
             return self.send(url, &enc.path, enc.body, timeout, write).await;
         }
@@ -258,7 +261,7 @@ impl RedisRestBackend {
         }
         let reply = self
             .transport
-            .post(&url, &headers, webdis::encode(args), timeout_ms)
+            .post(&url, &headers, webdis::encode(args), &[], timeout_ms)
             .await;
         if write {
             self.last_write_ms.set(Some(self.runtime.now_ms()));
@@ -559,6 +562,48 @@ fn texts(command: &[Arg]) -> Vec<&str> {
         .collect()
 }
 
+/// An argument's length in bytes.
+fn v_len(a: &Arg) -> usize {
+    match a {
+        Arg::Text(t) => t.len(),
+        Arg::Bytes(b) => b.len(),
+    }
+}
+
+/// Splits `set_many`'s writes (full key, value) that never expire into one
+/// `MSET` and the rest: binary values stay out unless `binary_ok` (Webdis's
+/// URL form carries any byte; Upstash's JSON does not, and they go as
+/// base64 scripts after it). A key written twice keeps only its last value,
+/// so the order of the MSET and the rest cannot matter. The MSET stops
+/// growing at [`MSET_MAX_BYTES`] (Webdis would otherwise get one huge
+/// request where it used to get one per key); the rest go as SETs.
+fn mset_split(writes: Vec<(String, Vec<u8>)>, binary_ok: bool) -> (Option<Vec<Arg>>, Vec<(String, Vec<u8>)>) {
+    let mut last: HashMap<&str, usize> = HashMap::with_capacity(writes.len());
+    for (i, (k, _)) in writes.iter().enumerate() {
+        last.insert(k.as_str(), i);
+    }
+    let keep: Vec<bool> = (0..writes.len()).map(|i| last[writes[i].0.as_str()] == i).collect();
+    let mut mset = vec![Arg::from("MSET")];
+    let mut rest = Vec::new();
+    let mut size = 0;
+    for ((full, bytes), keep) in writes.into_iter().zip(keep) {
+        if !keep {
+            continue;
+        }
+        let fits = size + full.len() + bytes.len() <= MSET_MAX_BYTES || mset.len() == 1;
+        match value_arg(bytes) {
+            Arg::Bytes(b) if !binary_ok || !fits => rest.push((full, b)),
+            Arg::Text(t) if !fits => rest.push((full, t.into_bytes())),
+            v => {
+                size += full.len() + v_len(&v);
+                mset.push(Arg::Text(full));
+                mset.push(v);
+            }
+        }
+    }
+    ((mset.len() > 1).then_some(mset), rest)
+}
+
 /// Whether `rest` (a key after its backend's "prefix:") starts with an
 /// Ellar version: an integer and a colon.
 fn is_versioned_key(rest: &[u8]) -> bool {
@@ -732,12 +777,14 @@ impl CacheBackend for RedisRestBackend {
 
     async fn set_many(&self, items: Vec<(String, Value)>, ttl: Ttl, version: Option<i64>) -> Result<Vec<String>> {
         let expiry = ttl.or(self.timeout).expiry(0)?;
+        let px = Self::px(expiry, 0);
         let mut failed = Vec::new();
-        let mut commands = Vec::new();
+        let mut writes: Vec<(String, Vec<u8>)> = Vec::new();
+        let mut commands: Vec<Vec<Arg>> = Vec::new();
         for (k, v) in items {
             let full = self.make_key(&k, version)?;
             if expiry == Expiry::Now {
-                commands.push(vec!["DEL".to_string(), full]);
+                commands.push(vec!["DEL".into(), full.into()]);
                 continue;
             }
             let Ok(bytes) = self.options.serializer.encode(&v) else {
@@ -748,17 +795,26 @@ impl CacheBackend for RedisRestBackend {
                 failed.push(k);
                 continue;
             }
-            commands.push(Self::set_text_args(full, bytes, Self::px(expiry, 0)));
+            writes.push((full, bytes));
+        }
+        if px.is_none() && expiry != Expiry::Now {
+            // Nothing expires: one MSET for the values it can carry.
+            let binary_ok = self.options.dialect == Dialect::Webdis;
+            let (mset, rest) = mset_split(writes, binary_ok);
+            if let Some(mset) = mset {
+                commands.push(mset);
+            }
+            writes = rest;
+        }
+        for (full, bytes) in writes {
+            commands.push(Self::set_text_args(full, bytes, px).into_iter().map(Arg::Text).collect());
         }
         if commands.is_empty() {
             return Ok(failed);
         }
         let queued = commands
             .into_iter()
-            .map(|command| Queued {
-                command: command.into_iter().map(Arg::Text).collect(),
-                write: true,
-            })
+            .map(|command| Queued { command, write: true })
             .collect();
         for r in self.send_batch(Target::Leader, queued).await? {
             if let Err(e) = decode_reply(&r)? {
@@ -876,6 +932,7 @@ mod tests {
             url: &str,
             _: &[(&str, &str)],
             body: Vec<u8>,
+            _: &[&str],
             _: u64,
         ) -> std::result::Result<crate::transport::HttpReply, TransportError> {
             self.clock.advance_ms(self.latency_ms);
@@ -966,6 +1023,7 @@ mod tests {
             url: &str,
             _: &[(&str, &str)],
             _: Vec<u8>,
+            _: &[&str],
             timeout_ms: u64,
         ) -> std::result::Result<crate::transport::HttpReply, TransportError> {
             self.asked.borrow_mut().push((url.to_string(), timeout_ms));
@@ -1090,6 +1148,7 @@ mod tests {
             url: &str,
             _: &[(&str, &str)],
             body: Vec<u8>,
+            _: &[&str],
             _: u64,
         ) -> std::result::Result<crate::transport::HttpReply, TransportError> {
             let body: Json = serde_json::from_slice(&body).unwrap();
@@ -1123,6 +1182,59 @@ mod tests {
             runtime(&clock),
         );
         (t, b)
+    }
+
+    #[test]
+    fn set_many_without_expiry_is_one_mset_and_binary_values_follow_as_scripts() {
+        let (t, b) = counting(true);
+        let mut items: Vec<(String, Value)> = (0..100).map(|i| (format!("k{i}"), Value::from(i.to_string()))).collect();
+        items.push(("k3".into(), Value::from("later")));
+        futures::executor::block_on(b.set_many(items, Ttl::Never, None)).unwrap();
+        {
+            let requests = t.requests.borrow();
+            assert_eq!(requests.len(), 1);
+            let cmd = requests[0].1.as_array().unwrap();
+            assert_eq!((cmd[0].clone(), cmd.len()), (json!("MSET"), 201), "100 keys, k3 once");
+            assert!(!cmd.contains(&json!("3")) && cmd.contains(&json!("later")), "the last value of k3 wins");
+        }
+        t.requests.borrow_mut().clear();
+        let items = vec![
+            ("a".to_string(), Value::from("x")),
+            ("bin".to_string(), Value::Bytes(vec![0xff])),
+        ];
+        futures::executor::block_on(b.set_many(items, Ttl::Never, None)).unwrap();
+        let requests = t.requests.borrow();
+        assert_eq!(requests.len(), 1);
+        assert_eq!(requests[0].0, "http://leader/pipeline");
+        assert_eq!(requests[0].1[0], json!(["MSET", ":1:a", "x"]));
+        assert_eq!(requests[0].1[1][0], json!("EVAL"));
+        drop(requests);
+        // With a ttl every value is its own SET ... PX, still one request.
+        t.requests.borrow_mut().clear();
+        let items = vec![("a".to_string(), Value::from("x")), ("b".to_string(), Value::from("y"))];
+        futures::executor::block_on(b.set_many(items, Ttl::Seconds(5.0), None)).unwrap();
+        let requests = t.requests.borrow();
+        assert_eq!(requests.len(), 1);
+        assert_eq!(requests[0].1[1], json!(["SET", ":1:b", "y", "PX", "5000"]));
+    }
+
+    #[test]
+    fn mset_split_takes_binary_only_when_allowed_and_stops_at_its_size() {
+        let w = |k: &str, v: &[u8]| (k.to_string(), v.to_vec());
+        let (m, rest) = mset_split(vec![w("a", b"1"), w("b", &[0xff])], true);
+        assert_eq!(m.unwrap()[4], Arg::Bytes(vec![0xff]));
+        assert!(rest.is_empty());
+        let (m, rest) = mset_split(vec![w("a", b"1"), w("b", &[0xff])], false);
+        assert_eq!(m.unwrap().len(), 3);
+        assert_eq!(rest, vec![w("b", &[0xff])]);
+        let big = vec![b'x'; MSET_MAX_BYTES];
+        let (m, rest) = mset_split(vec![w("a", &big), w("b", b"1"), w("a", b"2")], false);
+        assert_eq!(m.unwrap(), vec!["MSET".into(), "b".into(), "1".into(), "a".into(), "2".into()]);
+        assert!(rest.is_empty(), "the first a was replaced");
+        let (m, rest) = mset_split(vec![w("a", &big), w("b", b"1")], false);
+        assert_eq!(m.unwrap().len(), 3, "the big value alone");
+        assert_eq!(rest, vec![w("b", b"1")]);
+        assert_eq!(mset_split(vec![], false), (None, vec![]));
     }
 
     #[test]

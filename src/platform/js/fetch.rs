@@ -1,15 +1,44 @@
 //! The global `fetch` (Node 18+, browsers, JS Workers) as the HTTP
 //! transport of the Redis REST backend and the memcached gateway, through
-//! `js_sys::Reflect` only (no web-sys).
+//! structural bindings (no web-sys).
+//!
+//! Kept lean because every Redis call pays it (bench/redis): the timeout is
+//! the request's own `AbortSignal.timeout` (no `setTimeout` promise raced
+//! from Rust, whose closures and clearing cost more than the signal), and
+//! only the reply headers the caller asked for are read (copying every
+//! header was one host call per header and per string).
 
 use async_trait::async_trait;
 use futures::future::{select, Either};
-use js_sys::{Function, Object, Promise, Reflect, Uint8Array};
+use js_sys::{Object, Promise, Reflect, Uint8Array};
+use wasm_bindgen::prelude::wasm_bindgen;
 use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
 
 use super::super::promise::js_sleep;
 use crate::transport::{HttpReply, HttpTransport, TransportError};
+
+#[wasm_bindgen]
+extern "C" {
+    #[wasm_bindgen(catch, js_name = fetch)]
+    fn global_fetch(url: &str, init: &Object) -> Result<Promise, JsValue>;
+
+    /// `AbortSignal.timeout(ms)`; throws where there is none.
+    #[wasm_bindgen(catch, js_namespace = AbortSignal, js_name = timeout)]
+    fn abort_after(ms: f64) -> Result<JsValue, JsValue>;
+
+    type FetchResponse;
+    #[wasm_bindgen(method, getter)]
+    fn status(this: &FetchResponse) -> u16;
+    #[wasm_bindgen(method, getter)]
+    fn headers(this: &FetchResponse) -> FetchHeaders;
+    #[wasm_bindgen(method, catch, js_name = arrayBuffer)]
+    fn array_buffer(this: &FetchResponse) -> Result<Promise, JsValue>;
+
+    type FetchHeaders;
+    #[wasm_bindgen(method)]
+    fn get(this: &FetchHeaders, name: &str) -> Option<String>;
+}
 
 /// HTTP POST through the host's global `fetch`.
 #[derive(Clone, Copy, Debug, Default)]
@@ -23,17 +52,31 @@ fn message(e: &JsValue) -> String {
         .unwrap_or_else(|| format!("{e:?}"))
 }
 
-fn call(target: &JsValue, method: &str, args: &[&JsValue]) -> Result<JsValue, TransportError> {
-    let f: Function = Reflect::get(target, &method.into())
+/// Whether `e` is the rejection of an `AbortSignal.timeout` that fired.
+fn timed_out(e: &JsValue) -> bool {
+    Reflect::get(e, &"name".into())
         .ok()
-        .and_then(|f| f.dyn_into().ok())
-        .ok_or_else(|| TransportError::Io(format!("{method} is not a function here")))?;
-    let args: js_sys::Array = args.iter().map(|a| (*a).clone()).collect();
-    f.apply(target, &args).map_err(|e| TransportError::Io(message(&e)))
+        .and_then(|n| n.as_string())
+        .is_some_and(|n| n == "TimeoutError")
 }
 
-async fn send(url: &str, headers: &[(&str, &str)], body: Vec<u8>) -> Result<HttpReply, TransportError> {
-    let global = js_sys::global();
+async fn send(
+    url: &str,
+    headers: &[(&str, &str)],
+    body: Vec<u8>,
+    want: &[&str],
+    signal: Option<JsValue>,
+    timeout_ms: u64,
+) -> Result<HttpReply, TransportError> {
+    let failed = |e: JsValue, io: bool| {
+        if timed_out(&e) {
+            TransportError::Timeout { ms: timeout_ms }
+        } else if io {
+            TransportError::Io(message(&e))
+        } else {
+            TransportError::Connect(message(&e))
+        }
+    };
     let h = Object::new();
     for (k, v) in headers {
         let _ = Reflect::set(&h, &(*k).into(), &(*v).into());
@@ -42,32 +85,26 @@ async fn send(url: &str, headers: &[(&str, &str)], body: Vec<u8>) -> Result<Http
     let _ = Reflect::set(&init, &"method".into(), &"POST".into());
     let _ = Reflect::set(&init, &"headers".into(), &h);
     let _ = Reflect::set(&init, &"body".into(), &Uint8Array::from(body.as_slice()));
-    let promise: Promise = call(&global, "fetch", &[&url.into(), &init])?
-        .dyn_into()
-        .map_err(|_| TransportError::Io("fetch did not return a promise".into()))?;
-    let resp = JsFuture::from(promise)
+    if let Some(s) = &signal {
+        let _ = Reflect::set(&init, &"signal".into(), s);
+    }
+    let promise = global_fetch(url, &init).map_err(|e| TransportError::Io(message(&e)))?;
+    let resp: FetchResponse = JsFuture::from(promise)
         .await
-        .map_err(|e| TransportError::Connect(message(&e)))?;
-    let status = Reflect::get(&resp, &"status".into())
-        .ok()
-        .and_then(|s| s.as_f64())
-        .unwrap_or(0.0) as u16;
+        .map_err(|e| failed(e, false))?
+        .unchecked_into();
+    let status = resp.status();
     let mut out = Vec::new();
-    let resp_headers = Reflect::get(&resp, &"headers".into()).unwrap_or(JsValue::UNDEFINED);
-    if let Ok(entries) = call(&resp_headers, "entries", &[]) {
-        if let Ok(Some(it)) = js_sys::try_iter(&entries) {
-            for pair in it.flatten() {
-                let pair: js_sys::Array = pair.unchecked_into();
-                if let (Some(k), Some(v)) = (pair.get(0).as_string(), pair.get(1).as_string()) {
-                    out.push((k.to_ascii_lowercase(), v));
-                }
+    if !want.is_empty() {
+        let h = resp.headers();
+        for name in want {
+            if let Some(v) = h.get(name) {
+                out.push((name.to_ascii_lowercase(), v));
             }
         }
     }
-    let buffer: Promise = call(&resp, "arrayBuffer", &[])?.unchecked_into();
-    let buffer = JsFuture::from(buffer)
-        .await
-        .map_err(|e| TransportError::Io(message(&e)))?;
+    let buffer = resp.array_buffer().map_err(|e| failed(e, true))?;
+    let buffer = JsFuture::from(buffer).await.map_err(|e| failed(e, true))?;
     Ok(HttpReply {
         status,
         headers: out,
@@ -82,12 +119,19 @@ impl HttpTransport for JsFetch {
         url: &str,
         headers: &[(&str, &str)],
         body: Vec<u8>,
+        want: &[&str],
         timeout_ms: u64,
     ) -> Result<HttpReply, TransportError> {
-        let request = std::pin::pin!(send(url, headers, body));
-        match select(request, js_sleep(timeout_ms)).await {
-            Either::Left((r, _)) => r,
-            Either::Right(_) => Err(TransportError::Timeout { ms: timeout_ms }),
+        match abort_after(timeout_ms as f64) {
+            Ok(signal) => send(url, headers, body, want, Some(signal), timeout_ms).await,
+            // No AbortSignal.timeout here: race a timer.
+            Err(_) => {
+                let request = std::pin::pin!(send(url, headers, body, want, None, timeout_ms));
+                match select(request, js_sleep(timeout_ms)).await {
+                    Either::Left((r, _)) => r,
+                    Either::Right(_) => Err(TransportError::Timeout { ms: timeout_ms }),
+                }
+            }
         }
     }
 }

@@ -27,6 +27,7 @@ impl HttpTransport for FetchTransport {
         url: &str,
         headers: &[(&str, &str)],
         body: Vec<u8>,
+        want: &[&str],
         timeout_ms: u64,
     ) -> std::result::Result<HttpReply, TransportError> {
         let h = web_sys::Headers::new().map_err(|e| io(e.into()))?;
@@ -41,7 +42,11 @@ impl HttpTransport for FetchTransport {
                 .await
                 .map_err(|e| TransportError::Connect(e.to_string()))?;
             let status = resp.status_code();
-            let headers = resp.headers().entries().collect();
+            let h = resp.headers();
+            let headers = want
+                .iter()
+                .filter_map(|n| h.get(n).ok().flatten().map(|v| (n.to_ascii_lowercase(), v)))
+                .collect();
             let body = resp.bytes().await.map_err(io)?;
             Ok(HttpReply { status, headers, body })
         }
