@@ -25,7 +25,7 @@ const inspectorPort = await freePort();
 const mf = await startPeerWorker({ REDIS_URL: gw.url, REDIS_TOKEN: TOKEN, ORIGIN: origin.url }, { inspectorPort });
 
 try {
-  console.error("ready"); await mf.dispatchFetch("http://peer.test/op?lib=edgecache&op=set_many&iters=1"); console.error("seeded");
+  await mf.dispatchFetch("http://peer.test/op?lib=edgecache&op=set_many&iters=1");
   const targets = await (await fetch(`http://127.0.0.1:${inspectorPort}/json`)).json();
   const ws = new WebSocket(targets[0].webSocketDebuggerUrl);
   await new Promise((r, j) => (ws.once("open", r), ws.once("error", j)));

@@ -700,7 +700,10 @@ impl<'a> Suite<'a> {
     /// values beside it), a key given twice (the last value wins), over a
     /// key that had a ttl (it no longer expires); and of values that do.
     async fn set_many_without_expiry(&self) -> CaseResultT {
-        ok!(self.b().set("sn-old", Value::from("old"), Ttl::Seconds(1.0), None).await);
+        ok!(self
+            .b()
+            .set("sn-old", Value::from("old"), Ttl::Seconds(1.0), None)
+            .await);
         let bytes = Value::Bytes(vec![0xff, 0, 0x80]);
         let items = vec![
             ("sn1".to_string(), Value::from("first")),
@@ -712,7 +715,11 @@ impl<'a> Suite<'a> {
         let failed = ok!(self.b().set_many(items, Ttl::Never, None).await);
         check!(failed.is_empty(), "set_many failed for {failed:?}");
         let got = ok!(self.b().get_many(&["sn1", "sn2", "sn-old", "sn3"], None).await);
-        check!(got.get("sn1") == Some(&Value::from("last")), "sn1 = {:?}", got.get("sn1"));
+        check!(
+            got.get("sn1") == Some(&Value::from("last")),
+            "sn1 = {:?}",
+            got.get("sn1")
+        );
         check!(got.get("sn2") == Some(&bytes), "sn2 = {:?}", got.get("sn2"));
         check!(got.get("sn3") == Some(&Value::from(3)), "sn3 = {:?}", got.get("sn3"));
         let old = ok!(self.b().get_with_ttl("sn-old", None).await);

@@ -340,7 +340,10 @@ impl GatewayLink {
         if let Some(t) = &self.token {
             headers.push((TOKEN_HEADER, t));
         }
-        let reply = self.transport.post(&url, &headers, body, &[FLAGS_HEADER], self.timeout_ms).await?;
+        let reply = self
+            .transport
+            .post(&url, &headers, body, &[FLAGS_HEADER], self.timeout_ms)
+            .await?;
         match reply.status {
             401 | 403 => Err(LinkError::Gateway(format!(
                 "HTTP {} from {url}: check the gateway token (token_secret)",

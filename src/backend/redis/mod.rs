@@ -807,7 +807,12 @@ impl CacheBackend for RedisRestBackend {
             writes = rest;
         }
         for (full, bytes) in writes {
-            commands.push(Self::set_text_args(full, bytes, px).into_iter().map(Arg::Text).collect());
+            commands.push(
+                Self::set_text_args(full, bytes, px)
+                    .into_iter()
+                    .map(Arg::Text)
+                    .collect(),
+            );
         }
         if commands.is_empty() {
             return Ok(failed);
@@ -1187,7 +1192,9 @@ mod tests {
     #[test]
     fn set_many_without_expiry_is_one_mset_and_binary_values_follow_as_scripts() {
         let (t, b) = counting(true);
-        let mut items: Vec<(String, Value)> = (0..100).map(|i| (format!("k{i}"), Value::from(i.to_string()))).collect();
+        let mut items: Vec<(String, Value)> = (0..100)
+            .map(|i| (format!("k{i}"), Value::from(i.to_string())))
+            .collect();
         items.push(("k3".into(), Value::from("later")));
         futures::executor::block_on(b.set_many(items, Ttl::Never, None)).unwrap();
         {
@@ -1195,7 +1202,10 @@ mod tests {
             assert_eq!(requests.len(), 1);
             let cmd = requests[0].1.as_array().unwrap();
             assert_eq!((cmd[0].clone(), cmd.len()), (json!("MSET"), 201), "100 keys, k3 once");
-            assert!(!cmd.contains(&json!("3")) && cmd.contains(&json!("later")), "the last value of k3 wins");
+            assert!(
+                !cmd.contains(&json!("3")) && cmd.contains(&json!("later")),
+                "the last value of k3 wins"
+            );
         }
         t.requests.borrow_mut().clear();
         let items = vec![
@@ -1229,7 +1239,10 @@ mod tests {
         assert_eq!(rest, vec![w("b", &[0xff])]);
         let big = vec![b'x'; MSET_MAX_BYTES];
         let (m, rest) = mset_split(vec![w("a", &big), w("b", b"1"), w("a", b"2")], false);
-        assert_eq!(m.unwrap(), vec!["MSET".into(), "b".into(), "1".into(), "a".into(), "2".into()]);
+        assert_eq!(
+            m.unwrap(),
+            vec!["MSET".into(), "b".into(), "1".into(), "a".into(), "2".into()]
+        );
         assert!(rest.is_empty(), "the first a was replaced");
         let (m, rest) = mset_split(vec![w("a", &big), w("b", b"1")], false);
         assert_eq!(m.unwrap().len(), 3, "the big value alone");
