@@ -8,6 +8,7 @@
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
+import http from "node:http";
 import path from "node:path";
 import { pathToFileURL } from "node:url";
 import { setTimeout as sleep } from "node:timers/promises";
@@ -357,6 +358,34 @@ test("conformance suite: redis (real redis-server behind the Upstash REST protoc
     resp.close();
     await gw.stop();
     await redis.stop();
+  }
+});
+
+test("redis over fetch in Node: a server that never answers is a timeout error after timeout_ms, and one that answers only headers too", { timeout: 30_000 }, async () => {
+  // Two faults for the transport's AbortSignal.timeout: no reply at all, and
+  // a reply whose body never ends (the signal covers the body read).
+  let requests = 0;
+  const server = http.createServer((req, res) => {
+    requests++;
+    if (req.url === "/body") {
+      res.writeHead(200, { "content-type": "application/json" });
+      res.write('{"result":');
+    }
+  });
+  await new Promise((r) => server.listen(0, "127.0.0.1", r));
+  const base = `http://127.0.0.1:${server.address().port}`;
+  try {
+    for (const url of [base, `${base}/body`]) {
+      const c = pkg.createCacheService({ default: { backend: "redis", options: { url, timeout_ms: 300, auto_pipeline: false } } });
+      const t0 = performance.now();
+      await rejects(c.get("k"), "backend", /no answer within 300 ms/);
+      const ms = performance.now() - t0;
+      assert.ok(ms >= 250 && ms < 5000, `${url}: gave up after ${ms} ms (timeout_ms 300)`);
+    }
+    assert.equal(requests, 2);
+  } finally {
+    server.closeAllConnections();
+    await new Promise((r) => server.close(r));
   }
 });
 
