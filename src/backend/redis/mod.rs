@@ -562,6 +562,9 @@ fn texts(command: &[Arg]) -> Vec<&str> {
         .collect()
 }
 
+/// A `set_many` write: the full key and the encoded value.
+type Write = (String, Vec<u8>);
+
 /// An argument's length in bytes.
 fn v_len(a: &Arg) -> usize {
     match a {
@@ -577,7 +580,7 @@ fn v_len(a: &Arg) -> usize {
 /// so the order of the MSET and the rest cannot matter. The MSET stops
 /// growing at [`MSET_MAX_BYTES`] (Webdis would otherwise get one huge
 /// request where it used to get one per key); the rest go as SETs.
-fn mset_split(writes: Vec<(String, Vec<u8>)>, binary_ok: bool) -> (Option<Vec<Arg>>, Vec<(String, Vec<u8>)>) {
+fn mset_split(writes: Vec<Write>, binary_ok: bool) -> (Option<Vec<Arg>>, Vec<Write>) {
     let mut last: HashMap<&str, usize> = HashMap::with_capacity(writes.len());
     for (i, (k, _)) in writes.iter().enumerate() {
         last.insert(k.as_str(), i);
@@ -779,7 +782,7 @@ impl CacheBackend for RedisRestBackend {
         let expiry = ttl.or(self.timeout).expiry(0)?;
         let px = Self::px(expiry, 0);
         let mut failed = Vec::new();
-        let mut writes: Vec<(String, Vec<u8>)> = Vec::new();
+        let mut writes: Vec<Write> = Vec::new();
         let mut commands: Vec<Vec<Arg>> = Vec::new();
         for (k, v) in items {
             let full = self.make_key(&k, version)?;
