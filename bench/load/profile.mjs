@@ -11,8 +11,7 @@ import { execFileSync } from "node:child_process";
 import http from "node:http";
 import path from "node:path";
 import { Miniflare } from "miniflare";
-import WebSocket from "ws";
-import { freePort, root, workerOptions } from "./common.mjs";
+import { freePort, functionLabel, profilerSession, root, selfTimes, workerOptions } from "./common.mjs";
 
 const script = path.resolve(process.argv[2] || path.join(root, "build/index.js"));
 const seconds = Number(process.argv[3] || 5);
@@ -32,33 +31,17 @@ try {
   const base = (await mf.ready).href.replace(/\/$/, "");
   const url = `${base}/hit`;
   for (let i = 0; i < 3; i++) await (await fetch(url)).text();
-  const targets = await (await fetch(`http://127.0.0.1:${inspectorPort}/json`)).json();
-  const target = targets.find((t) => /edgecache/.test(t.id + t.title + t.webSocketDebuggerUrl)) || targets[0];
-  const ws = new WebSocket(target.webSocketDebuggerUrl);
-  await new Promise((r, j) => (ws.once("open", r), ws.once("error", j)));
-  let id = 0;
-  const pending = new Map();
-  ws.on("message", (m) => {
-    const msg = JSON.parse(m);
-    if (msg.id && pending.has(msg.id)) pending.get(msg.id)(msg), pending.delete(msg.id);
-  });
-  const call = (method, params = {}) =>
-    new Promise((resolve, reject) => {
-      const n = ++id;
-      pending.set(n, (m) => (m.error ? reject(new Error(`${method}: ${m.error.message}`)) : resolve(m.result)));
-      ws.send(JSON.stringify({ id: n, method, params }));
-    });
-  await call("Profiler.enable");
-  await call("Profiler.setSamplingInterval", { interval: 50 });
+  const { call, close } = await profilerSession(
+    inspectorPort,
+    (targets) => targets.find((t) => /edgecache/.test(t.id + t.title + t.webSocketDebuggerUrl)) || targets[0],
+  );
   await call("Profiler.start");
   const out = execFileSync("wrk", ["-t", "2", "-c", String(conns), "-d", `${seconds}s`, url], { encoding: "utf8" });
   const { profile } = await call("Profiler.stop");
-  ws.close();
+  close();
   const rps = /Requests\/sec:\s+([\d.]+)/.exec(out)[1];
 
-  // Self time per node from the samples and their time deltas.
-  const self = new Map();
-  profile.samples.forEach((n, i) => self.set(n, (self.get(n) || 0) + (profile.timeDeltas[i] || 0)));
+  const self = selfTimes(profile);
   const total = [...self.values()].reduce((a, b) => a + b, 0);
   const byId = new Map(profile.nodes.map((n) => [n.id, n]));
   const parent = new Map();
@@ -85,8 +68,7 @@ try {
   for (const [nodeId, us] of self) {
     const l = layer(nodeId);
     layers.set(l, (layers.get(l) || 0) + us);
-    const cf = byId.get(nodeId).callFrame;
-    const f = `${cf.functionName || "(anonymous)"} ${cf.url ? path.basename(cf.url) : ""}`.trim();
+    const f = functionLabel(byId.get(nodeId).callFrame);
     fns.set(f, (fns.get(f) || 0) + us);
   }
   const busy = total - (layers.get("(idle)") || 0);

@@ -8,11 +8,10 @@
 //
 // For wasm function names, build js/dist without stripping names (skip
 // wasm-opt's --strip-debug in scripts/build-js.sh).
-import path from "node:path";
-import WebSocket from "ws";
 import { freePort, startOrigin } from "../../e2e/helpers.mjs";
 import { startPeerWorker } from "../../e2e/fixtures/redis-peer/start.mjs";
 import { startRedis, startUpstashGateway } from "../../e2e/servers.mjs";
+import { functionLabel, profilerSession, selfTimes } from "../load/common.mjs";
 
 const op = process.argv[2] || "get";
 const iters = Number(process.argv[3] || 2000);
@@ -26,23 +25,7 @@ const mf = await startPeerWorker({ REDIS_URL: gw.url, REDIS_TOKEN: TOKEN, ORIGIN
 
 try {
   await mf.dispatchFetch("http://peer.test/op?lib=edgecache&op=set_many&iters=1");
-  const targets = await (await fetch(`http://127.0.0.1:${inspectorPort}/json`)).json();
-  const ws = new WebSocket(targets[0].webSocketDebuggerUrl);
-  await new Promise((r, j) => (ws.once("open", r), ws.once("error", j)));
-  let id = 0;
-  const pending = new Map();
-  ws.on("message", (m) => {
-    const msg = JSON.parse(m);
-    if (msg.id && pending.has(msg.id)) pending.get(msg.id)(msg), pending.delete(msg.id);
-  });
-  const call = (method, params = {}) =>
-    new Promise((resolve, reject) => {
-      const n = ++id;
-      pending.set(n, (m) => (m.error ? reject(new Error(`${method}: ${m.error.message}`)) : resolve(m.result)));
-      ws.send(JSON.stringify({ id: n, method, params }));
-    });
-  await call("Profiler.enable");
-  await call("Profiler.setSamplingInterval", { interval: 50 });
+  const { call, close } = await profilerSession(inspectorPort);
   for (const lib of ["edgecache", "upstash"]) {
     await mf.dispatchFetch(`http://peer.test/op?lib=${lib}&op=${op}&iters=200`); // warm up
     await call("Profiler.start");
@@ -50,8 +33,7 @@ try {
     const r = await (await mf.dispatchFetch(`http://peer.test/op?lib=${lib}&op=${op}&iters=${iters}`)).json();
     const wall = performance.now() - t0;
     const { profile } = await call("Profiler.stop");
-    const self = new Map();
-    profile.samples.forEach((n, i) => self.set(n, (self.get(n) || 0) + (profile.timeDeltas[i] || 0)));
+    const self = selfTimes(profile);
     const byId = new Map(profile.nodes.map((n) => [n.id, n]));
     const fns = new Map();
     let idle = 0;
@@ -60,7 +42,7 @@ try {
       const cf = byId.get(nodeId).callFrame;
       total += us;
       if (cf.functionName === "(idle)") idle += us;
-      const f = `${cf.functionName || "(anonymous)"} ${cf.url ? path.basename(cf.url) : ""}`.trim();
+      const f = functionLabel(cf);
       fns.set(f, (fns.get(f) || 0) + us);
     }
     const busy = total - idle;
@@ -70,7 +52,7 @@ try {
       console.log(`| ${f.replace(/\|/g, "\\|")} | ${(us / iters).toFixed(1)} |`);
     }
   }
-  ws.close();
+  close();
 } finally {
   await mf.dispose();
   await gw.stop?.();
