@@ -216,8 +216,7 @@ export function bind(glue, wasm, host = {}) {
     #hits = 0;
     #misses = 0;
     // Whether any entry was ever given a deadline: until then no read needs
-    // the clock or the deadlines (the store is then passed time 0, and only
-    // deadlines read the time it is passed).
+    // the clock or the deadlines (see #now).
     #timed = false;
 
     /** `{ maxEntries = 100000, maxBytes = 32 MiB, ttl = 300 (seconds; null = never), sizeOf(value) }` */
@@ -272,7 +271,7 @@ export function bind(glue, wasm, host = {}) {
       const fresh = id === undefined;
       if (fresh) id = this.#free.length ? this.#free.pop() : this.#next++;
       if (ms !== Infinity) this.#timed = true;
-      const now = this.#timed ? Date.now() : 0;
+      const now = this.#now();
       // (The logged hits are replayed by the same call.)
       const logged = this.#n;
       this.#n = 0;
@@ -297,7 +296,7 @@ export function bind(glue, wasm, host = {}) {
       const id = this.#map.get(key);
       if (id === undefined) return false;
       const live = this.has(key);
-      this.#drop(this.#store.remove(id, this.#timed ? Date.now() : 0));
+      this.#drop(this.#store.remove(id, this.#now()));
       return live;
     }
 
@@ -323,12 +322,18 @@ export function bind(glue, wasm, host = {}) {
       return { hits: this.#hits, misses: this.#misses, ...this.#store.stats() };
     }
 
+    // The time the store is passed: 0 until some entry has a deadline (only
+    // deadlines read it), so untimed caches never read the clock.
+    #now() {
+      return this.#timed ? Date.now() : 0;
+    }
+
     // Replays the logged hits into the policy.
     #flush() {
       if (this.#n === 0) return;
       const n = this.#n;
       this.#n = 0;
-      this.#drop(this.#store.record(n, this.#timed ? Date.now() : 0));
+      this.#drop(this.#store.record(n, this.#now()));
     }
 
     // Forgets the entries the store dropped (`n` ids in its buffer, maybe more).
