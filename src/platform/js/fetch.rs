@@ -68,13 +68,12 @@ async fn send(
     signal: Option<JsValue>,
     timeout_ms: u64,
 ) -> Result<HttpReply, TransportError> {
-    let failed = |e: JsValue, io: bool| {
+    // A rejection: the timeout's, else `otherwise` (the stage's error kind).
+    let failed = |e: JsValue, otherwise: fn(String) -> TransportError| {
         if timed_out(&e) {
             TransportError::Timeout { ms: timeout_ms }
-        } else if io {
-            TransportError::Io(message(&e))
         } else {
-            TransportError::Connect(message(&e))
+            otherwise(message(&e))
         }
     };
     let h = Object::new();
@@ -91,7 +90,7 @@ async fn send(
     let promise = global_fetch(url, &init).map_err(|e| TransportError::Io(message(&e)))?;
     let resp: FetchResponse = JsFuture::from(promise)
         .await
-        .map_err(|e| failed(e, false))?
+        .map_err(|e| failed(e, TransportError::Connect))?
         .unchecked_into();
     let status = resp.status();
     let mut out = Vec::new();
@@ -103,8 +102,10 @@ async fn send(
             }
         }
     }
-    let buffer = resp.array_buffer().map_err(|e| failed(e, true))?;
-    let buffer = JsFuture::from(buffer).await.map_err(|e| failed(e, true))?;
+    let buffer = resp.array_buffer().map_err(|e| failed(e, TransportError::Io))?;
+    let buffer = JsFuture::from(buffer)
+        .await
+        .map_err(|e| failed(e, TransportError::Io))?;
     Ok(HttpReply {
         status,
         headers: out,
