@@ -565,14 +565,6 @@ fn texts(command: &[Arg]) -> Vec<&str> {
 /// A `set_many` write: the full key and the encoded value.
 type Write = (String, Vec<u8>);
 
-/// An argument's length in bytes.
-fn v_len(a: &Arg) -> usize {
-    match a {
-        Arg::Text(t) => t.len(),
-        Arg::Bytes(b) => b.len(),
-    }
-}
-
 /// Splits `set_many`'s writes (full key, value) that never expire into one
 /// `MSET` and the rest: binary values stay out unless `binary_ok` (Webdis's
 /// URL form carries any byte; Upstash's JSON does not, and they go as
@@ -593,12 +585,13 @@ fn mset_split(writes: Vec<Write>, binary_ok: bool) -> (Option<Vec<Arg>>, Vec<Wri
         if !keep {
             continue;
         }
-        let fits = size + full.len() + bytes.len() <= MSET_MAX_BYTES || mset.len() == 1;
+        let n = full.len() + bytes.len();
+        let fits = size + n <= MSET_MAX_BYTES || mset.len() == 1;
         match value_arg(bytes) {
             Arg::Bytes(b) if !binary_ok || !fits => rest.push((full, b)),
             Arg::Text(t) if !fits => rest.push((full, t.into_bytes())),
             v => {
-                size += full.len() + v_len(&v);
+                size += n;
                 mset.push(Arg::Text(full));
                 mset.push(v);
             }
