@@ -325,6 +325,74 @@ test("LocalCache: the policy sees keys, not reused entry ids (recency-heavy traf
   assert.ok(ours > theirs - 0.1, `LocalCache ${ours} against LRU ${theirs}`);
 });
 
+test("LocalCache: leaving out hits of entries already marked changes none of the policy's decisions", async () => {
+  // LocalCache logs a hit only when it believes the entry unmarked, and
+  // learns from the store which marks the policy clears. The package's
+  // test export replays the same requests through the same policy given
+  // every hit: the hits must be equal, request for request in total. Zipf
+  // traffic (hot entries stay marked), a sliding working set (the window
+  // grows and marks are cleared all the time) and a popularity shift.
+  const glue = await import(pathToFileURL(path.join(dir, "dist", "edgecache.js")).href);
+  let s = 11n;
+  const rand = () => {
+    s = (s * 6364136223846793005n + 1442695040888963407n) & ((1n << 64n) - 1n);
+    return Number(s >> 11n) / 2 ** 53;
+  };
+  const zipf = (n, exponent) => {
+    const cdf = new Float64Array(n);
+    let sum = 0;
+    for (let i = 0; i < n; i++) cdf[i] = sum += 1 / Math.pow(i + 1, exponent);
+    return () => {
+      const x = rand() * sum;
+      let lo = 0;
+      let hi = n - 1;
+      while (lo < hi) {
+        const mid = (lo + hi) >> 1;
+        if (cdf[mid] < x) lo = mid + 1;
+        else hi = mid;
+      }
+      return lo;
+    };
+  };
+  const z1 = zipf(10_000, 1.0);
+  const z2 = zipf(5_000, 0.8);
+  const loads = [
+    ["zipf 1.0", 500, () => z1()],
+    ["sliding", 200, (t) => Math.floor(t / 3) + Math.floor(rand() * 150)],
+    ["shifting zipf 0.8", 300, (t) => z2() + 1000 * Math.floor(t / 15_000)],
+  ];
+  for (const [name, maxEntries, next] of loads) {
+    const keys = Array.from({ length: 60_000 }, (_, t) => `user:${next(t)}:profile`);
+    const cache = new pkg.LocalCache({ maxEntries, ttl: null });
+    let hits = 0;
+    for (const [t, k] of keys.entries()) {
+      if (cache.get(k) !== undefined) hits++;
+      else cache.set(k, t);
+    }
+    const reference = glue.localPolicyEveryHit(keys, maxEntries);
+    assert.ok(hits > 0.3 * keys.length, `${name}: ${hits} hits`);
+    assert.equal(hits, reference, `${name}: LocalCache ${hits} hits, the policy given every hit ${reference}`);
+  }
+});
+
+test("LocalCache: keys of any length and script (the key buffer, and past it)", () => {
+  const cache = new pkg.LocalCache({ maxEntries: 50, ttl: null });
+  const keys = ["", "é", "键:日本語", "emoji:\u{1F600}", "lone:\uD800", "x".repeat(1023), "y".repeat(1024), "z".repeat(5000), "é".repeat(600)];
+  for (const [i, k] of keys.entries()) assert.equal(cache.set(k, i), true, `set ${JSON.stringify(k.slice(0, 20))}`);
+  for (const [i, k] of keys.entries()) assert.equal(cache.get(k), i, `get ${JSON.stringify(k.slice(0, 20))}`);
+  // Long keys that differ only at the end are distinct keys to the policy
+  // too: a loop over 80 of them in 50 entries keeps hitting (LRU: none).
+  let hits = 0;
+  for (let r = 0; r < 30; r++)
+    for (let i = 0; i < 80; i++) {
+      const k = "p".repeat(3000) + i;
+      if (cache.get(k) !== undefined) hits++;
+      else cache.set(k, i);
+    }
+  assert.ok(cache.size <= 50);
+  assert.ok(hits > 600, `${hits} hits of 2400 on a loop larger than the cache`);
+});
+
 test("conformance suite: local backend", { timeout: 60_000 }, async () => {
   await conforms("default", { default: { backend: "local" } });
 });

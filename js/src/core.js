@@ -162,8 +162,10 @@ function policyOf(options) {
 /**
  * A 32-bit hash of a key's text (two UTF-16 units per step), for the
  * policy in wasm: entry ids are reused, key texts are not (see
- * src/platform/js/local.rs). Each step is a bijection of the state, so keys
- * that differ in one pair of units never collide; the store spreads it.
+ * src/platform/js/local.rs). Used for keys too long for the store's key
+ * buffer (shorter ones are hashed there, from their UTF-8). Each step is a
+ * bijection of the state, so keys that differ in one pair of units never
+ * collide; the store spreads it.
  */
 function textHash(s) {
   const n = s.length;
@@ -173,6 +175,8 @@ function textHash(s) {
   if (i < n) h = Math.imul(h ^ s.charCodeAt(i), 0x9e3779b1);
   return (h ^ (h >>> 15)) >>> 0;
 }
+
+const ENCODER = new TextEncoder();
 
 /** A value's size for `maxBytes` when no `sizeOf` is given: exact for strings and bytes, a flat 64 otherwise. */
 function defaultSizeOf(value) {
@@ -187,6 +191,7 @@ function defaultSizeOf(value) {
  */
 export function bind(glue, wasm, host = {}) {
   glue.setErrorClass(CacheError);
+  const { KeyIn } = glue;
 
   /**
    * A synchronous in-memory cache for hot paths: lookups in a JS `Map`,
@@ -204,13 +209,22 @@ export function bind(glue, wasm, host = {}) {
     #expires = []; // id -> ms (Infinity = never)
     #free = [];
     #next = 0;
-    #logPtr;
+    // id -> 1 while the policy has the entry marked by a hit (or a hit of it
+    // waits in the log): its hits change nothing there and are not logged.
+    // The store hands back the ids whose marks it clears (#unmarks).
+    #marks = new Uint8Array(64);
+    // Views of the store's buffers in wasm memory (remade when it grows:
+    // #views): the access log, dropped ids, unmarked ids.
     #log;
-    #logSize;
-    #n = 0;
-    #droppedPtr;
-    #droppedSize;
     #dropped;
+    #unmarked;
+    #ptrs;
+    #keyBuf;
+    #logSize;
+    #droppedSize;
+    #unmarkedSize;
+    #keyBufSize;
+    #n = 0;
     #ttlMs;
     #sizeOf;
     #hits = 0;
@@ -218,15 +232,16 @@ export function bind(glue, wasm, host = {}) {
     // Whether any entry was ever given a deadline: until then no read needs
     // the clock or the deadlines (see #now).
     #timed = false;
+    // The key of the last `get` that missed, until the next `set`: it is
+    // absent, so the `set` that usually follows need not look it up.
+    #missed;
 
     /** `{ maxEntries = 100000, maxBytes = 32 MiB, ttl = 300 (seconds; null = never), sizeOf(value) }` */
     constructor({ maxEntries = 100_000, maxBytes = 32 << 20, ttl = 300, sizeOf = defaultSizeOf } = {}) {
-      this.#store = new glue.LocalStore(maxEntries, maxBytes);
-      this.#logPtr = this.#store.logBuffer();
-      this.#droppedPtr = this.#store.droppedBuffer();
-      [this.#logSize, this.#droppedSize] = this.#store.bufferSizes();
-      this.#log = new Uint32Array(wasm.memory.buffer, this.#logPtr, this.#logSize);
-      this.#dropped = new Uint32Array(wasm.memory.buffer, this.#droppedPtr, this.#droppedSize);
+      const store = (this.#store = new glue.LocalStore(maxEntries, maxBytes));
+      this.#ptrs = [store.logBuffer(), store.droppedBuffer(), store.unmarkedBuffer(), store.keyBuffer()];
+      [this.#logSize, this.#droppedSize, this.#unmarkedSize, this.#keyBufSize] = store.bufferSizes();
+      this.#views();
       this.#ttlMs = ttlMs(ttl);
       this.#sizeOf = sizeOf;
     }
@@ -236,6 +251,7 @@ export function bind(glue, wasm, host = {}) {
       const id = this.#map.get(key);
       if (id === undefined) {
         this.#misses++;
+        this.#missed = key;
         return undefined;
       }
       if (this.#timed) {
@@ -243,13 +259,12 @@ export function bind(glue, wasm, host = {}) {
         if (e !== Infinity && e <= Date.now()) {
           this.#misses++;
           this.#drop(this.#store.remove(id, Date.now()));
+          this.#missed = key;
           return undefined;
         }
       }
       this.#hits++;
-      if (this.#log.length === 0) this.#log = new Uint32Array(wasm.memory.buffer, this.#logPtr, this.#logSize);
-      this.#log[this.#n++] = id;
-      if (this.#n === this.#logSize) this.#flush();
+      if (this.#marks[id] === 0) this.#logHit(id);
       return this.#values[id];
     }
 
@@ -267,15 +282,39 @@ export function bind(glue, wasm, host = {}) {
       if (typeof key !== "string") throw new CacheError(`keys are strings, got ${typeof key}`, "invalid_key");
       if (value === undefined) throw new CacheError("undefined is not a cacheable value (use null)", "invalid_value");
       const ms = options === undefined || options.ttl === undefined ? this.#ttlMs : ttlMs(options.ttl);
-      let id = this.#map.get(key);
+      // A write after a `get` that missed this key skips the lookup.
+      let id = key === this.#missed ? undefined : this.#map.get(key);
+      this.#missed = undefined;
       const fresh = id === undefined;
-      if (fresh) id = this.#free.length ? this.#free.pop() : this.#next++;
+      if (fresh) {
+        id = this.#free.length ? this.#free.pop() : this.#next++;
+        if (id >= this.#marks.length) this.#growMarks(id);
+      }
       if (ms !== Infinity) this.#timed = true;
       const now = this.#now();
       // (The logged hits are replayed by the same call.)
       const logged = this.#n;
       this.#n = 0;
-      const dropped = this.#store.set(id, fresh ? textHash(key) : undefined, 2 * key.length + this.#sizeOf(value), now + ms, now, logged);
+      // A new key's text hash is the store's string hash of its UTF-8,
+      // written into wasm memory (on V8 `encodeInto` reads a concatenated
+      // string faster than `charCodeAt` does); a key too long for the
+      // buffer is hashed here.
+      let named = KeyIn.Held;
+      let encoded = 0;
+      let hash = 0;
+      if (fresh) {
+        if (this.#keyBuf.length === 0) this.#views();
+        const { read, written } = ENCODER.encodeInto(key, this.#keyBuf);
+        if (read === key.length) {
+          named = KeyIn.Buffer;
+          encoded = written;
+        } else {
+          named = KeyIn.Hash;
+          hash = textHash(key);
+        }
+      }
+      const dropped = this.#store.set(id, named, encoded, hash, 2 * key.length + this.#sizeOf(value), now + ms, now, logged);
+      this.#unmarks();
       if (dropped < 0) {
         if (fresh) this.#free.push(id);
         return false;
@@ -283,6 +322,7 @@ export function bind(glue, wasm, host = {}) {
       if (fresh) {
         this.#map.set(key, id);
         this.#keys[id] = key;
+        this.#marks[id] = 0;
       }
       this.#values[id] = value;
       this.#expires[id] = now + ms;
@@ -296,7 +336,9 @@ export function bind(glue, wasm, host = {}) {
       const id = this.#map.get(key);
       if (id === undefined) return false;
       const live = this.has(key);
-      this.#drop(this.#store.remove(id, this.#now()));
+      const dropped = this.#store.remove(id, this.#now());
+      this.#unmarks();
+      this.#drop(dropped);
       return live;
     }
 
@@ -310,6 +352,7 @@ export function bind(glue, wasm, host = {}) {
       this.#free = [];
       this.#next = 0;
       this.#n = 0;
+      this.#marks.fill(0);
     }
 
     /** Entries held. */
@@ -328,19 +371,58 @@ export function bind(glue, wasm, host = {}) {
       return this.#timed ? Date.now() : 0;
     }
 
+    // Logs a hit of entry `id`, which the policy has not marked yet.
+    #logHit(id) {
+      this.#marks[id] = 1;
+      if (this.#log.length === 0) this.#views();
+      this.#log[this.#n++] = id;
+      if (this.#n === this.#logSize) this.#flush();
+    }
+
     // Replays the logged hits into the policy.
     #flush() {
       if (this.#n === 0) return;
       const n = this.#n;
       this.#n = 0;
-      this.#drop(this.#store.record(n, this.#now()));
+      const dropped = this.#store.record(n, this.#now());
+      this.#unmarks();
+      this.#drop(dropped);
+    }
+
+    // (Re)makes the views of the store's buffers (wasm memory grew).
+    #views() {
+      const b = wasm.memory.buffer;
+      this.#log = new Uint32Array(b, this.#ptrs[0], this.#logSize);
+      this.#dropped = new Uint32Array(b, this.#ptrs[1], this.#droppedSize);
+      this.#unmarked = new Uint32Array(b, this.#ptrs[2], this.#unmarkedSize);
+      this.#keyBuf = new Uint8Array(b, this.#ptrs[3], this.#keyBufSize);
+    }
+
+    // Forgets the marks the store cleared during its last call (a count,
+    // then the ids; all marks if there were too many to hand back).
+    #unmarks() {
+      if (this.#unmarked.length === 0) this.#views();
+      const u = this.#unmarked;
+      const n = u[0];
+      if (n === 0) return;
+      if (n === 0xffffffff) {
+        this.#marks.fill(0);
+        return;
+      }
+      for (let i = 1; i <= n; i++) this.#marks[u[i]] = 0;
+    }
+
+    #growMarks(id) {
+      const marks = new Uint8Array(Math.max(2 * this.#marks.length, id + 1));
+      marks.set(this.#marks);
+      this.#marks = marks;
     }
 
     // Forgets the entries the store dropped (`n` ids in its buffer, maybe more).
     #drop(n) {
       while (n > 0) {
-        let ids = this.#dropped;
-        if (ids.length === 0) ids = this.#dropped = new Uint32Array(wasm.memory.buffer, this.#droppedPtr, this.#droppedSize);
+        if (this.#dropped.length === 0) this.#views();
+        const ids = this.#dropped;
         for (let i = 0; i < n; i++) {
           const id = ids[i];
           this.#map.delete(this.#keys[id]);

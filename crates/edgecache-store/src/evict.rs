@@ -104,6 +104,15 @@ impl<V, K: StoreKey> Store<V, K> {
         self.nodes[i as usize].set_referenced(true);
     }
 
+    /// Clears entry `i`'s mark (its second chance is used) and tells its key
+    /// ([`StoreKey::unmarked`]).
+    #[inline(always)]
+    pub(crate) fn unmark(&mut self, i: u32) {
+        let n = &mut self.nodes[i as usize];
+        n.set_referenced(false);
+        n.key.unmarked();
+    }
+
     /// Demotes protected's unmarked LRU entries to probation while protected
     /// is over its share (marked ones go back to its head, once each).
     pub(crate) fn rebalance_protected(&mut self) {
@@ -116,7 +125,7 @@ impl<V, K: StoreKey> Store<V, K> {
             let t = p.tail;
             if chances > 0 && self.nodes[t as usize].referenced() {
                 chances -= 1;
-                self.nodes[t as usize].set_referenced(false);
+                self.unmark(t);
                 self.move_to_front(t, Q::Protected);
             } else {
                 self.move_to_front(t, Q::Probation);
@@ -145,7 +154,7 @@ impl<V, K: StoreKey> Store<V, K> {
                 return t;
             }
             chances -= 1;
-            self.nodes[t as usize].set_referenced(false);
+            self.unmark(t);
             self.move_to_front(t, Q::Window);
         }
     }
@@ -190,7 +199,7 @@ impl<V, K: StoreKey> Store<V, K> {
                 return Some(t);
             }
             chances -= 1;
-            self.nodes[t as usize].set_referenced(false);
+            self.unmark(t);
             self.move_to_front(t, Q::Protected);
             self.rebalance_protected();
         }
@@ -203,7 +212,7 @@ impl<V, K: StoreKey> Store<V, K> {
                 return Some(t);
             }
             chances -= 1;
-            self.nodes[t as usize].set_referenced(false);
+            self.unmark(t);
             self.move_to_front(t, Q::Protected);
         }
     }

@@ -8,12 +8,19 @@
 /// long to hash).
 #[inline(always)]
 pub(crate) fn hash_str(s: &str) -> u64 {
+    hash_bytes(s.as_bytes())
+}
+
+/// The hash of [`StoreKey::hash_of`] for `str` keys, over any bytes (a
+/// front-end that hashes keys it encoded itself, such as the npm package's
+/// `LocalCache`, shares the store's string hash).
+#[inline(always)]
+pub fn hash_bytes(b: &[u8]) -> u64 {
     pub(crate) const K: u64 = 0x517c_c1b7_2722_0a95;
     #[inline(always)]
     pub(crate) fn round(h: u64, w: u64) -> u64 {
         (h.rotate_left(5) ^ w).wrapping_mul(K)
     }
-    let b = s.as_bytes();
     let (mut h1, mut h2) = (b.len() as u64, 0u64);
     let mut pairs = b.chunks_exact(16);
     for c in &mut pairs {
@@ -80,6 +87,19 @@ pub trait StoreKey {
     fn matches(&self, key: &Self::Borrowed) -> bool {
         self.borrowed() == key
     }
+    /// Called when the policy clears the mark of this key's entry; nothing
+    /// by default.
+    ///
+    /// A hit marks its entry, and a hit of an entry already marked changes
+    /// nothing (the module docs: one burst is counted once) until the policy
+    /// examines the entry at a queue end and clears the mark. A front-end
+    /// that keeps its own index and knows which entries are marked (the npm
+    /// package's `LocalCache`) can therefore leave those hits out and lose
+    /// nothing: it learns of a mark from its own hits, of a cleared one
+    /// here, and a new key (or a new entry in an evicted one's place) starts
+    /// unmarked.
+    #[inline(always)]
+    fn unmarked(&self) {}
 }
 
 impl StoreKey for Box<str> {

@@ -153,7 +153,7 @@ use node::*;
 use sketch::*;
 use table::*;
 
-pub use key::StoreKey;
+pub use key::{hash_bytes, StoreKey};
 use store::expired;
 pub use store::Store;
 

@@ -351,10 +351,14 @@ impl<V, K: StoreKey> Store<V, K> {
     /// Counts a miss of `key` that the caller found without [`Store::get`]
     /// (a front-end that keeps its own index, such as the npm package's
     /// `LocalCache`, and writes the key next): the same counters and regrets
-    /// as a `get` that misses, without the lookup.
+    /// as a `get` that misses, without the lookup. The caller vouches that
+    /// the key is absent, so an `insert` of it next skips its own probe.
     pub fn record_miss(&mut self, key: &K::Borrowed) {
+        let h = K::hash_of(key);
+        debug_assert!(self.find(key, h).is_none(), "record_miss of a key held");
         self.stats.misses += 1;
-        self.regret(h32(K::hash_of(key)));
+        self.missed = Some(h);
+        self.regret(h32(h));
     }
 
     /// Like [`Store::get`], also returning the entry's expiry.

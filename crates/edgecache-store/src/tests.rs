@@ -604,3 +604,104 @@ fn record_miss_then_insert_steers_the_policy_as_a_get_that_missed() {
     assert!(by_get.stats().window_permille > 10, "the trace did move the window");
     by_front.check();
 }
+
+std::thread_local! {
+    /// Keys whose mark was cleared (`Tracked::unmarked`).
+    static UNMARKED: std::cell::RefCell<Vec<u64>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
+/// A `u64` key that reports cleared marks, as the npm package's does.
+#[derive(PartialEq)]
+struct Tracked(u64);
+
+impl StoreKey for Tracked {
+    type Borrowed = u64;
+    fn from_borrowed(key: &u64) -> Self {
+        Tracked(*key)
+    }
+    fn borrowed(&self) -> &u64 {
+        &self.0
+    }
+    fn hash_of(key: &u64) -> u64 {
+        <u64 as StoreKey>::hash_of(key)
+    }
+    fn unmarked(&self) {
+        UNMARKED.with(|u| u.borrow_mut().push(self.0));
+    }
+}
+
+#[test]
+fn a_front_end_that_mirrors_marks_may_skip_hits_of_marked_entries() {
+    // The same traces through a store given every hit, and through one whose
+    // front-end keeps a copy of the marks (`StoreKey::unmarked`) and passes
+    // on only hits of entries it believes unmarked: both must keep the same
+    // entries and take the same decisions. A recency-heavy trace, a Zipf-like
+    // one and a loop, with entry and byte bounds, so that all three
+    // second-chance sites (window, probation, protected) clear marks.
+    for (seed, max_entries, max_bytes) in [(7, 200, 1 << 20), (11, 1000, 1 << 20), (13, 5000, 60_000)] {
+        let limits = StoreLimits { max_entries, max_bytes };
+        let mut every: Store<(), u64> = Store::new(limits);
+        let mut front: Store<(), Tracked> = Store::new(limits);
+        let mut marked = std::collections::HashSet::new();
+        let (mut skipped, mut unmarks) = (0, 0);
+        let mut s = seed;
+        for t in 0..120_000u64 {
+            let r = lcg(&mut s);
+            let k = match t % 3 {
+                0 => t / 4 + r % 150,
+                1 => (r % 1000) * (r % 7) / 3,
+                _ => t % (max_entries as u64 + 50),
+            };
+            let size = 1 + (k % 5) as usize * 8;
+            let hit_every = every.get(&k, 0).is_some();
+            if !hit_every {
+                every.insert(&k, (), size, None, 0).unwrap();
+            }
+            let hit_front = front.peek(&k, 0).is_some();
+            assert_eq!(hit_every, hit_front, "request {t}, key {k}");
+            if hit_front {
+                if marked.insert(k) {
+                    front.get(&k, 0);
+                } else {
+                    skipped += 1;
+                }
+            } else {
+                front.record_miss(&k);
+                front.insert(&k, (), size, None, 0).unwrap();
+                marked.remove(&k);
+            }
+            UNMARKED.with(|u| {
+                for k in u.borrow_mut().drain(..) {
+                    marked.remove(&k);
+                    unmarks += 1;
+                }
+            });
+        }
+        assert!(
+            skipped > 10_000 && unmarks > 1_000,
+            "seed {seed}: {skipped} hits skipped, {unmarks} unmarks"
+        );
+        let (a, b) = (every.stats(), front.stats());
+        assert_eq!(
+            (
+                a.evicted_entries_bound,
+                a.evicted_bytes_bound,
+                a.admission_rejections,
+                a.window_permille
+            ),
+            (
+                b.evicted_entries_bound,
+                b.evicted_bytes_bound,
+                b.admission_rejections,
+                b.window_permille
+            ),
+            "seed {seed}"
+        );
+        let mut held: Vec<u64> = every.nodes.iter().map(|n| n.key).collect();
+        let mut held_front: Vec<u64> = front.nodes.iter().map(|n| n.key.0).collect();
+        held.sort_unstable();
+        held_front.sort_unstable();
+        assert_eq!(held, held_front, "seed {seed}");
+        front.check();
+    }
+}
