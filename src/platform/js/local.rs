@@ -22,7 +22,7 @@
 //! keys: the frequency sketch and the regret filters would credit a new key
 //! with an evicted one's history and forget a returning key's. A write of a
 //! new key therefore brings a 32-bit hash of its text (the store's string
-//! hash of the UTF-8 that JS encodes into a buffer here, [`KeyIn`]), and
+//! hash of the UTF-8 that JS encodes into a buffer here, `KeyIn`), and
 //! the store's key is that hash with the id ([`Slot`]): lookups stay exact
 //! (by id), while the policy hashes only the key's text. With ids as keys
 //! the hit ratio on the real traces fell far below LRU's (web07 39.6 %,
@@ -260,7 +260,7 @@ impl LocalStore {
 
     /// Writes entry `id` charged `bytes`, live until `expires_at` (ms;
     /// `Infinity` = never): a new value for the key `id` holds, or a new key
-    /// (see [`KeyIn`]). Returns how many dropped ids are in the dropped
+    /// (see `KeyIn`). Returns how many dropped ids are in the dropped
     /// buffer, or -1 if the entry can never fit (a replaced entry then keeps
     /// its old value).
     ///
@@ -281,25 +281,24 @@ impl LocalStore {
         self.replay(logged, now);
         let text_hash = match key {
             KeyIn::Held => None,
-            KeyIn::Buffer => {
-                let h = hash_bytes(&self.key_buf[..key_bytes.min(KEY_BUFFER)]);
-                Some((h >> 32) as u32)
-            }
+            KeyIn::Buffer => Some((hash_bytes(&self.key_buf[..key_bytes.min(KEY_BUFFER)]) >> 32) as u32),
             KeyIn::Hash => Some(text_hash),
         };
-        if let Some(text_hash) = text_hash {
-            let i = id as usize;
-            if i >= self.hashes.len() {
-                self.hashes.resize(i + 1, 0);
+        let key = match text_hash {
+            None => self.slot(id),
+            Some(text_hash) => {
+                let i = id as usize;
+                if i >= self.hashes.len() {
+                    self.hashes.resize(i + 1, 0);
+                }
+                self.hashes[i] = text_hash;
+                let key = Slot::new(text_hash, id);
+                // A new key is a miss to the policy (JS found it absent): its
+                // regret steers the window as a `get` that missed would.
+                self.store.record_miss(&key);
+                key
             }
-            self.hashes[i] = text_hash;
-        }
-        let key = self.slot(id);
-        if text_hash.is_some() {
-            // A new key is a miss to the policy (JS found it absent): its
-            // regret steers the window as a `get` that missed would.
-            self.store.record_miss(&key);
-        }
+        };
         KEEP.with(|k| k.set(id));
         let until = deadline(expires_at);
         let stored = self.store.insert(&key, Entry(id), bytes, until, now as u64);
