@@ -214,7 +214,7 @@ export function bind(glue, wasm, host = {}) {
     // The store hands back the ids whose marks it clears (#unmarks).
     #marks = new Uint8Array(64);
     // Views of the store's buffers in wasm memory (remade when it grows:
-    // #views): the access log, dropped ids, unmarked ids.
+    // #views): the access log, dropped ids, unmarked ids, the key buffer.
     #log;
     #dropped;
     #unmarked;
@@ -314,7 +314,6 @@ export function bind(glue, wasm, host = {}) {
         }
       }
       const dropped = this.#store.set(id, named, encoded, hash, 2 * key.length + this.#sizeOf(value), now + ms, now, logged);
-      this.#unmarks();
       if (dropped < 0) {
         if (fresh) this.#free.push(id);
         return false;
@@ -336,9 +335,7 @@ export function bind(glue, wasm, host = {}) {
       const id = this.#map.get(key);
       if (id === undefined) return false;
       const live = this.has(key);
-      const dropped = this.#store.remove(id, this.#now());
-      this.#unmarks();
-      this.#drop(dropped);
+      this.#drop(this.#store.remove(id, this.#now()));
       return live;
     }
 
@@ -384,9 +381,7 @@ export function bind(glue, wasm, host = {}) {
       if (this.#n === 0) return;
       const n = this.#n;
       this.#n = 0;
-      const dropped = this.#store.record(n, this.#now());
-      this.#unmarks();
-      this.#drop(dropped);
+      this.#drop(this.#store.record(n, this.#now()));
     }
 
     // (Re)makes the views of the store's buffers (wasm memory grew).
@@ -418,8 +413,12 @@ export function bind(glue, wasm, host = {}) {
       this.#marks = marks;
     }
 
-    // Forgets the entries the store dropped (`n` ids in its buffer, maybe more).
+    // What a store call that succeeded handed back: the marks it cleared,
+    // then the entries it dropped (`n` ids in its buffer, maybe more), which
+    // are forgotten. (A write that can never fit clears no mark: only its
+    // replay of logged hits ran.)
     #drop(n) {
+      this.#unmarks();
       while (n > 0) {
         if (this.#dropped.length === 0) this.#views();
         const ids = this.#dropped;

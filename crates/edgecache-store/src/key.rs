@@ -1,19 +1,19 @@
 //! Key types the store can hold ([`StoreKey`]) and their hashes.
 
-/// FxHash-style string hash with a final avalanche (non-cryptographic: the
-/// store is not a DoS boundary). Two lanes take alternate words, so that the
-/// multiply chain is half as long; the last 1–7 bytes are read as two
-/// overlapping loads rather than copied into a buffer (on wasm32 such a copy
-/// becomes a `memory.copy` that V8 runs out of line: short keys took twice as
-/// long to hash).
+/// The hash of `str` keys: [`hash_bytes`] of their UTF-8.
 #[inline(always)]
 pub(crate) fn hash_str(s: &str) -> u64 {
     hash_bytes(s.as_bytes())
 }
 
-/// The hash of [`StoreKey::hash_of`] for `str` keys, over any bytes (a
-/// front-end that hashes keys it encoded itself, such as the npm package's
-/// `LocalCache`, shares the store's string hash).
+/// The store's string hash, over any bytes (public so that a front-end
+/// hashing keys it encoded itself, such as the npm package's `LocalCache`,
+/// shares it). FxHash-style with a final avalanche (non-cryptographic: the
+/// store is not a DoS boundary). Two lanes take alternate words, so that the
+/// multiply chain is half as long; the last 1–7 bytes are read as two
+/// overlapping loads rather than copied into a buffer (on wasm32 such a copy
+/// becomes a `memory.copy` that V8 runs out of line: short keys took twice as
+/// long to hash).
 #[inline(always)]
 pub fn hash_bytes(b: &[u8]) -> u64 {
     pub(crate) const K: u64 = 0x517c_c1b7_2722_0a95;

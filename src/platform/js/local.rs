@@ -182,10 +182,12 @@ impl LocalStore {
         UNMARKED_IDS.with(|u| {
             let mut u = u.borrow_mut();
             let n = u.len();
-            if n <= UNMARKED {
+            self.unmarked[0] = if n <= UNMARKED {
                 self.unmarked[1..=n].copy_from_slice(&u);
-            }
-            self.unmarked[0] = if n <= UNMARKED { n as u32 } else { u32::MAX };
+                n as u32
+            } else {
+                u32::MAX
+            };
             u.clear();
         });
     }
