@@ -373,6 +373,29 @@ test("LocalCache: leaving out hits of entries already marked changes none of the
     assert.ok(hits > 0.3 * keys.length, `${name}: ${hits} hits`);
     assert.equal(hits, reference, `${name}: LocalCache ${hits} hits, the policy given every hit ${reference}`);
   }
+
+  // The same, while another cache in the module keeps growing wasm memory
+  // between requests: every view LocalCache holds into that memory (access
+  // log, dropped and unmarked ids, key buffer) is detached again and again,
+  // and a hit logged into a detached view would be lost.
+  const memory = glue.initSync().memory;
+  const keys = Array.from({ length: 30_000 }, () => `user:${z1()}:profile`);
+  const cache = new pkg.LocalCache({ maxEntries: 500, ttl: null });
+  const grower = new pkg.LocalCache({ maxEntries: 1_000_000, ttl: null });
+  const before = memory.buffer.byteLength;
+  let grown = 0;
+  let hits = 0;
+  for (const [t, k] of keys.entries()) {
+    if (t % 1000 === 0) {
+      const size = memory.buffer.byteLength;
+      for (let i = 0; i < 10_000; i++) grower.set(`grow:${t}:${i}`, i);
+      if (memory.buffer.byteLength > size) grown++;
+    }
+    if (cache.get(k) !== undefined) hits++;
+    else cache.set(k, t);
+  }
+  assert.ok(grown >= 5, `wasm memory grew ${grown} times (${before} -> ${memory.buffer.byteLength} bytes)`);
+  assert.equal(hits, glue.localPolicyEveryHit(keys, 500), "hits while wasm memory grows");
 });
 
 test("LocalCache: keys of any length and script (the key buffer, and past it)", () => {
